@@ -1,0 +1,203 @@
+"""EventPropCompiler that learns delays: a thin subclass of mlGeNN's."""
+from ml_genn.compilers import EventPropCompiler as MLGeNNEventPropCompiler
+from ml_genn.compilers.compiler import create_reset_custom_update
+from ml_genn.callbacks import CustomUpdateOnBatchEnd
+from ml_genn.neurons import (Input, LeakyIntegrate, LeakyIntegrateFire)
+from ml_genn.optimisers import Adam
+from ml_genn.synapses import Exponential
+from ml_genn.utils.network import get_underlying_conn
+from pygenn import SynapseMatrixType, create_wu_var_ref
+
+from .genn_models import (add_dropped_spike_counter,
+                          delayed_weight_update_model, gradient_scale_model)
+from .learnable import Learnable
+from .training import GradientAccumulation, SpikeBufferMonitor
+
+#: Delay optimiser used when none is given (the paper's SHD set-up)
+DEFAULT_DELAY_OPTIMISER = Adam(0.1)
+
+_CPU_BACKENDS = ("single_threaded_cpu",)
+_SUPPORTED_MATRIX_TYPES = (SynapseMatrixType.DENSE, SynapseMatrixType.SPARSE)
+
+
+class EventPropCompiler(MLGeNNEventPropCompiler):
+    """mlGeNN's EventPropCompiler, learning the delays of connections made
+    with ``ml_genn_delays.Connection(..., delay=Learnable(...))``.
+
+    Takes every argument of :class:`ml_genn.compilers.EventPropCompiler`.
+    Differences:
+
+    Parameters
+    ----------
+    delay_optimiser : Optimiser or str, optional
+        Optimiser for all learnable delays. Default ``Adam(0.1)``; when a
+        network uses mlGeNN's own ``delay_learn_conns`` and no delay
+        optimiser is given, mlGeNN's default (the weight optimiser) is kept.
+    batch_size : int
+        On GPU backends, the GeNN batch size. On GeNN's CPU backend, which
+        simulates one example at a time, gradients are accumulated over
+        ``batch_size`` examples and applied once (see
+        :class:`ml_genn_delays.training.GradientAccumulation`).
+    delay_learn_conns : sequence of Connection
+        mlGeNN's way of asking for learnable (synaptic) delays; these
+        connections are learned exactly like ``Learnable`` ones.
+    strict_buffer_checking : bool
+        If True, spikes dropped by the EventProp spike buffers raise
+        :class:`ml_genn_delays.training.SpikeBufferOverflowError`;
+        otherwise they give one warning per ``train`` call.
+    """
+
+    def __init__(self, example_timesteps: int, losses, optimiser="adam",
+                 delay_optimiser=None, batch_size: int = 1,
+                 delay_learn_conns=(), strict_buffer_checking: bool = False,
+                 **kwargs):
+        if delay_optimiser is None and not delay_learn_conns:
+            delay_optimiser = DEFAULT_DELAY_OPTIMISER
+        # mlGeNN's delay path is folded into ours, so give it nothing:
+        # one implementation serves both ways of asking for delays.
+        # Strict checking is ours too: mlGeNN's asserts kill the process.
+        super().__init__(example_timesteps, losses, optimiser=optimiser,
+                         delay_optimiser=delay_optimiser,
+                         batch_size=batch_size, delay_learn_conns=[],
+                         strict_buffer_checking=False, **kwargs)
+        self.legacy_delay_conns = [get_underlying_conn(c)
+                                   for c in delay_learn_conns]
+        self.strict_spike_buffer = strict_buffer_checking
+        self._batch_sizes = (self.batch_size, self.full_batch_size)
+
+    def pre_compile(self, network, genn_model, **kwargs):
+        self.batch_size, self.full_batch_size = self._batch_sizes
+        self.accumulate_examples = 1
+        if genn_model.backend_name in _CPU_BACKENDS and self.batch_size > 1:
+            # Compile for batch 1 and accumulate (see GradientAccumulation)
+            self.accumulate_examples = self.batch_size
+            self.batch_size = self.full_batch_size = 1
+            genn_model.batch_size = 1
+
+        compile_state = super().pre_compile(network, genn_model, **kwargs)
+        compile_state.learnable_delays = {
+            conn: spec for conn in network.connections
+            if (spec := self._learnable_spec(conn)) is not None}
+        compile_state.ring_buffer_pops = []
+        return compile_state
+
+    def _learnable_spec(self, conn):
+        spec = getattr(conn, "delay_spec", None)
+        if conn in self.legacy_delay_conns:
+            if spec is not None:
+                raise ValueError(f"Connection {conn.name}: delays given "
+                                 f"both as delay= and in delay_learn_conns")
+            if conn.max_delay_steps is None:
+                raise ValueError(f"Connection {conn.name} is in "
+                                 f"delay_learn_conns but has no "
+                                 f"max_delay_steps; set it on the "
+                                 f"Connection")
+            spec = Learnable(conn.connectivity.delay, conn.max_delay_steps)
+        if not isinstance(spec, Learnable):
+            return None
+
+        # Refuse what the delay models do not (yet) support, by name
+        if not isinstance(conn.synapse, Exponential):
+            raise NotImplementedError(
+                f"Connection {conn.name}: learnable delays need an "
+                f"Exponential synapse, not {type(conn.synapse).__name__}")
+        source, target = conn.source().neuron, conn.target().neuron
+        if not isinstance(source, (Input, LeakyIntegrateFire)):
+            raise NotImplementedError(
+                f"Connection {conn.name}: learnable delays need an input "
+                f"or LeakyIntegrateFire source, not "
+                f"{type(source).__name__}")
+        if not isinstance(target, (LeakyIntegrate, LeakyIntegrateFire)):
+            raise NotImplementedError(
+                f"Connection {conn.name}: learnable delays need a "
+                f"LeakyIntegrateFire or LeakyIntegrate target, not "
+                f"{type(target).__name__}")
+        return spec
+
+    def build_neuron_model(self, pop, model, compile_state):
+        model = super().build_neuron_model(pop, model, compile_state)
+        if model.has_var("RingReadEndOffset"):
+            compile_state.ring_buffer_pops.append(pop)
+            add_dropped_spike_counter(model)
+        return model
+
+    def build_weight_update_model(self, conn, connect_snippet,
+                                  compile_state):
+        spec = compile_state.learnable_delays.get(conn)
+        if spec is None:
+            return super().build_weight_update_model(conn, connect_snippet,
+                                                     compile_state)
+        if (not connect_snippet.trainable
+                or connect_snippet.matrix_type not in _SUPPORTED_MATRIX_TYPES):
+            raise NotImplementedError(
+                f"Connection {conn.name}: learnable delays support Dense "
+                f"and sparse connectivity, not "
+                f"{type(conn.connectivity).__name__}")
+
+        source = conn.source().neuron
+        feedback = not isinstance(source, Input)
+        wum = delayed_weight_update_model(
+            spec.kind, conn.synapse.tau, spec.max_delay_steps,
+            connect_snippet.weight, connect_snippet.delay, feedback)
+        if feedback:
+            compile_state.feedback_connections.append(conn)
+        compile_state.checkpoint_connection_vars += [
+            (conn, "g"), (conn, spec.kind.delay_var)]
+        # mlGeNN builds the weight optimiser; delays get theirs below
+        compile_state.add_optimiser_connection(conn, True, False)
+        return wum
+
+    def create_compiled_network(self, genn_model, neuron_populations,
+                                connection_populations, compile_state):
+        compiled = super().create_compiled_network(
+            genn_model, neuron_populations, connection_populations,
+            compile_state)
+
+        gradient_refs = []
+        delay_cus = []
+        for i, (conn, spec) in enumerate(
+                compile_state.learnable_delays.items()):
+            genn_pop = connection_populations[conn]
+            kind = spec.kind
+            gradient_ref = kind.var_ref(genn_pop, kind.gradient_var)
+            gradient_refs.append(gradient_ref)
+            delay_cus.append(self._create_optimiser_custom_update(
+                f"LearnDelay{i}", kind.var_ref(genn_pop, kind.delay_var),
+                gradient_ref, self._delay_optimiser, genn_model,
+                (0.0, spec.max_delay_steps)))
+            zero = create_reset_custom_update(
+                [(kind.gradient_var, "scalar", 0.0)],
+                lambda name: kind.var_ref(genn_pop, name))
+            self.add_custom_update(genn_model, zero, "ZeroGradient",
+                                   f"CUZeroDelayGradient{i}")
+        if delay_cus:
+            compiled.optimisers.append((self._delay_optimiser, delay_cus))
+
+        if self.accumulate_examples > 1:
+            gradient_refs += [
+                create_wu_var_ref(connection_populations[c], "Gradient")
+                for c, weight, _ in compile_state.optimiser_connections
+                if weight]
+            self._add_gradient_accumulation(genn_model, compiled,
+                                            gradient_refs)
+
+        compiled.base_train_callbacks.append(SpikeBufferMonitor(
+            {p.name: neuron_populations[p]
+             for p in compile_state.ring_buffer_pops},
+            self.max_spikes, self.strict_spike_buffer))
+        compiled.learnable_delays = compile_state.learnable_delays
+        return compiled
+
+    def _add_gradient_accumulation(self, genn_model, compiled,
+                                   gradient_refs):
+        scale = 1.0 / self.accumulate_examples
+        for i, ref in enumerate(gradient_refs):
+            self.add_custom_update(genn_model,
+                                   gradient_scale_model(ref, scale),
+                                   "GradientScale", f"CUGradientScale{i}")
+        # Swap mlGeNN's per-example optimiser step for an every-N one
+        callbacks = compiled.base_train_callbacks
+        for i, c in enumerate(callbacks):
+            if (isinstance(c, CustomUpdateOnBatchEnd)
+                    and c.name == "GradientLearn"):
+                callbacks[i] = GradientAccumulation(self.accumulate_examples)

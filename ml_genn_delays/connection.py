@@ -1,0 +1,81 @@
+"""The drop-in Connection: mlGeNN's Connection plus ``delay=``."""
+import numpy as np
+from ml_genn import Connection as MLGeNNConnection
+from ml_genn.utils.value import is_value_constant
+
+from .learnable import Learnable, as_delay_spec, check_max_delay_steps
+
+
+def _has_delay(value) -> bool:
+    return not (is_value_constant(value) and value == 0)
+
+
+class Connection(MLGeNNConnection):
+    """mlGeNN Connection with an optional (learnable) delay.
+
+    Parameters
+    ----------
+    source, target : Population
+        Populations to connect.
+    connectivity : Connectivity or str
+        mlGeNN connectivity, e.g. ``Dense(Normal(0.03, 0.01))``. Give the
+        delay here via ``delay=``, not as ``Dense(weight, delay)``.
+    synapse : Synapse or str
+        Postsynaptic model, e.g. ``Exponential(5.0)``.
+    name : str, optional
+        Connection name (also used for checkpoint file names).
+    delay : None, number, array, Initializer, Learnable or ``Learnable``
+        ``None``: no delay. A number, array or initializer: a fixed delay
+        in timesteps. ``Learnable(...)``: a delay learned by
+        :class:`ml_genn_delays.EventPropCompiler`.
+    max_delay_steps : int, optional
+        Only for fixed delays whose maximum cannot be inferred; learnable
+        delays take theirs from the ``Learnable``.
+    add_to_model : bool
+        As in mlGeNN.
+
+    Attributes
+    ----------
+    delay_spec : Learnable, Fixed or None
+        The delay given to this connection.
+    """
+
+    def __init__(self, source, target, connectivity, synapse="delta",
+                 name=None, delay=None, max_delay_steps=None,
+                 add_to_model=True):
+        where = f"Connection {name or f'{source.name}->{target.name}'}"
+        spec = as_delay_spec(delay, max_delay_steps)
+        if spec is not None and max_delay_steps is not None:
+            max_delay_steps = check_max_delay_steps(max_delay_steps, where)
+            if max_delay_steps != spec.max_delay_steps:
+                raise ValueError(
+                    f"{where}: max_delay_steps={max_delay_steps} conflicts "
+                    f"with the delay's max_delay_steps="
+                    f"{spec.max_delay_steps}; give it once, in the delay")
+        if spec is not None:
+            max_delay_steps = spec.max_delay_steps
+
+        super().__init__(source, target, connectivity, synapse, name,
+                         max_delay_steps, add_to_model)
+        self.delay_spec = spec
+        if spec is None:
+            return
+
+        conn_delay = getattr(self.connectivity, "delay", None)
+        if conn_delay is None:
+            raise NotImplementedError(
+                f"Connection {self.name}: {type(self.connectivity).__name__}"
+                f" connectivity has no delays")
+        if _has_delay(conn_delay):
+            raise ValueError(
+                f"Connection {self.name}: a delay is given both in "
+                f"{type(self.connectivity).__name__}(weight, delay) and as "
+                f"delay=; give it once, as delay=")
+        if (isinstance(spec.init, np.ndarray)
+                and isinstance(spec, Learnable)):
+            expected = spec.kind.shape(self)
+            if spec.init.shape != expected:
+                raise ValueError(
+                    f"Connection {self.name}: {spec.kind.name} delays must "
+                    f"have shape {expected}, got {spec.init.shape}")
+        self.connectivity.delay = spec.init

@@ -1,0 +1,107 @@
+"""Evaluating compiled training networks and reading/writing delays."""
+import numpy as np
+from ml_genn.metrics import Metric, default_metrics
+from ml_genn.utils.callback_list import CallbackList
+from ml_genn.utils.data import batch_dataset, get_dataset_size
+from ml_genn.utils.module import get_object_mapping
+from ml_genn.utils.network import get_underlying_conn
+from pygenn import SynapseMatrixConnectivity
+
+
+def evaluate(compiled_net, x: dict, y: dict,
+             metrics="sparse_categorical_accuracy", callbacks=()):
+    """Run inference with the forward dynamics used in training.
+
+    mlGeNN's compiled training network has no ``evaluate`` and its
+    InferenceCompiler builds different forward dynamics, so this runs
+    the training network's own validation pass (no learning) over
+    ``x`` and returns the metrics.
+
+    Parameters
+    ----------
+    compiled_net : CompiledTrainingNetwork
+        From :class:`ml_genn_delays.EventPropCompiler`, inside its
+        ``with`` block.
+    x, y : dict
+        Inputs and labels per population, as for ``train``.
+    metrics : str, Metric or dict
+        Metrics to compute (default: sparse categorical accuracy).
+    callbacks : sequence of Callback
+        Extra callbacks, e.g. ``VarRecorder`` or ``SpikeRecorder``.
+
+    Returns
+    -------
+    metrics : dict
+        Metric object per output population (``.result`` holds the value),
+    callback_data : dict
+        Data recorded by the callbacks.
+    """
+    size = get_dataset_size(x)
+    if size is None or size != get_dataset_size(y):
+        raise ValueError("evaluate: every input and output population "
+                         "needs the same number of examples")
+    metric_objs = get_object_mapping(metrics, y.keys(), Metric, "Metric",
+                                     default_metrics)
+    batch_size = compiled_net.genn_model.batch_size
+    num_batches = (size + batch_size - 1) // batch_size
+    callback_list = CallbackList(
+        list(compiled_net.base_validate_callbacks) + list(callbacks),
+        compiled_network=compiled_net, num_batches=num_batches,
+        num_epochs=1)
+    callback_list.on_test_begin()
+    callback_list.on_epoch_begin(0)
+    for batch, (x_batch, y_batch) in enumerate(
+            zip(batch_dataset(x, batch_size, size),
+                batch_dataset(y, batch_size, size))):
+        compiled_net._validate_batch(batch, x_batch, y_batch, metric_objs,
+                                     callback_list)
+    callback_list.on_epoch_end(0, metric_objs)
+    callback_list.on_test_end(metric_objs)
+    return metric_objs, callback_list.get_data()
+
+
+def _learnable(compiled_net, connection):
+    conn = get_underlying_conn(connection)
+    specs = getattr(compiled_net, "learnable_delays", {})
+    if conn not in specs:
+        raise ValueError(f"Connection {conn.name} has no learnable delays "
+                         f"in this compiled network")
+    return conn, specs[conn], compiled_net.connection_populations[conn]
+
+
+def _is_dense(genn_pop):
+    return not (genn_pop.matrix_type & SynapseMatrixConnectivity.SPARSE)
+
+
+def get_delays(compiled_net, connection) -> np.ndarray:
+    """Current learnable delays of ``connection`` (in timesteps, float).
+
+    Dense synaptic delays come back as ``(n_pre, n_post)``; sparse ones
+    in GeNN's synapse order.
+    """
+    conn, spec, genn_pop = _learnable(compiled_net, connection)
+    values = np.array(spec.kind.pull(genn_pop, spec.kind.delay_var))
+    if _is_dense(genn_pop):
+        values = values.reshape(spec.kind.shape(conn))
+    return values
+
+
+def set_delays(compiled_net, connection, delays):
+    """Set the learnable delays of ``connection`` and push them to the
+    device. Accepts the shape :func:`get_delays` returns, or flat."""
+    conn, spec, genn_pop = _learnable(compiled_net, connection)
+    delays = np.asarray(delays, dtype=float)
+    current = np.asarray(spec.kind.pull(genn_pop, spec.kind.delay_var))
+    shape = spec.kind.shape(conn) if _is_dense(genn_pop) else current.shape
+    if delays.shape not in (tuple(shape), current.shape):
+        raise ValueError(f"Connection {conn.name}: delays must have shape "
+                         f"{tuple(shape)}, got {delays.shape}")
+    if not np.all(np.isfinite(delays)):
+        raise ValueError(f"Connection {conn.name}: delays contain NaN/inf")
+    if delays.size and (delays.min() < 0
+                        or delays.max() > spec.max_delay_steps):
+        raise ValueError(f"Connection {conn.name}: delays must lie in "
+                         f"[0, {spec.max_delay_steps}] steps, got "
+                         f"[{delays.min()}, {delays.max()}]")
+    spec.kind.push(genn_pop, spec.kind.delay_var,
+                   delays.reshape(current.shape))

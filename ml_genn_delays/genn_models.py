@@ -1,0 +1,107 @@
+"""Builders for the GeNN models that learnable delays add.
+
+The model strings follow the deventprop equations (Meszaros, Knight,
+Nowotny 2025). A presynaptic spike at time t_k reaches postsynaptic
+neuron j at t_k + d_ij. In the backward pass, at each presynaptic spike
+(processed in reverse time), the adjoints of neuron j are read at the
+delayed time t_k + d_ij:
+
+    dL/dw_ij = -tau_syn lambda_I,j(t_k + d_ij)
+    dL/dd_ij = -w_ij (lambda_I,j - lambda_V,j)(t_k + d_ij)
+
+and, for a hidden presynaptic neuron, lambda_V,i jumps by
+w_ij (lambda_V,j - lambda_I,j)(t_k + d_ij) (summed over j).
+"""
+from pygenn import VarAccess, VarAccessMode
+from ml_genn.utils.model import CustomUpdateModel, WeightUpdateModel
+
+
+def effective_delay_code(kind, max_delay_param="MaxDelay"):
+    """C statement giving ``delay``: the kind's delay rounded to the
+    nearest step and clamped to [0, MaxDelay]."""
+    return (f"const int delay = max(0, min({max_delay_param}, "
+            f"(int)round({kind.delay_expression})));")
+
+
+def delayed_weight_update_model(kind, tau_syn, max_delay_steps, weight,
+                                delay_init, feedback: bool):
+    """EventProp weight update model with a learnable delay of ``kind``.
+
+    Parameters
+    ----------
+    kind : DelayKind
+        Where the delay lives.
+    tau_syn : float
+        Synaptic time constant of the (exponential) synapse [ms].
+    max_delay_steps : int
+        Upper clamp of the delay.
+    weight, delay_init
+        Initial values (numbers, arrays or mlGeNN initializers).
+    feedback : bool
+        Whether to send the adjoint back to a hidden presynaptic neuron.
+    """
+    delay = effective_delay_code(kind)
+    backward = f"""
+    {delay}
+    const scalar lambdaI = LambdaI_post[delay];
+    const scalar lambdaV = LambdaV_post[delay];
+    // dL/dw = -tau_syn lambda_I(t_k + d)
+    Gradient -= lambdaI * TauSyn;
+    // dL/dd = -w (lambda_I - lambda_V)(t_k + d)
+    {kind.gradient_code("-g * (lambdaI - lambdaV)")}
+    """
+    if feedback:
+        backward += "addToPre(g * (lambdaV - lambdaI));\n"
+
+    wum = WeightUpdateModel(
+        model={
+            "params": [("TauSyn", "scalar"), ("MaxDelay", "int")],
+            "vars": [("g", "scalar", VarAccess.READ_ONLY),
+                     ("Gradient", "scalar")],
+            "pre_neuron_var_refs": [("BackSpike_pre", "uint8_t")],
+            "post_neuron_var_refs": [("LambdaI_post", "scalar"),
+                                     ("LambdaV_post", "scalar")],
+            # Forward: the spike reaches the postsynaptic input after delay
+            "pre_spike_syn_code": f"""
+            {delay}
+            addToPostDelay(g, delay);
+            """,
+            # Backward: triggered at each presynaptic spike, in reverse time
+            "pre_event_threshold_condition_code": "BackSpike_pre",
+            "pre_event_syn_code": backward},
+        param_vals={"TauSyn": tau_syn, "MaxDelay": max_delay_steps},
+        var_vals={"g": weight, "Gradient": 0.0},
+        pre_neuron_var_refs={"BackSpike_pre": "BackSpike"},
+        post_neuron_var_refs={"LambdaI_post": "LambdaI",
+                              "LambdaV_post": "LambdaV"})
+    kind.add_variables(wum, delay_init)
+    return wum
+
+
+def gradient_scale_model(gradient_ref, scale: float):
+    """Custom update multiplying an accumulated gradient by ``scale``
+    (1/N turns a sum over N examples into the batch mean)."""
+    return CustomUpdateModel(
+        {"params": [("Scale", "scalar")],
+         "var_refs": [("Gradient", "scalar")],
+         "update_code": "Gradient *= Scale;"},
+        {"Scale": scale}, {}, {"Gradient": gradient_ref})
+
+
+# Counts spikes that mlGeNN's EventProp ring buffer drops: its reset code
+# writes a spike only while RingWriteOffset != RingReadEndOffset, so a
+# spike arriving when they are equal is lost and the backward pass of
+# that example is wrong. Prepended so it sees the offsets before the write.
+DROPPED_SPIKE_CODE = """
+if (RingWriteOffset == RingReadEndOffset) {
+    DroppedSpikes++;
+}
+"""
+DROPPED_SPIKES_VAR = "DroppedSpikes"
+
+
+def add_dropped_spike_counter(neuron_model):
+    """Add a never-reset count of dropped spikes to an EventProp neuron."""
+    neuron_model.add_var(DROPPED_SPIKES_VAR, "unsigned int", 0)
+    neuron_model.prepend_reset_code(DROPPED_SPIKE_CODE)
+    return neuron_model

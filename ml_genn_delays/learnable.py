@@ -1,0 +1,152 @@
+"""Delay specifications: what a user passes as ``Connection(..., delay=...)``.
+
+Delays are always given in simulation timesteps. To convert from
+milliseconds divide by the timestep, e.g. ``150 ms / dt`` with
+``dt = 1.0 ms`` is 150 steps.
+"""
+from numbers import Number
+
+import numpy as np
+
+from ml_genn.initializers import Initializer, Normal, Uniform
+
+#: Defaults used when ``delay=Learnable`` (the class itself) is passed
+DEFAULT_INIT = 0.0
+DEFAULT_MAX_DELAY_STEPS = 100
+
+#: Largest delay GeNN supports (its delay slots are 16-bit)
+GENN_MAX_DELAY_STEPS = 65534
+
+
+def check_max_delay_steps(max_delay_steps, where: str) -> int:
+    """Validate a maximum delay and return it as an int."""
+    if (isinstance(max_delay_steps, bool)
+            or not isinstance(max_delay_steps, (Number, np.integer))
+            or max_delay_steps != int(max_delay_steps)):
+        raise ValueError(f"{where}: max_delay_steps must be a whole number "
+                         f"of timesteps, got {max_delay_steps!r}. Convert "
+                         f"milliseconds with round(delay_ms / dt).")
+    if not 0 <= max_delay_steps <= GENN_MAX_DELAY_STEPS:
+        raise ValueError(f"{where}: max_delay_steps must be in "
+                         f"[0, {GENN_MAX_DELAY_STEPS}], got "
+                         f"{max_delay_steps}")
+    return int(max_delay_steps)
+
+
+def init_upper_bound(init, where: str):
+    """Largest delay an initial value can produce, or None if unbounded.
+
+    Raises ValueError for NaN/inf or negative values.
+    """
+    if isinstance(init, Uniform):
+        low, high = float(init.min), float(init.max)
+        if not (np.isfinite(low) and np.isfinite(high)):
+            raise ValueError(f"{where}: delay initializer bounds must be "
+                             f"finite, got Uniform({low}, {high})")
+        if low < 0.0:
+            raise ValueError(f"{where}: delays cannot be negative but "
+                             f"Uniform({low}, {high}) can draw {low}; "
+                             f"use a lower bound >= 0")
+        return high
+    elif isinstance(init, Normal):
+        # A normal distribution draws negative delays: refuse it
+        raise ValueError(f"{where}: Normal delay initialisation can draw "
+                         f"negative delays; use Uniform(low, high) with "
+                         f"low >= 0 or an array of delays")
+    elif isinstance(init, Initializer):
+        return None
+    values = np.asarray(init, dtype=float)
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"{where}: delays contain NaN or inf; "
+                         f"give finite delays in timesteps")
+    if np.any(values < 0.0):
+        raise ValueError(f"{where}: delays cannot be negative (smallest "
+                         f"is {values.min()}); give delays >= 0 steps")
+    return float(values.max()) if values.size else 0.0
+
+
+class Learnable:
+    """A delay learned together with the weights by EventProp.
+
+    Parameters
+    ----------
+    init : float, array or mlGeNN Initializer, optional
+        Initial delays in timesteps, e.g. ``Uniform(0, 150)``. A number
+        gives every synapse the same delay; an array must have the
+        connection's shape (``(n_pre, n_post)`` for Dense).
+    max_delay_steps : int, optional
+        Largest delay the connection can reach; learned delays are
+        clamped to ``[0, max_delay_steps]``. Memory for delayed
+        postsynaptic input and adjoint history grows with it.
+    kind : str, optional
+        Where the delay lives. ``"synaptic"``: one delay per synapse.
+
+    Notes
+    -----
+    Passing the class itself, ``delay=Learnable``, means
+    ``Learnable(init=0.0, max_delay_steps=100, kind="synaptic")``.
+    In the forward pass a delay is rounded to the nearest whole step.
+    """
+
+    def __init__(self, init=DEFAULT_INIT,
+                 max_delay_steps: int = DEFAULT_MAX_DELAY_STEPS,
+                 kind: str = "synaptic"):
+        # Import here: kinds import nothing from this module, but keeping
+        # the lookup lazy lets kinds grow without touching this file
+        from .kinds import get_kind
+        self.kind = get_kind(kind)
+        self.max_delay_steps = check_max_delay_steps(max_delay_steps,
+                                                     "Learnable")
+        high = init_upper_bound(init, "Learnable")
+        if high is not None and high > self.max_delay_steps:
+            raise ValueError(f"Learnable: initial delays reach {high} steps "
+                             f"but max_delay_steps is "
+                             f"{self.max_delay_steps}; raise "
+                             f"max_delay_steps or lower the initial delays")
+        self.init = init
+
+    def __repr__(self):
+        return (f"Learnable(init={self.init!r}, max_delay_steps="
+                f"{self.max_delay_steps}, kind={self.kind.name!r})")
+
+
+class Fixed:
+    """A delay that is applied but not learned.
+
+    Parameters
+    ----------
+    init : float, array or mlGeNN Initializer
+        Delays in timesteps (rounded to the nearest step).
+    max_delay_steps : int, optional
+        Needed only when it cannot be inferred from ``init`` (an
+        initializer without an upper bound).
+    """
+
+    def __init__(self, init, max_delay_steps=None):
+        high = init_upper_bound(init, "Fixed delay")
+        if max_delay_steps is None:
+            if high is None:
+                raise ValueError(
+                    f"Fixed delay: the maximum of {init!r} cannot be "
+                    f"inferred; pass max_delay_steps to the Connection")
+            max_delay_steps = int(np.ceil(high))
+        self.max_delay_steps = check_max_delay_steps(max_delay_steps,
+                                                     "Fixed delay")
+        if high is not None and high > self.max_delay_steps:
+            raise ValueError(f"Fixed delay: delays reach {high} steps but "
+                             f"max_delay_steps is {self.max_delay_steps}")
+        self.init = init
+
+
+def as_delay_spec(delay, max_delay_steps=None):
+    """Turn the ``delay=`` argument of a Connection into a spec (or None)."""
+    if delay is None:
+        return None
+    if delay is Learnable:
+        return Learnable()
+    if isinstance(delay, (Learnable, Fixed)):
+        return delay
+    if isinstance(delay, type):
+        raise TypeError(f"delay={delay.__name__} is not a delay; pass a "
+                        f"number, an array, an initializer or Learnable")
+    return Fixed(delay, max_delay_steps)

@@ -1,0 +1,108 @@
+"""Training callbacks: CPU batch accumulation and spike buffer checks."""
+import logging
+import warnings
+
+import numpy as np
+from ml_genn.callbacks import Callback
+
+from .genn_models import DROPPED_SPIKES_VAR
+
+logger = logging.getLogger(__name__)
+
+
+class GradientAccumulation(Callback):
+    """Batch-N semantics on a backend that simulates one example at a time.
+
+    GeNN's CPU backend runs batch size 1, so the compiled network sees one
+    example per mlGeNN "batch". Gradients are summed over ``n`` examples,
+    scaled by 1/n (the batch mean) and applied in one optimiser step.
+
+    mlGeNN runs example k's backward pass while example k+1 runs forward,
+    so at the end of example b the gradients hold examples 0..b-1 of the
+    epoch. A step is taken at the end of example b when b > 0 and b % n == 0:
+    examples b-n..b-1 form one batch, exactly as batch b/n - 1 would on a
+    GPU with batch size n. Like mlGeNN on the GPU, the last (possibly
+    partial) batch of an epoch is discarded by the ZeroGradient update at
+    the start of the next epoch. The Adam step count is the batch index the
+    GPU would use: epoch * ceil(examples / n) + b / n.
+
+    This replaces mlGeNN's per-batch ``GradientLearn`` callback.
+    """
+
+    def __init__(self, n: int):
+        self.n = n
+
+    def set_params(self, compiled_network, num_batches, **kwargs):
+        self._net = compiled_network
+        self._batches_per_epoch = (num_batches + self.n - 1) // self.n
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch):
+        self._epoch = epoch
+
+    def on_batch_end(self, batch, metrics):
+        if batch == 0 or batch % self.n != 0:
+            return
+        step = self._epoch * self._batches_per_epoch + batch // self.n
+        genn_model = self._net.genn_model
+        genn_model.custom_update("GradientScale")
+        for optimiser, custom_updates in self._net.optimisers:
+            for cu in custom_updates:
+                optimiser.set_step(cu, step)
+        genn_model.custom_update("GradientLearn")
+
+
+class SpikeBufferOverflowError(RuntimeError):
+    """A neuron spiked more often than EventProp's ``max_spikes`` allows."""
+
+
+class SpikeBufferMonitor(Callback):
+    """Reports spikes dropped by EventProp's per-neuron spike ring buffers.
+
+    mlGeNN silently ignores spikes beyond ``max_spikes`` per neuron and
+    example (the backward pass is then wrong, often giving no gradient at
+    all). Every EventProp neuron counts the spikes it drops; this callback
+    warns once per ``train`` call or, when ``strict``, raises
+    :class:`SpikeBufferOverflowError` at the end of the batch.
+    """
+
+    def __init__(self, populations: dict, max_spikes: int, strict: bool):
+        self.populations = populations
+        self.max_spikes = max_spikes
+        self.strict = strict
+
+    def set_params(self, **kwargs):
+        self._warned = False
+        self._seen = {name: self._dropped(pop)
+                      for name, pop in self.populations.items()}
+
+    def _dropped(self, genn_pop):
+        var = genn_pop.vars[DROPPED_SPIKES_VAR]
+        var.pull_from_device()
+        return int(np.sum(var.values, dtype=np.int64))
+
+    def _check(self):
+        for name, genn_pop in self.populations.items():
+            total = self._dropped(genn_pop)
+            new = total - self._seen[name]
+            self._seen[name] = total
+            if new == 0:
+                continue
+            message = (f"{new} spikes of population {name} did not fit in "
+                       f"EventProp's spike buffer (max_spikes="
+                       f"{self.max_spikes} per neuron and example); their "
+                       f"gradients are lost. Raise max_spikes or lower the "
+                       f"firing rate (e.g. spike regularisation).")
+            if self.strict:
+                raise SpikeBufferOverflowError(message)
+            if not self._warned:
+                warnings.warn(message, RuntimeWarning, stacklevel=2)
+                self._warned = True
+
+    def on_batch_end(self, batch, metrics):
+        if self.strict:
+            self._check()
+
+    def on_epoch_end(self, epoch, metrics):
+        if not self.strict:
+            self._check()

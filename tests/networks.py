@@ -1,0 +1,125 @@
+"""Small networks and inputs shared by the tests (real GeNN, CPU)."""
+import numpy as np
+from ml_genn import Connection as MLGeNNConnection, Network, Population
+from ml_genn.callbacks import Callback
+from ml_genn.compilers import EventPropCompiler as MLGeNNEventPropCompiler
+from ml_genn.compilers.event_prop_compiler import default_params
+from ml_genn.connectivity import Dense
+from ml_genn.neurons import LeakyIntegrate, LeakyIntegrateFire, SpikeInput
+from ml_genn.synapses import Exponential
+from ml_genn.utils.data import preprocess_spikes
+
+from ml_genn_delays import Connection, EventPropCompiler, Learnable, SGD
+
+
+def random_spikes(num_examples, num_neurons, timesteps, rate, seed):
+    """Independent random spike trains, at most one spike per step."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(num_examples):
+        mask = rng.random((timesteps, num_neurons)) < rate
+        steps, ids = np.nonzero(mask)
+        out.append(preprocess_spikes(steps.astype(float), ids, num_neurons))
+    return out
+
+
+class TinyNet:
+    """input -> hidden LIF (optionally recurrent) -> LI readout.
+
+    ``style`` picks how delays are asked for: "ours" (Connection with
+    delay=Learnable), "legacy" (mlGeNN's Dense(w, d) + delay_learn_conns,
+    compiled by our compiler) or "mlgenn" (the same, compiled by mlGeNN).
+    """
+
+    def __init__(self, style, num_in=5, num_hid=4, num_out=3,
+                 recurrent=False, max_delay=10, seed=1, hidden_delays=True,
+                 readout="avg_var_exp_weight", tau_syn=5.0):
+        rng = np.random.default_rng(seed)
+        self.w_in = rng.normal(0.8, 0.4, (num_in, num_hid))
+        self.d_in = rng.uniform(1, max_delay - 2, (num_in, num_hid))
+        self.w_rec = rng.normal(0.0, 0.3, (num_hid, num_hid))
+        self.d_rec = rng.uniform(1, max_delay - 2, (num_hid, num_hid))
+        self.w_out = rng.normal(0.5, 0.5, (num_hid, num_out))
+        self.d_out = rng.uniform(1, max_delay - 2, (num_hid, num_out))
+        self.style = style
+        self.max_delay = max_delay
+
+        self.network = Network(default_params)
+        learn = []
+        with self.network:
+            self.inp = Population(SpikeInput(max_spikes=10000), num_in)
+            self.hid = Population(LeakyIntegrateFire(v_thresh=1.0,
+                                                     tau_mem=20.0,
+                                                     tau_refrac=None),
+                                  num_hid, record_spikes=True)
+            self.out = Population(LeakyIntegrate(tau_mem=20.0,
+                                                 readout=readout), num_out)
+            self.c_in = self._conn(self.inp, self.hid, self.w_in, self.d_in,
+                                   tau_syn, learn)
+            self.c_rec = (self._conn(self.hid, self.hid, self.w_rec,
+                                     self.d_rec, tau_syn, learn)
+                          if recurrent else None)
+            self.c_out = (self._conn(self.hid, self.out, self.w_out,
+                                     self.d_out, tau_syn, learn)
+                          if hidden_delays else
+                          Connection(self.hid, self.out, Dense(self.w_out),
+                                     Exponential(tau_syn)))
+        self.learn = learn
+
+    def _conn(self, pre, post, w, d, tau_syn, learn):
+        if self.style == "ours":
+            return Connection(pre, post, Dense(w), Exponential(tau_syn),
+                              delay=Learnable(d, self.max_delay))
+        conn = MLGeNNConnection(pre, post, Dense(w, d), Exponential(tau_syn),
+                                max_delay_steps=self.max_delay)
+        learn.append(conn)
+        return conn
+
+    def compile(self, timesteps, name, optimiser=None, delay_optimiser=None,
+                batch_size=1, **kwargs):
+        optimiser = optimiser or SGD(1e-3)
+        delay_optimiser = delay_optimiser or SGD(1e-3)
+        cls = (MLGeNNEventPropCompiler if self.style == "mlgenn"
+               else EventPropCompiler)
+        if self.style != "ours":
+            kwargs["delay_learn_conns"] = self.learn
+        compiler = cls(example_timesteps=timesteps,
+                       losses="sparse_categorical_crossentropy",
+                       optimiser=optimiser, delay_optimiser=delay_optimiser,
+                       batch_size=batch_size, max_spikes=200, **kwargs)
+        return compiler.compile(self.network, name=name)
+
+    def conns(self):
+        return [c for c in (self.c_in, self.c_rec, self.c_out)
+                if c is not None]
+
+
+def pull(compiled, conn, var):
+    genn_var = compiled.connection_populations[conn].vars[var]
+    genn_var.pull_from_device()
+    return np.array(genn_var.values, dtype=np.float64)
+
+
+class GradientProbe(Callback):
+    """Callback that copies the accumulated gradients at the end of the
+    last timestep of example ``batch`` (before any optimiser step); they
+    come back in the callback data under "gradients"."""
+
+    def __init__(self, conn_vars, timesteps, batch=1):
+        self.conn_vars = conn_vars
+        self.timesteps = timesteps
+        self.batch = batch
+        self._values = None
+
+    def set_params(self, compiled_network, **kwargs):
+        self._net = compiled_network
+
+    def get_data(self):
+        return "gradients", self._values
+
+    def on_batch_begin(self, batch):
+        self._batch = batch
+
+    def on_timestep_end(self, timestep):
+        if self._batch == self.batch and timestep == self.timesteps - 1:
+            self._values = [pull(self._net, c, v) for c, v in self.conn_vars]
