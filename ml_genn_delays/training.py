@@ -82,22 +82,25 @@ class SpikeBufferMonitor(Callback):
         return int(np.sum(var.values, dtype=np.int64))
 
     def _check(self):
+        dropped = {}
         for name, genn_pop in self.populations.items():
             total = self._dropped(genn_pop)
-            new = total - self._seen[name]
+            if total > self._seen[name]:
+                dropped[name] = total - self._seen[name]
             self._seen[name] = total
-            if new == 0:
-                continue
-            message = (f"{new} spikes of population {name} did not fit in "
-                       f"EventProp's spike buffer (max_spikes="
-                       f"{self.max_spikes} per neuron and example); their "
-                       f"gradients are lost. Raise max_spikes or lower the "
-                       f"firing rate (e.g. spike regularisation).")
-            if self.strict:
-                raise SpikeBufferOverflowError(message)
-            if not self._warned:
-                warnings.warn(message, RuntimeWarning, stacklevel=2)
-                self._warned = True
+        if not dropped:
+            return
+        counts = ", ".join(f"{n} spikes of population {p}"
+                           for p, n in dropped.items())
+        message = (f"{counts} did not fit in EventProp's spike buffer "
+                   f"(max_spikes={self.max_spikes} per neuron and "
+                   f"example); their gradients are lost. Raise max_spikes "
+                   f"or lower the firing rate (e.g. spike regularisation).")
+        if self.strict:
+            raise SpikeBufferOverflowError(message)
+        if not self._warned:
+            warnings.warn(message, RuntimeWarning, stacklevel=2)
+            self._warned = True
 
     def on_batch_end(self, batch, metrics):
         if self.strict:

@@ -86,7 +86,8 @@ class TinyNet:
         compiler = cls(example_timesteps=timesteps,
                        losses="sparse_categorical_crossentropy",
                        optimiser=optimiser, delay_optimiser=delay_optimiser,
-                       batch_size=batch_size, max_spikes=200, **kwargs)
+                       batch_size=batch_size,
+                       **{"max_spikes": 200, **kwargs})
         return compiler.compile(self.network, name=name)
 
     def conns(self):
@@ -105,8 +106,9 @@ class GradientProbe(Callback):
     last timestep of example ``batch`` (before any optimiser step); they
     come back in the callback data under "gradients"."""
 
-    def __init__(self, conn_vars, timesteps, batch=1):
+    def __init__(self, conn_vars, timesteps, batch=1, key="gradients"):
         self.conn_vars = conn_vars
+        self.key = key
         self.timesteps = timesteps
         self.batch = batch
         self._values = None
@@ -115,7 +117,7 @@ class GradientProbe(Callback):
         self._net = compiled_network
 
     def get_data(self):
-        return "gradients", self._values
+        return self.key, self._values
 
     def on_batch_begin(self, batch):
         self._batch = batch

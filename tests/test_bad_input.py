@@ -1,0 +1,124 @@
+"""Bad delay input gets a clear error naming what is wrong."""
+import numpy as np
+import pytest
+from ml_genn import Connection as MLGeNNConnection, Network, Population
+from ml_genn.compilers.event_prop_compiler import default_params
+from ml_genn.connectivity import Conv2D, Dense
+from ml_genn.initializers import Normal, Uniform
+from ml_genn.neurons import LeakyIntegrate, LeakyIntegrateFire, SpikeInput
+from ml_genn.synapses import Delta, Exponential
+
+from ml_genn_delays import Connection, EventPropCompiler, Fixed, Learnable
+from ml_genn_delays.learnable import DEFAULT_MAX_DELAY_STEPS
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"init": -1.0}, "negative"),
+    ({"init": np.array([1.0, np.nan])}, "NaN"),
+    ({"init": np.inf}, "NaN or inf"),
+    ({"init": 20.0, "max_delay_steps": 10}, "raise max_delay_steps"),
+    ({"init": Uniform(0, 50), "max_delay_steps": 10}, "reach 50"),
+    ({"init": Uniform(-5, 5)}, "negative"),
+    ({"init": Normal(5, 1)}, "Normal"),
+    ({"max_delay_steps": -3}, r"\[0, 65534\]"),
+    ({"max_delay_steps": 2.5}, "whole number"),
+    ({"max_delay_steps": 100000}, r"\[0, 65534\]"),
+    ({"kind": "somatic"}, "Unknown delay kind 'somatic'"),
+])
+def test_learnable_rejects(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        Learnable(**kwargs)
+
+
+def test_learnable_class_means_documented_defaults():
+    network = Network(default_params)
+    with network:
+        a = Population(SpikeInput(max_spikes=10), 3)
+        b = Population(LeakyIntegrate(readout="max_var"), 2)
+        conn = Connection(a, b, Dense(1.0), Exponential(5.0), delay=Learnable)
+    assert conn.delay_spec.max_delay_steps == DEFAULT_MAX_DELAY_STEPS
+    assert conn.max_delay_steps == DEFAULT_MAX_DELAY_STEPS
+    assert conn.delay_spec.kind.name == "synaptic"
+
+
+def pops(target=None):
+    a = Population(SpikeInput(max_spikes=10), 3)
+    b = Population(target or LeakyIntegrate(readout="max_var"), 2)
+    return a, b
+
+
+def test_delay_given_twice():
+    with Network(default_params):
+        a, b = pops()
+        with pytest.raises(ValueError, match="given both in Dense"):
+            Connection(a, b, Dense(1.0, 3), Exponential(5.0),
+                       delay=Learnable(1.0, 10))
+
+
+def test_conflicting_max_delay_steps():
+    with Network(default_params):
+        a, b = pops()
+        with pytest.raises(ValueError, match="conflicts"):
+            Connection(a, b, Dense(1.0), Exponential(5.0),
+                       delay=Learnable(1.0, 10), max_delay_steps=20)
+
+
+def test_array_of_wrong_shape():
+    with Network(default_params):
+        a, b = pops()
+        with pytest.raises(ValueError, match=r"shape \(3, 2\)"):
+            Connection(a, b, Dense(1.0), Exponential(5.0),
+                       delay=Learnable(np.ones((2, 3)), 10))
+
+
+def test_fixed_normal_refused():
+    with pytest.raises(ValueError, match="negative delays"):
+        Fixed(Normal(3, 1))
+
+
+def test_not_a_delay():
+    with Network(default_params):
+        a, b = pops()
+        with pytest.raises(TypeError, match="not a delay"):
+            Connection(a, b, Dense(1.0), Exponential(5.0), delay=Uniform)
+
+
+def compile_one(synapse, target=None, name="bad"):
+    network = Network(default_params)
+    with network:
+        a, b = pops(target)
+        Connection(a, b, Dense(1.0), synapse, name="Bad",
+                   delay=Learnable(1.0, 10))
+    compiler = EventPropCompiler(10, "sparse_categorical_crossentropy")
+    compiler.compile(network, name=name)
+
+
+def test_unsupported_synapse_names_connection():
+    with pytest.raises(NotImplementedError,
+                       match="Connection Bad: .*Exponential synapse"):
+        compile_one(Delta())
+
+
+def test_unsupported_connectivity_names_connection():
+    network = Network(default_params)
+    with network:
+        a = Population(SpikeInput(max_spikes=10), (4, 4, 1))
+        b = Population(LeakyIntegrate(readout="max_var"), (2, 2, 1))
+        Connection(a, b, Conv2D(1.0, 1, 3), Exponential(5.0),
+                   name="Conv", delay=Learnable(1.0, 10))
+    compiler = EventPropCompiler(10, "sparse_categorical_crossentropy")
+    with pytest.raises(NotImplementedError,
+                       match="Connection Conv: learnable delays support "
+                             "Dense"):
+        compiler.compile(network, name="conv")
+
+
+def test_legacy_connection_without_max_delay_steps():
+    network = Network(default_params)
+    with network:
+        a, b = pops()
+        conn = MLGeNNConnection(a, b, Dense(1.0, 2.0), Exponential(5.0))
+    compiler = EventPropCompiler(10, "sparse_categorical_crossentropy",
+                                 delay_learn_conns=[conn])
+    with pytest.raises(ValueError, match="no max_delay_steps"):
+        compiler.compile(network, name="legacy")

@@ -1,0 +1,53 @@
+"""Reading and writing the delays of a compiled network."""
+import numpy as np
+import pytest
+from ml_genn.callbacks import VarRecorder
+
+from ml_genn_delays import evaluate, get_delays, set_delays
+from networks import TinyNet, random_spikes
+
+TIMESTEPS = 40
+
+
+def test_get_set_round_trip_and_effect():
+    net = TinyNet("ours")
+    compiled = net.compile(TIMESTEPS, "getset")
+    with compiled:
+        d = get_delays(compiled, net.c_in)
+        np.testing.assert_allclose(d, net.d_in, rtol=1e-6)
+        new = np.full_like(d, 9.0)
+        set_delays(compiled, net.c_in, new)
+        np.testing.assert_array_equal(get_delays(compiled, net.c_in), new)
+        # A flat array in GeNN's order is accepted too
+        set_delays(compiled, net.c_in, np.zeros(new.size))
+        assert np.all(get_delays(compiled, net.c_in) == 0.0)
+
+        for bad, match in [(np.full((5, 4), -1.0), r"\[0, 10\]"),
+                           (np.full((5, 4), 11.0), r"\[0, 10\]"),
+                           (np.full((5, 4), np.nan), "NaN"),
+                           (np.zeros((4, 5)), r"shape \(5, 4\)")]:
+            with pytest.raises(ValueError, match=match):
+                set_delays(compiled, net.c_in, bad)
+            # Nothing was half-written
+            assert np.all(get_delays(compiled, net.c_in) == 0.0)
+
+
+def test_delays_change_the_output():
+    net = TinyNet("ours")
+    x = random_spikes(1, 5, TIMESTEPS, 0.2, seed=6)
+    compiled = net.compile(TIMESTEPS, "effect")
+    with compiled:
+        _, a = evaluate(compiled, {net.inp: x}, {net.out: np.array([0])},
+                        callbacks=[VarRecorder(net.out, "v", key="v")])
+        set_delays(compiled, net.c_in, np.zeros((5, 4)))
+        _, b = evaluate(compiled, {net.inp: x}, {net.out: np.array([0])},
+                        callbacks=[VarRecorder(net.out, "v", key="v")])
+    assert not np.allclose(a["v"][0], b["v"][0])
+
+
+def test_unknown_connection():
+    net = TinyNet("ours", hidden_delays=False)
+    compiled = net.compile(TIMESTEPS, "unknown")
+    with compiled:
+        with pytest.raises(ValueError, match="has no learnable delays"):
+            get_delays(compiled, net.c_out)
