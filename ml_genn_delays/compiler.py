@@ -1,14 +1,14 @@
 """EventPropCompiler that learns delays: a thin subclass of mlGeNN's."""
 from ml_genn.compilers import EventPropCompiler as MLGeNNEventPropCompiler
 from ml_genn.compilers.compiler import create_reset_custom_update
-from ml_genn.callbacks import CustomUpdateOnBatchEnd
+from ml_genn.callbacks import CustomUpdateOnBatchEnd, CustomUpdateOnTimestepEnd
 from ml_genn.neurons import (Input, LeakyIntegrate, LeakyIntegrateFire)
 from ml_genn.optimisers import Adam
 from ml_genn.synapses import Exponential
 from ml_genn.utils.network import get_underlying_conn
 from pygenn import SynapseMatrixType, create_wu_var_ref
 
-from .genn_models import (add_dropped_spike_counter,
+from .genn_models import (add_dropped_spike_counter, block_last_step_spikes,
                           delayed_weight_update_model, gradient_scale_model)
 from .learnable import Learnable
 from .training import GradientAccumulation, SpikeBufferMonitor
@@ -119,6 +119,10 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
         if model.has_var("RingReadEndOffset"):
             compile_state.ring_buffer_pops.append(pop)
             add_dropped_spike_counter(model)
+            if pop.neuron.readout is None:
+                # Halfway between the last two steps: robust to rounding
+                block_last_step_spikes(
+                    model, (self.example_timesteps - 1.5) * self.dt)
         return model
 
     def build_weight_update_model(self, conn, connect_snippet,
@@ -180,6 +184,15 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
                 if weight]
             self._add_gradient_accumulation(genn_model, compiled,
                                             gradient_refs)
+
+        # mlGeNN zeroes postsynaptic input at the start of the last step;
+        # spikes of the step before still arrive through delays after the
+        # example ends. Zero again at its end so nothing reaches the next.
+        last_step = self.example_timesteps - 1
+        for callbacks in (compiled.base_train_callbacks,
+                          compiled.base_validate_callbacks):
+            callbacks.append(CustomUpdateOnTimestepEnd(
+                "ZeroOutPost", lambda timestep: timestep == last_step))
 
         compiled.base_train_callbacks.append(SpikeBufferMonitor(
             {p.name: neuron_populations[p]

@@ -105,3 +105,19 @@ def add_dropped_spike_counter(neuron_model):
     neuron_model.add_var(DROPPED_SPIKES_VAR, "unsigned int", 0)
     neuron_model.prepend_reset_code(DROPPED_SPIKE_CODE)
     return neuron_model
+
+
+def block_last_step_spikes(neuron_model, last_step_time: float):
+    """Stop an EventProp input or hidden neuron from spiking in the last
+    step of an example.
+
+    Such a spike changes nothing inside the example (it is propagated in
+    the next step), but mlGeNN (a) delivers it into the *next* example's
+    input and (b) never matches it in the backward pass, which then stops
+    at it and skips every earlier spike of the neuron (no gradient at all
+    through that neuron for the example). Blocking it fixes both.
+    """
+    model = neuron_model.model
+    model["threshold_condition_code"] = (
+        f"({model['threshold_condition_code']}) && t < {last_step_time!r}")
+    return neuron_model

@@ -12,12 +12,15 @@ from ml_genn.utils.data import preprocess_spikes
 from ml_genn_delays import Connection, EventPropCompiler, Learnable, SGD
 
 
-def random_spikes(num_examples, num_neurons, timesteps, rate, seed):
-    """Independent random spike trains, at most one spike per step."""
+def random_spikes(num_examples, num_neurons, timesteps, rate, seed,
+                  quiet_end=0):
+    """Independent random spike trains, at most one spike per step and
+    none in the last ``quiet_end`` steps."""
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(num_examples):
         mask = rng.random((timesteps, num_neurons)) < rate
+        mask[timesteps - quiet_end:] = False
         steps, ids = np.nonzero(mask)
         out.append(preprocess_spikes(steps.astype(float), ids, num_neurons))
     return out

@@ -5,7 +5,8 @@ from ml_genn import Connection as MLGeNNConnection, Network, Population
 from ml_genn.compilers.event_prop_compiler import default_params
 from ml_genn.connectivity import Conv2D, Dense
 from ml_genn.initializers import Normal, Uniform
-from ml_genn.neurons import LeakyIntegrate, LeakyIntegrateFire, SpikeInput
+from ml_genn.neurons import (IntegrateFire, LeakyIntegrate, LeakyIntegrateFire,
+                             SpikeInput)
 from ml_genn.synapses import Delta, Exponential
 
 from ml_genn_delays import Connection, EventPropCompiler, Fixed, Learnable
@@ -122,3 +123,10 @@ def test_legacy_connection_without_max_delay_steps():
                                  delay_learn_conns=[conn])
     with pytest.raises(ValueError, match="no max_delay_steps"):
         compiler.compile(network, name="legacy")
+
+
+def test_unsupported_target_neuron_names_connection():
+    with pytest.raises(NotImplementedError,
+                       match="Connection Bad: .*not IntegrateFire"):
+        compile_one(Exponential(5.0), target=IntegrateFire(readout="var"),
+                    name="if")

@@ -1,4 +1,8 @@
-"""Our gradients equal those of mlGeNN's delay_learn_conns path."""
+"""Our gradients equal those of mlGeNN's delay_learn_conns path.
+
+We deliberately differ from mlGeNN for spikes in the last two steps of an
+example (see genn_models.block_last_step_spikes), so these inputs have none.
+"""
 import numpy as np
 import pytest
 
@@ -20,7 +24,7 @@ def gradients(style, recurrent, name):
     """Weight and delay gradients of example 0 (mlGeNN runs an example's
     backward pass during the next example's forward pass)."""
     net = TinyNet(style, recurrent=recurrent)
-    x = random_spikes(2, 5, TIMESTEPS, 0.2, seed=3)
+    x = random_spikes(2, 5, TIMESTEPS, 0.2, seed=3, quiet_end=2)
     y = np.array([1, 2])
     probe = GradientProbe([(c, v) for c in net.conns()
                            for v in ("Gradient", "DelayGradient")],
@@ -75,7 +79,7 @@ def sparse_gradients(ours, name):
     compiled = compiler.compile(network, name=name)
     probe = GradientProbe([(conn, "Gradient"), (conn, "DelayGradient")],
                           TIMESTEPS)
-    x = random_spikes(2, 8, TIMESTEPS, 0.2, seed=8)
+    x = random_spikes(2, 8, TIMESTEPS, 0.2, seed=8, quiet_end=2)
     with compiled:
         genn_pop = compiled.connection_populations[conn]
         genn_pop.pull_connectivity_from_device()

@@ -2,6 +2,7 @@
 reference generator: rejection sampling in the unit square with
 ``numpy.random.RandomState(seed)``, classes drawn uniformly first."""
 import numpy as np
+from ml_genn.utils.data import preprocess_spikes
 
 R_SMALL = 0.1
 R_BIG = 0.5
@@ -59,3 +60,16 @@ def yin_yang(split: str = "train", size: int = None, seed: int = None,
         points[i] = (x, y, 1.0 - x, 1.0 - y)
         labels[i] = goal
     return points, labels
+
+
+def yin_yang_spikes(points, dt: float, example_time: float):
+    """Latency-encode Yin-Yang points: one spike per input channel at
+    ``2 dt + value * (example_time - 4 dt)`` ms (as mlGeNN's example), so
+    every spike lies inside the trial with a step to spare at each end."""
+    points = np.asarray(points, dtype=float)
+    if points.ndim != 2 or points.shape[1] != 4:
+        raise ValueError(f"Yin-Yang points must have shape (n, 4), got "
+                         f"{points.shape}")
+    ids = np.arange(4)
+    scale = example_time - 4.0 * dt
+    return [preprocess_spikes(2.0 * dt + p * scale, ids, 4) for p in points]
