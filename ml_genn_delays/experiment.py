@@ -94,9 +94,14 @@ def compile_model(model: Model, name: str = None, **overrides):
 
 
 def train(model: Model, compiled, x_train, y_train, x_test, y_test,
-          epochs: int = None, progress: bool = True):
+          epochs: int = None, seed: int = 0, progress: bool = True):
     """Train for ``epochs`` (default: the config's) and return the test
-    accuracy measured with :func:`evaluate` after each epoch."""
+    accuracy measured with :func:`evaluate` after each epoch.
+
+    ``seed`` seeds numpy's global generator, which mlGeNN uses to shuffle
+    the training set every epoch.
+    """
+    np.random.seed(seed)
     config = model.config
     epochs = config.epochs if epochs is None else epochs
     # Decays the alpha of every optimiser (weights and delays)

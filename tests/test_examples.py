@@ -24,3 +24,10 @@ def test_sequence_detection_example(capsys):
     assert last_accuracy(capsys.readouterr().out) == 100.0
     load("sequence_detection").main(["--epochs", "5", "--no-delays"])
     assert last_accuracy(capsys.readouterr().out) == 50.0
+
+
+def test_train_yin_yang_example_runs(capsys):
+    load("train_yin_yang").main(["--epochs", "1", "--max-examples", "64",
+                                 "--hidden", "5"])
+    accuracy = last_accuracy(capsys.readouterr().out)
+    assert 0.0 <= accuracy <= 100.0

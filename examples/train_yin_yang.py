@@ -1,0 +1,48 @@
+"""Train a Yin-Yang classifier with learnable delays on the CPU.
+
+    python examples/train_yin_yang.py                 # yy_ff_30, ~3 min
+    python examples/train_yin_yang.py --no-delays --hidden 10
+"""
+import argparse
+
+from ml_genn_delays.configs import get_config
+from ml_genn_delays.datasets import yin_yang, yin_yang_spikes
+from ml_genn_delays.experiment import build_model, compile_model, train
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--arch", default="yy_ff_30")
+    parser.add_argument("--hidden", type=int)
+    parser.add_argument("--no-delays", action="store_true")
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--max-examples", type=int,
+                        help="use only this many training examples")
+    args = parser.parse_args(argv)
+
+    overrides = {k: v for k, v in (("num_hidden", args.hidden),
+                                   ("epochs", args.epochs),
+                                   ("batch_size", args.batch_size))
+                 if v is not None}
+    if args.no_delays:
+        overrides["delays"] = False
+    config = get_config(args.arch, **overrides)
+
+    x_train, y_train = yin_yang("train", size=args.max_examples)
+    x_test, y_test = yin_yang("test")
+    model = build_model(config, seed=args.seed)
+    compiled = compile_model(model, name="train_yin_yang")
+    with compiled:
+        history = train(model, compiled,
+                        yin_yang_spikes(x_train, config.dt,
+                                        config.example_time), y_train,
+                        yin_yang_spikes(x_test, config.dt,
+                                        config.example_time), y_test,
+                        seed=args.seed)
+    print(f"test accuracy: {100 * history[-1]:.2f}%")
+
+
+if __name__ == "__main__":
+    main()
