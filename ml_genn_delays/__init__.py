@@ -1,13 +1,29 @@
-"""ml_genn_delays: learnable spike delays for mlGeNN's EventProp."""
-from .learnable import Fixed, Learnable
-from .connection import Connection
-from .compiler import EventPropCompiler
-from .evaluation import evaluate, get_delays, set_delays
-from .sgd import SGD
-from .training import SpikeBufferOverflowError
+"""ml_genn_delays: learnable spike delays for mlGeNN's EventProp.
+
+Everything but :mod:`ml_genn_delays.io` needs GeNN and mlGeNN; those names
+are imported on first use so that reading and writing model files works
+on a machine without GeNN.
+"""
+from importlib import import_module
+
+from .io import ModelFileError, load_model, save_model
 
 __version__ = "0.1.0"
 
-__all__ = ["Connection", "EventPropCompiler", "Fixed", "Learnable", "SGD",
-           "SpikeBufferOverflowError", "evaluate", "get_delays",
-           "set_delays"]
+_LAZY = {"Connection": ".connection", "EventPropCompiler": ".compiler",
+         "Fixed": ".learnable", "Learnable": ".learnable", "SGD": ".sgd",
+         "SpikeBufferOverflowError": ".training",
+         "evaluate": ".evaluation", "get_delays": ".evaluation",
+         "set_delays": ".evaluation"}
+
+__all__ = sorted(["ModelFileError", "load_model", "save_model", *_LAZY])
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__

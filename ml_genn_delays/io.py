@@ -1,0 +1,339 @@
+"""Saving and loading weights and delays as ``-g.npy`` / ``-d.npy`` files.
+
+The layout is that of mlGeNN's Checkpoint callback with its Numpy
+serialiser and of the deventprop release: per connection
+``<checkpoint>-<connection name>-g.npy`` (weights, float32, Dense flat
+row-major ``n_pre * n_post``) and, where it has learnable delays,
+``<checkpoint>-<connection name>-d.npy``. Directories written here also
+hold ``manifest.json``. Pure numpy: importable without GeNN.
+"""
+import json
+import logging
+import os
+import re
+import tempfile
+from numbers import Number
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+MANIFEST = "manifest.json"
+WEIGHT_SUFFIX = "g"
+FORMAT = "ml_genn_delays/1"
+_FILE = re.compile(r"^(?P<checkpoint>[^-]+)-(?P<conn>.+)-(?P<suffix>[^-]+)"
+                   r"\.npy$")
+
+
+class ModelFileError(ValueError):
+    """A model directory or file that cannot be loaded as asked."""
+
+
+# ----------------------------------------------------------------- helpers
+def _is_compiled(target):
+    return hasattr(target, "connection_populations")
+
+
+def _connections(target):
+    """Connections in network order."""
+    return (list(target.connection_populations) if _is_compiled(target)
+            else list(target.connections))
+
+
+def _learnable(target, conn):
+    """The Learnable spec of ``conn`` (or None)."""
+    if _is_compiled(target):
+        return getattr(target, "learnable_delays", {}).get(conn)
+    spec = getattr(conn, "delay_spec", None)
+    return spec if spec is not None and hasattr(spec, "kind") else None
+
+
+def _sizes(conn):
+    return (int(np.prod(conn.source().shape)),
+            int(np.prod(conn.target().shape)))
+
+
+def _genn_values(target, conn, var):
+    # Only reached with a compiled network, so GeNN is there
+    from pygenn import SynapseMatrixConnectivity
+    genn_pop = target.connection_populations[conn]
+    if genn_pop.matrix_type & SynapseMatrixConnectivity.SPARSE:
+        genn_pop.pull_connectivity_from_device()
+    genn_var = genn_pop.vars[var]
+    genn_var.pull_from_device()
+    return np.array(genn_var.values, dtype=np.float32).ravel()
+
+
+def _network_values(conn, value, what):
+    if isinstance(value, Number):
+        return np.full(np.prod(_sizes(conn)), value, dtype=np.float32)
+    if isinstance(value, (np.ndarray, list, tuple)):
+        return np.asarray(value, dtype=np.float32).ravel()
+    raise ValueError(f"Connection {conn.name}: the {what} is an "
+                     f"initializer, not values; save the compiled network")
+
+
+def _state(target, conn):
+    """{suffix: float32 array} of the connection's weights and delays."""
+    spec = _learnable(target, conn)
+    if _is_compiled(target):
+        state = {WEIGHT_SUFFIX: _genn_values(target, conn, "g")}
+        if spec is not None:
+            state[spec.kind.file_suffix] = _genn_values(
+                target, conn, spec.kind.delay_var)
+    else:
+        state = {WEIGHT_SUFFIX: _network_values(
+            conn, conn.connectivity.weight, "weight")}
+        if spec is not None:
+            state[spec.kind.file_suffix] = _network_values(
+                conn, conn.connectivity.delay, "delay")
+    return state
+
+
+def _atomic_save(path, write):
+    """Write via a temporary file in the same folder, then rename: a crash
+    leaves the old file or the new one, never half of one."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-",
+                               suffix=os.path.splitext(path)[1])
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def _versions():
+    from importlib.metadata import PackageNotFoundError, version
+    out = {}
+    for package in ("ml_genn_delays", "pygenn", "ml_genn", "numpy"):
+        try:
+            out[package] = version(package)
+        except PackageNotFoundError:
+            out[package] = None
+    return out
+
+
+# -------------------------------------------------------------------- save
+def save_model(target, directory, checkpoint):
+    """Write the weights and delays of every connection.
+
+    Parameters
+    ----------
+    target : Network or CompiledTrainingNetwork
+        A network (values given as arrays or constants) or a compiled
+        network inside its ``with`` block (values pulled from the device).
+    directory : str or Path
+        Created if missing.
+    checkpoint : int or str
+        Key before the first ``-`` of every file name, e.g. the epoch.
+
+    Returns
+    -------
+    list of str
+        The files written (manifest last).
+    """
+    checkpoint = str(checkpoint)
+    if not checkpoint or "-" in checkpoint:
+        raise ValueError(f"checkpoint must be non-empty without '-', got "
+                         f"{checkpoint!r}")
+    # Gather and check everything before writing anything
+    entries, arrays = [], {}
+    for index, conn in enumerate(_connections(target)):
+        spec = _learnable(target, conn)
+        state = _state(target, conn)
+        for suffix, values in state.items():
+            if not np.all(np.isfinite(values)):
+                raise ValueError(f"Connection {conn.name}: {suffix} values "
+                                 f"contain NaN or inf; nothing was saved")
+            arrays[f"{checkpoint}-{conn.name}-{suffix}.npy"] = values
+        entries.append({
+            "index": index, "name": conn.name,
+            "source": conn.source().name, "target": conn.target().name,
+            "shape": list(_sizes(conn)),
+            "weight_file": f"{checkpoint}-{conn.name}-{WEIGHT_SUFFIX}.npy",
+            "delay": None if spec is None else {
+                "kind": spec.kind.name,
+                "max_delay_steps": spec.max_delay_steps,
+                "file": f"{checkpoint}-{conn.name}-"
+                        f"{spec.kind.file_suffix}.npy"}})
+    os.makedirs(directory, exist_ok=True)
+    written = []
+    for name, values in arrays.items():
+        path = os.path.join(directory, name)
+        _atomic_save(path, lambda f, v=values: np.save(f, v))
+        written.append(path)
+    manifest = {"format": FORMAT, "checkpoint": checkpoint,
+                "dt": (float(target.genn_model.dt) if _is_compiled(target)
+                       else None),
+                "connections": entries, "versions": _versions()}
+    path = os.path.join(directory, MANIFEST)
+    _atomic_save(path, lambda f: f.write(
+        json.dumps(manifest, indent=1).encode()))
+    written.append(path)
+    return written
+
+
+# -------------------------------------------------------------------- load
+def _scan(directory, checkpoint):
+    """{connection name: {suffix: file}} of the chosen checkpoint."""
+    if not os.path.isdir(directory):
+        raise ModelFileError(f"Model directory {directory} does not exist")
+    found = {}
+    for name in sorted(os.listdir(directory)):
+        match = _FILE.match(name)
+        if match:
+            found.setdefault(match["checkpoint"], {}).setdefault(
+                match["conn"], {})[match["suffix"]] = name
+    if not found:
+        raise ModelFileError(f"No <checkpoint>-<connection>-g.npy files in "
+                             f"{directory}")
+    if checkpoint is None:
+        if len(found) > 1:
+            raise ModelFileError(
+                f"{directory} holds checkpoints {sorted(found)}; choose one "
+                f"with checkpoint=")
+        checkpoint = next(iter(found))
+    checkpoint = str(checkpoint)
+    if checkpoint not in found:
+        raise ModelFileError(f"No checkpoint {checkpoint} in {directory}; "
+                             f"it holds {sorted(found)}")
+    return checkpoint, found[checkpoint]
+
+
+def _natural_key(name):
+    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name)]
+
+
+def _match(target, files, manifest):
+    """Pair each connection with the file stem saved for it: by name when
+    every name is there, else by position (connection names come from a
+    process-wide counter, so a second network has other names)."""
+    conns = _connections(target)
+    if all(c.name in files for c in conns) and len(files) == len(conns):
+        return {c: c.name for c in conns}
+    if manifest is not None:
+        saved = [e["name"] for e in sorted(manifest["connections"],
+                                           key=lambda e: e["index"])]
+    else:
+        # mlGeNN names are Conn_<source>_<target> with populations named
+        # Pop<n> in creation order: sort both sides by population order
+        saved = sorted(files, key=_natural_key)
+        pops = (list(target.neuron_populations) if _is_compiled(target)
+                else list(target.populations))
+        order = {p: i for i, p in enumerate(pops)}
+        conns = sorted(conns, key=lambda c: (order[c.source()],
+                                             order[c.target()]))
+    if len(saved) != len(conns):
+        raise ModelFileError(
+            f"The files hold {len(saved)} connections ({', '.join(saved)}) "
+            f"but the network has {len(conns)} "
+            f"({', '.join(c.name for c in conns)})")
+    return dict(zip(conns, saved))
+
+
+def _read(directory, name, conn, what, size, low=None, high=None):
+    path = os.path.join(directory, name)
+    values = np.load(path)
+    if not np.issubdtype(values.dtype, np.floating):
+        raise ModelFileError(f"{name}: {what} of connection {conn.name} "
+                             f"must be floats, not {values.dtype}")
+    if values.size != size:
+        raise ModelFileError(f"{name}: connection {conn.name} expects "
+                             f"{size} {what} values, the file has "
+                             f"{values.size} (shape {values.shape})")
+    if not np.all(np.isfinite(values)):
+        raise ModelFileError(f"{name}: {what} contain NaN or inf")
+    if low is not None and (values.min() < low or values.max() > high):
+        raise ModelFileError(
+            f"{name}: delays of connection {conn.name} must lie in "
+            f"[{low}, {high}] steps, the file has [{values.min()}, "
+            f"{values.max()}]")
+    return values.astype(np.float32).ravel()
+
+
+def load_model(target, directory, checkpoint=None):
+    """Set weights and delays from ``-g.npy`` / ``-d.npy`` files.
+
+    Parameters
+    ----------
+    target : Network or CompiledTrainingNetwork
+        Before compiling (values become the connections' initial values)
+        or compiled, inside its ``with`` block (values are pushed to the
+        device).
+    directory : str or Path
+        Written by :func:`save_model`, mlGeNN's Checkpoint callback or
+        the deventprop release (one checkpoint per directory).
+    checkpoint : int or str, optional
+        Which checkpoint; needed when the directory holds several.
+
+    Returns
+    -------
+    dict
+        Connection name -> list of files loaded into it.
+
+    Nothing is changed unless every file is present and valid.
+    """
+    directory = str(directory)
+    checkpoint, files = _scan(directory, checkpoint)
+    manifest_path = os.path.join(directory, MANIFEST)
+    manifest = None
+    if os.path.exists(manifest_path):
+        with open(manifest_path) as f:
+            manifest = json.load(f)
+        if manifest.get("checkpoint") != checkpoint:
+            manifest = None     # describes another checkpoint
+    pairs = _match(target, files, manifest)
+
+    loaded, report = [], {}
+    for conn, stem in pairs.items():
+        spec = _learnable(target, conn)
+        size = (target.connection_populations[conn].vars["g"].values.size
+                if _is_compiled(target) else int(np.prod(_sizes(conn))))
+        suffixes = files.get(stem, {})
+        expected = [WEIGHT_SUFFIX] + ([spec.kind.file_suffix] if spec else [])
+        for suffix in expected:
+            if suffix not in suffixes:
+                name = f"{checkpoint}-{stem}-{suffix}.npy"
+                raise ModelFileError(
+                    f"Missing {name} for connection {conn.name} in "
+                    f"{directory}; it holds "
+                    f"{sorted(n for s in files.values() for n in s.values())}")
+        extra = set(suffixes) - set(expected)
+        if extra:
+            raise ModelFileError(
+                f"Connection {conn.name} has no learnable delays but "
+                f"{directory} holds "
+                f"{[suffixes[s] for s in sorted(extra)]} for it; give it "
+                f"delay=Learnable(...) or remove the file")
+        weights = _read(directory, suffixes[WEIGHT_SUFFIX], conn, "weights",
+                        size)
+        delays = None
+        if spec is not None:
+            delays = _read(directory, suffixes[spec.kind.file_suffix], conn,
+                           "delays", size, 0.0, spec.max_delay_steps)
+        loaded.append((conn, spec, weights, delays))
+        report[conn.name] = [suffixes[s] for s in expected]
+    unmatched = set(files) - set(pairs.values())
+    if unmatched:
+        raise ModelFileError(f"Files for {sorted(unmatched)} match no "
+                             f"connection of the network")
+
+    # Everything checked: apply
+    for conn, spec, weights, delays in loaded:
+        if _is_compiled(target):
+            genn_pop = target.connection_populations[conn]
+            for var, values in (("g", weights),
+                                (spec and spec.kind.delay_var, delays)):
+                if values is not None:
+                    genn_pop.vars[var].values = values
+                    genn_pop.vars[var].push_to_device()
+        else:
+            conn.connectivity.weight = weights
+            if delays is not None:
+                conn.connectivity.delay = delays
+    for name, names in report.items():
+        logger.info(f"loaded {', '.join(names)} into {name}")
+    return report

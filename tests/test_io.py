@@ -1,0 +1,178 @@
+"""Saving and loading -g.npy / -d.npy model files."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from ml_genn.callbacks import Checkpoint, VarRecorder
+from ml_genn.serialisers import Numpy
+
+import ml_genn_delays.io as model_io
+from ml_genn_delays import ModelFileError, evaluate, load_model, save_model
+from networks import TinyNet, pull, random_spikes
+
+T = 40
+X = random_spikes(3, 5, T, 0.2, seed=11)
+Y = np.array([0, 1, 2])
+
+
+def outputs(compiled, net):
+    _, data = evaluate(compiled, {net.inp: X}, {net.out: Y},
+                       callbacks=[VarRecorder(net.out, "v", key="v")])
+    return np.asarray(data["v"])
+
+
+@pytest.fixture
+def trained(tmp_path):
+    """A briefly trained recurrent TinyNet saved as checkpoint 3."""
+    net = TinyNet("ours", recurrent=True)
+    compiled = net.compile(T, "trained")
+    with compiled:
+        compiled.train({net.inp: X}, {net.out: Y}, num_epochs=2,
+                       callbacks=[])
+        values = {(c.name, v): pull(compiled, c, v) for c in net.conns()
+                  for v in ("g", "d")}
+        written = save_model(compiled, tmp_path / "model", checkpoint=3)
+        v = outputs(compiled, net)
+    return net, values, written, v, tmp_path / "model"
+
+
+def test_files_follow_release_layout(trained):
+    net, values, written, _, folder = trained
+    names = sorted(os.path.basename(w) for w in written)
+    expected = sorted([f"3-{c.name}-{s}.npy" for c in net.conns()
+                       for s in "gd"] + ["manifest.json"])
+    assert names == expected
+    for c in net.conns():
+        g = np.load(folder / f"3-{c.name}-g.npy")
+        assert g.dtype == np.float32 and g.ndim == 1
+        np.testing.assert_array_equal(g, values[(c.name, "g")])
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert [e["delay"]["kind"] for e in manifest["connections"]] == \
+        ["synaptic"] * 3
+    assert manifest["connections"][0]["shape"] == [5, 4]
+    assert manifest["dt"] == 1.0 and manifest["checkpoint"] == "3"
+
+
+def test_round_trip_into_fresh_and_compiled_network(trained):
+    net, _, _, v_trained, folder = trained
+    # A second network in this process gets other connection names, so
+    # the files are matched by position
+    fresh = TinyNet("ours", recurrent=True, seed=7)
+    assert fresh.c_in.name != net.c_in.name
+    report = load_model(fresh.network, folder)
+    assert report[fresh.c_in.name] == [f"3-{net.c_in.name}-g.npy",
+                                       f"3-{net.c_in.name}-d.npy"]
+    compiled = fresh.compile(T, "fresh")
+    with compiled:
+        np.testing.assert_array_equal(outputs(compiled, fresh), v_trained)
+
+    other = TinyNet("ours", recurrent=True, seed=8)
+    compiled = other.compile(T, "other")
+    with compiled:
+        assert not np.array_equal(outputs(compiled, other), v_trained)
+        load_model(compiled, folder)
+        np.testing.assert_array_equal(outputs(compiled, other), v_trained)
+
+
+def test_mlgenn_reads_ours_and_we_read_mlgenns(trained, tmp_path):
+    net, values, _, _, folder = trained
+    # mlGeNN's Network.load reads our files (same process: same names)
+    net.network.load((3,), Numpy(str(folder)))
+    np.testing.assert_array_equal(net.c_in.connectivity.delay,
+                                  values[(net.c_in.name, "d")])
+
+    # mlGeNN's Checkpoint callback writes files we load
+    other = TinyNet("ours", recurrent=True, seed=9)
+    compiled = other.compile(T, "checkpointed")
+    with compiled:
+        compiled.train({other.inp: X}, {other.out: Y}, num_epochs=1,
+                       callbacks=[Checkpoint(Numpy(str(tmp_path / "ck")))])
+        saved = {c.name: pull(compiled, c, "d") for c in other.conns()}
+    again = TinyNet("ours", recurrent=True, seed=10)
+    load_model(again.network, tmp_path / "ck")
+    for c, o in zip(again.conns(), other.conns()):
+        np.testing.assert_array_equal(c.connectivity.delay, saved[o.name])
+
+
+def corrupt(folder, conn, suffix, values):
+    np.save(folder / f"3-{conn.name}-{suffix}.npy", values)
+
+
+@pytest.mark.parametrize("damage, match", [
+    (lambda f, c: os.remove(f / f"3-{c.name}-d.npy"), "Missing 3-"),
+    (lambda f, c: corrupt(f, c, "g", np.zeros(7, np.float32)),
+     "expects 20 weights values, the file has 7"),
+    (lambda f, c: corrupt(f, c, "g", np.full(20, np.nan, np.float32)),
+     "NaN"),
+    (lambda f, c: corrupt(f, c, "d", np.full(20, -1.0, np.float32)),
+     r"must lie in \[0.0, 10\]"),
+    (lambda f, c: corrupt(f, c, "d", np.full(20, 11.0, np.float32)),
+     r"must lie in \[0.0, 10\]"),
+    (lambda f, c: corrupt(f, c, "g", np.zeros(20, np.int32)),
+     "must be floats"),
+    (lambda f, c: corrupt(f, c, "g", np.zeros(20, np.float32))
+     or np.save(f / "5-x-g.npy", np.zeros(1)), "choose one"),
+    (lambda f, c: np.save(f / "3-Conn_Extra-g.npy", np.zeros(1)),
+     "match no connection"),
+])
+def test_bad_files_leave_network_unchanged(trained, damage, match):
+    net, _, _, _, folder = trained
+    fresh = TinyNet("ours", recurrent=True, seed=12)
+    before = [(c.connectivity.weight.copy(), c.connectivity.delay.copy())
+              for c in fresh.conns()]
+    damage(folder, net.conns()[0] if "Missing" in match else net.c_in)
+    with pytest.raises(ModelFileError, match=match):
+        load_model(fresh.network, folder)
+    for c, (w, d) in zip(fresh.conns(), before):
+        np.testing.assert_array_equal(c.connectivity.weight, w)
+        np.testing.assert_array_equal(c.connectivity.delay, d)
+
+
+def test_delay_file_for_connection_without_delays(trained):
+    net, _, _, _, folder = trained
+    plain = TinyNet("ours", recurrent=True, seed=13)
+    plain.c_out.delay_spec = None   # as if built without delay=
+    with pytest.raises(ModelFileError, match="has no learnable delays"):
+        load_model(plain.network, folder)
+
+
+def test_interrupted_save_keeps_previous_checkpoint(trained, monkeypatch):
+    net, values, _, _, folder = trained
+    calls = []
+
+    def failing_save(f, values):
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        np.lib.format.write_array(f, np.asanyarray(values))
+    monkeypatch.setattr(model_io.np, "save", failing_save)
+    with pytest.raises(OSError, match="disk full"):
+        save_model(net.network, folder, checkpoint=4)
+    monkeypatch.undo()
+    # No temporary files; checkpoint 3 still loads completely
+    assert not [n for n in os.listdir(folder) if n.startswith(".tmp")]
+    fresh = TinyNet("ours", recurrent=True, seed=14)
+    load_model(fresh.network, folder, checkpoint=3)
+    np.testing.assert_array_equal(fresh.c_rec.connectivity.delay,
+                                  values[(net.c_rec.name, "d")])
+
+
+def test_io_imports_without_genn():
+    code = ("import sys; sys.modules['pygenn'] = None; "
+            "sys.modules['ml_genn'] = None; "
+            "from ml_genn_delays.io import load_model, save_model")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_directory_without_manifest_loads_by_population_order(trained):
+    # The published models have no manifest
+    net, values, _, _, folder = trained
+    os.remove(folder / "manifest.json")
+    fresh = TinyNet("ours", recurrent=True, seed=15)
+    report = load_model(fresh.network, folder)
+    assert report[fresh.c_rec.name][1] == f"3-{net.c_rec.name}-d.npy"
+    np.testing.assert_array_equal(fresh.c_rec.connectivity.delay,
+                                  values[(net.c_rec.name, "d")])
