@@ -1,4 +1,7 @@
 """EventPropCompiler that learns delays: a thin subclass of mlGeNN's."""
+import inspect
+import os
+
 from ml_genn.compilers import EventPropCompiler as MLGeNNEventPropCompiler
 from ml_genn.compilers.compiler import create_reset_custom_update
 from ml_genn.callbacks import CustomUpdateOnBatchEnd, CustomUpdateOnTimestepEnd
@@ -11,7 +14,7 @@ from pygenn import SynapseMatrixType, create_wu_var_ref
 from .genn_models import (add_dropped_spike_counter, block_last_step_spikes,
                           delayed_weight_update_model, gradient_scale_model)
 from .learnable import Learnable
-from .training import GradientAccumulation, SpikeBufferMonitor
+from .training import GradientAccumulation, HostAllReduce, SpikeBufferMonitor
 
 #: Delay optimiser used when none is given (the paper's SHD set-up)
 DEFAULT_DELAY_OPTIMISER = Adam(0.1)
@@ -45,6 +48,13 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
         If True, spikes dropped by the EventProp spike buffers raise
         :class:`ml_genn_delays.training.SpikeBufferOverflowError`;
         otherwise they give one warning per ``train`` call.
+    communicator : ml_genn.communicators.MPI, optional
+        Data-parallel training across processes (``batch_size`` is the
+        global batch, split evenly between ranks; each rank trains on its
+        own share of the data). On CUDA mlGeNN reduces gradients with
+        NCCL; on the CPU backend they are all-reduced on the host before
+        every optimiser step, and each rank builds its model in its own
+        directory (``<name>_rank<r>``).
     """
 
     def __init__(self, example_timesteps: int, losses, optimiser="adam",
@@ -63,12 +73,35 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
         self.legacy_delay_conns = [get_underlying_conn(c)
                                    for c in delay_learn_conns]
         self.strict_spike_buffer = strict_buffer_checking
+        self.host_communicator = None
         self._batch_sizes = (self.batch_size, self.full_batch_size)
+
+    def compile(self, network, name=None, **kwargs):
+        if name is None:
+            # As mlGeNN: name the model after the file that compiles it
+            name = os.path.splitext(
+                os.path.basename(inspect.stack()[1].filename))[0]
+        self.host_communicator = None
+        comm = self.communicator
+        if comm is None or self._backend() == "cuda":
+            return super().compile(network, name, **kwargs)
+        # mlGeNN's communicator asks GeNN for NCCL reductions (CUDA only):
+        # hide it from mlGeNN and reduce on the host instead
+        self.communicator, self.host_communicator = None, comm
+        try:
+            return super().compile(network, f"{name}_rank{comm.rank}",
+                                   **kwargs)
+        finally:
+            self.communicator = comm
+
+    def _backend(self):
+        from pygenn.genn_model import backend_modules
+        return self.genn_kwargs.get("backend") or next(iter(backend_modules))
 
     def pre_compile(self, network, genn_model, **kwargs):
         self.batch_size, self.full_batch_size = self._batch_sizes
         self.accumulate_examples = 1
-        if genn_model.backend_name in _CPU_BACKENDS and self.batch_size > 1:
+        if genn_model.backend_name in _CPU_BACKENDS:
             # Compile for batch 1 and accumulate (see GradientAccumulation)
             self.accumulate_examples = self.batch_size
             self.batch_size = self.full_batch_size = 1
@@ -177,13 +210,20 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
         if delay_cus:
             compiled.optimisers.append((self._delay_optimiser, delay_cus))
 
-        if self.accumulate_examples > 1:
-            gradient_refs += [
-                create_wu_var_ref(connection_populations[c], "Gradient")
-                for c, weight, _ in compile_state.optimiser_connections
-                if weight]
+        if self.accumulate_examples > 1 or self.host_communicator:
+            weight_pops = [connection_populations[c] for c, weight, _
+                           in compile_state.optimiser_connections if weight]
+            gradient_refs += [create_wu_var_ref(p, "Gradient")
+                              for p in weight_pops]
+            all_reduce = None
+            if self.host_communicator is not None:
+                all_reduce = HostAllReduce(self.host_communicator, [
+                    p.vars["Gradient"] for p in weight_pops] + [
+                    spec.kind.genn_var(connection_populations[c],
+                                       spec.kind.gradient_var)
+                    for c, spec in compile_state.learnable_delays.items()])
             self._add_gradient_accumulation(genn_model, compiled,
-                                            gradient_refs)
+                                            gradient_refs, all_reduce)
 
         # mlGeNN zeroes postsynaptic input at the start of the last step;
         # spikes of the step before still arrive through delays after the
@@ -202,8 +242,11 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
         return compiled
 
     def _add_gradient_accumulation(self, genn_model, compiled,
-                                   gradient_refs):
-        scale = 1.0 / self.accumulate_examples
+                                   gradient_refs, all_reduce):
+        # Mean over the global batch: every rank's examples
+        ranks = (1 if self.host_communicator is None
+                 else self.host_communicator.num_ranks)
+        scale = 1.0 / (self.accumulate_examples * ranks)
         for i, ref in enumerate(gradient_refs):
             self.add_custom_update(genn_model,
                                    gradient_scale_model(ref, scale),
@@ -213,4 +256,5 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
         for i, c in enumerate(callbacks):
             if (isinstance(c, CustomUpdateOnBatchEnd)
                     and c.name == "GradientLearn"):
-                callbacks[i] = GradientAccumulation(self.accumulate_examples)
+                callbacks[i] = GradientAccumulation(self.accumulate_examples,
+                                                    all_reduce)

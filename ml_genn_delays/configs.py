@@ -47,6 +47,16 @@ class Config:
     def example_timesteps(self) -> int:
         return int(round(self.example_time / self.dt))
 
+    @property
+    def arch(self) -> str:
+        """Release-layout name of this set-up (follows overrides of
+        ``num_hidden``, ``recurrent`` and ``delays``)."""
+        return (f"{_PREFIX[self.dataset]}_{'rec' if self.recurrent else 'ff'}"
+                f"_{self.num_hidden}{'' if self.delays else '_nodelay'}")
+
+
+_PREFIX = {"yin_yang": "yy", "shd": "shd", "ssc": "ssc", "braille": "braille"}
+
 
 # Yin-Yang, fast CPU set-up (about 3 min on 2 cores): first-spike-time
 # readout with mlGeNN's relative mean-square error loss and the weight

@@ -16,6 +16,7 @@ from tqdm import tqdm
 from .compiler import EventPropCompiler
 from .connection import Connection
 from .evaluation import evaluate
+from .io import load_model
 from .learnable import Learnable
 
 
@@ -118,3 +119,23 @@ def train(model: Model, compiled, x_train, y_train, x_test, y_test,
         history.append(metrics[model.output].result)
         bar.set_postfix(test=f"{history[-1]:.3f}")
     return history
+
+
+def evaluate_saved(config, directories, x, y, **compile_kwargs):
+    """Test accuracy of each saved model (one directory per seed).
+
+    The network is compiled once for training, exactly as it was trained,
+    and each model's files are loaded into it before :func:`evaluate`, so
+    the accuracy comes from the forward dynamics training measured.
+    """
+    model = build_model(config)
+    compiled = compile_model(model, name=f"test_{config.arch}",
+                             **compile_kwargs)
+    accuracies = []
+    with compiled:
+        for directory in directories:
+            load_model(compiled, directory)
+            metrics, _ = evaluate(compiled, {model.input: x},
+                                  {model.output: y})
+            accuracies.append(metrics[model.output].result)
+    return accuracies

@@ -26,11 +26,15 @@ class GradientAccumulation(Callback):
     the start of the next epoch. The Adam step count is the batch index the
     GPU would use: epoch * ceil(examples / n) + b / n.
 
+    With ``all_reduce`` (data-parallel training across processes), the
+    summed gradients are all-reduced across ranks before the step.
+
     This replaces mlGeNN's per-batch ``GradientLearn`` callback.
     """
 
-    def __init__(self, n: int):
+    def __init__(self, n: int, all_reduce=None):
         self.n = n
+        self.all_reduce = all_reduce
 
     def set_params(self, compiled_network, num_batches, **kwargs):
         self._net = compiled_network
@@ -45,11 +49,44 @@ class GradientAccumulation(Callback):
             return
         step = self._epoch * self._batches_per_epoch + batch // self.n
         genn_model = self._net.genn_model
+        if self.all_reduce is not None:
+            self.all_reduce()
         genn_model.custom_update("GradientScale")
         for optimiser, custom_updates in self._net.optimisers:
             for cu in custom_updates:
                 optimiser.set_step(cu, step)
         genn_model.custom_update("GradientLearn")
+
+
+class HostAllReduce:
+    """Sums GeNN variables across MPI ranks on the host.
+
+    mlGeNN's communicator reduces gradients with NCCL, which only GeNN's
+    CUDA backend has; on the CPU backend this does the same on the host.
+
+    Parameters
+    ----------
+    communicator : ml_genn.communicators.Communicator
+        mlGeNN's MPI communicator (its mpi4py ``comm`` is used for
+        in-place buffer reductions; others fall back to ``reduce_sum``).
+    genn_vars : list
+        pygenn variables (e.g. every ``Gradient`` and ``DelayGradient``).
+    """
+
+    def __init__(self, communicator, genn_vars):
+        self.communicator = communicator
+        self.genn_vars = genn_vars
+
+    def __call__(self):
+        mpi_comm = getattr(self.communicator, "comm", None)
+        for var in self.genn_vars:
+            var.pull_from_device()
+            if mpi_comm is not None:
+                from mpi4py import MPI
+                mpi_comm.Allreduce(MPI.IN_PLACE, var.view)
+            else:
+                var.view[:] = self.communicator.reduce_sum(var.view.copy())
+            var.push_to_device()
 
 
 class SpikeBufferOverflowError(RuntimeError):

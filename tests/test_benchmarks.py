@@ -7,6 +7,7 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
 def load(name):
+    """Import ``benchmarks/<name>.py`` (benchmarks is not a package)."""
     spec = importlib.util.spec_from_file_location(name,
                                                   BENCHMARKS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
@@ -18,17 +19,23 @@ def test_cpu_delay_overhead_tiny(tmp_path):
     out = tmp_path / "results" / "overhead.csv"
     load("cpu_delay_overhead").main(
         ["--inputs", "20", "--hidden", "8", "--timesteps", "50",
-         "--spikes", "200", "--examples", "2", "--rounds", "2",
+         "--spikes", "500", "--examples", "2", "--rounds", "2",
          "--max-delays", "5", "10", "--out", str(out)])
     with open(out) as f:
         rows = list(csv.DictReader(f))
     for max_delay in ("5", "10"):
-        times = {r["row"]: float(r["ms_per_example"]) for r in rows
-                 if r["max_delay"] == max_delay and r["ratio"] == ""}
-        assert sorted(times) == ["a", "b", "c", "d", "e"]
-        assert all(t > 0 for t in times.values())
-        ratios = [r for r in rows
-                  if r["max_delay"] == max_delay and r["ratio"] != ""]
-        assert len(ratios) == 4
-        assert all(r["status"] in ("PASS", "MISS") for r in ratios)
+        mine = [r for r in rows if r["max_delay"] == max_delay]
+        variants = {r["row"]: r for r in mine if r["ratio"] == ""}
+        assert sorted(variants) == ["a", "b", "c", "d", "e"]
+        for r in variants.values():
+            assert float(r["ms_per_example"]) > 0
+            assert float(r["us_per_hidden_spike"]) > 0
+            assert float(r["hidden_spikes_per_example"]) >= 0
+        ratios = {r["row"]: r for r in mine if r["ratio"] != ""}
+        assert sorted(ratios) == ["b/a", "b/a per spike", "b/c",
+                                  "d/a", "d/a per spike", "d/e"]
+        assert all(float(r["ratio"]) > 0 for r in ratios.values())
+        targeted = [r for r in ratios.values() if r["target"] != ""]
+        assert len(targeted) == 4
+        assert all(r["status"] in ("PASS", "MISS") for r in targeted)
     assert not list(out.parent.glob("*.tmp"))

@@ -42,16 +42,16 @@ class DelayKind(ABC):
 
     def pull(self, genn_pop, var):
         """Copy a kind variable from the device and return its values."""
-        genn_var = self._genn_var(genn_pop, var)
+        genn_var = self.genn_var(genn_pop, var)
         genn_var.pull_from_device()
         return genn_var.values
 
     def push(self, genn_pop, var, values):
         """Copy values of a kind variable to the device."""
-        genn_var = self._genn_var(genn_pop, var)
+        genn_var = self.genn_var(genn_pop, var)
         genn_var.values = values
         genn_var.push_to_device()
 
     @abstractmethod
-    def _genn_var(self, genn_pop, var):
+    def genn_var(self, genn_pop, var):
         """The pygenn variable object of kind variable ``var``."""

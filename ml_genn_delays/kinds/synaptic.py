@@ -32,5 +32,5 @@ class SynapticDelay(DelayKind):
         return (int(np.prod(conn.source().shape)),
                 int(np.prod(conn.target().shape)))
 
-    def _genn_var(self, genn_pop, var):
+    def genn_var(self, genn_pop, var):
         return genn_pop.vars[var]

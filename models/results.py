@@ -1,0 +1,4 @@
+"""Test accuracy [%] of every model in this zoo, per seed, as measured at
+the end of training (python examples/train_yin_yang.py --arch ARCH
+--seed SEED --out models). models/test.py checks re-evaluation against it."""
+RESULTS = {}

@@ -1,0 +1,74 @@
+"""Re-evaluate trained models in the release layout.
+
+    python models/test.py --arch yy_ff_30 [--seed N] [--backend cpu|cuda]
+    python models/test.py --arch yy_ff_30 --model-dir DIR
+
+Prints the test accuracy per seed and the mean +- std; with the zoo in
+this folder it exits non-zero when a model is more than 0.5 points from
+the accuracy recorded in results.py.
+"""
+import argparse
+import os
+import sys
+
+import numpy as np
+
+from ml_genn_delays.configs import get_config
+from ml_genn_delays.datasets import yin_yang, yin_yang_spikes
+from ml_genn_delays.experiment import evaluate_saved
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from results import RESULTS  # noqa: E402
+
+TOLERANCE = 0.5
+
+
+def test_data(config):
+    if config.dataset != "yin_yang":
+        raise SystemExit(f"{config.arch}: loading the {config.dataset} test "
+                         f"set is not supported yet")
+    x, y = yin_yang("test")
+    return yin_yang_spikes(x, config.dt, config.example_time), y
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--arch", required=True)
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--backend", choices=["cpu", "cuda"])
+    parser.add_argument("--model-dir", default=HERE)
+    args = parser.parse_args(argv)
+
+    config = get_config(args.arch)
+    arch_dir = os.path.join(args.model_dir, args.arch)
+    if not os.path.isdir(arch_dir):
+        raise SystemExit(f"No models for {args.arch}: {arch_dir} is missing")
+    seeds = ([args.seed] if args.seed is not None else
+             sorted(int(s) for s in os.listdir(arch_dir) if s.isdigit()))
+    backend = ({} if args.backend is None else
+               {"backend": {"cpu": "single_threaded_cpu",
+                            "cuda": "cuda"}[args.backend]})
+    x, y = test_data(config)
+    accuracies = 100 * np.array(evaluate_saved(
+        config, [os.path.join(arch_dir, str(s)) for s in seeds], x, y,
+        **backend))
+
+    recorded = (RESULTS.get(args.arch, {})
+                if os.path.samefile(args.model_dir, HERE) else {})
+    failed = False
+    for seed, accuracy in zip(seeds, accuracies):
+        line = f"{args.arch} seed {seed}: test accuracy {accuracy:.2f}%"
+        if seed in recorded:
+            off = abs(accuracy - recorded[seed])
+            failed |= off > TOLERANCE
+            line += (f" (recorded {recorded[seed]:.2f}%, "
+                     f"{'MISMATCH' if off > TOLERANCE else 'ok'})")
+        print(line)
+    print(f"{args.arch}: {accuracies.mean():.2f} +- {accuracies.std():.2f}% "
+          f"over {len(seeds)} seeds")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""Run by tests/test_mpi.py under mpirun: data-parallel CPU training.
+
+    mpirun -n R python tests/mpi_train.py OUT_DIR GLOBAL_BATCH
+    python tests/mpi_train.py OUT_DIR GLOBAL_BATCH       (one process)
+
+Global batch b holds examples b*B .. b*B+B-1; each rank takes its share.
+Rank 0 (or the single process) saves weights and delays to OUT_DIR.
+"""
+import sys
+
+import numpy as np
+from ml_genn.communicators import MPI
+
+from ml_genn_delays import SGD, save_model
+from networks import TinyNet, random_spikes
+
+T = 40
+NUM_EXAMPLES = 12
+
+
+def main(out, batch):
+    comm = MPI() if MPI().num_ranks > 1 else None
+    ranks = 1 if comm is None else comm.num_ranks
+    rank = 0 if comm is None else comm.rank
+    x = random_spikes(NUM_EXAMPLES, 5, T, 0.2, seed=21)
+    y = np.arange(NUM_EXAMPLES) % 3
+    # This rank's share of every global batch, in order
+    local = batch // ranks
+    mine = [i for i in range(NUM_EXAMPLES)
+            if (i % batch) // local == rank]
+    net = TinyNet("ours", recurrent=True)
+    compiled = net.compile(T, "mpi", batch_size=batch,
+                           optimiser=SGD(5.0), delay_optimiser=SGD(50.0),
+                           **({} if comm is None else {"communicator": comm}))
+    with compiled:
+        compiled.train({net.inp: [x[i] for i in mine]},
+                       {net.out: y[mine]}, num_epochs=1, shuffle=False,
+                       callbacks=[])
+        if rank == 0:
+            save_model(compiled, out, checkpoint=0)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], int(sys.argv[2]))
