@@ -6,6 +6,7 @@ import numpy as np
 from ml_genn.callbacks import Callback
 
 from .genn_models import DROPPED_SPIKES_VAR
+from .io import save_model
 
 logger = logging.getLogger(__name__)
 
@@ -146,3 +147,35 @@ class SpikeBufferMonitor(Callback):
     def on_epoch_end(self, epoch, metrics):
         if not self.strict:
             self._check()
+
+
+class ModelCheckpoint(Callback):
+    """Saves weights and delays with :func:`ml_genn_delays.save_model`
+    (atomic ``<epoch>-<connection>-g.npy`` / ``-d.npy`` files and a
+    manifest) at the end of every ``every``-th epoch.
+
+    Parameters
+    ----------
+    directory : str
+        Folder for the files, e.g. ``out/<arch>/<seed>``.
+    every : int
+        Save every this many epochs (and always after the last).
+    """
+
+    def __init__(self, directory, every: int = 1):
+        self.directory = directory
+        self.every = every
+
+    def set_params(self, compiled_network, num_epochs, **kwargs):
+        self._net = compiled_network
+        self._num_epochs = num_epochs
+        self._first = None
+
+    def on_epoch_begin(self, epoch):
+        if self._first is None:
+            self._first = epoch
+
+    def on_epoch_end(self, epoch, metrics):
+        last = epoch == self._first + self._num_epochs - 1
+        if last or (epoch + 1) % self.every == 0:
+            save_model(self._net, self.directory, checkpoint=epoch)

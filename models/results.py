@@ -1,4 +1,7 @@
 """Test accuracy [%] of every model in this zoo, per seed, as measured at
 the end of training (python examples/train_yin_yang.py --arch ARCH
 --seed SEED --out models). models/test.py checks re-evaluation against it."""
-RESULTS = {}
+RESULTS = {
+    "yy_ff_30": {0: 95.60},
+    "yy_ff_30_nodelay": {0: 92.20},
+}

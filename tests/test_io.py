@@ -176,3 +176,20 @@ def test_directory_without_manifest_loads_by_population_order(trained):
     assert report[fresh.c_rec.name][1] == f"3-{net.c_rec.name}-d.npy"
     np.testing.assert_array_equal(fresh.c_rec.connectivity.delay,
                                   values[(net.c_rec.name, "d")])
+
+
+def test_model_checkpoint_callback_saves_every_epoch(tmp_path):
+    from ml_genn_delays import ModelCheckpoint
+    net = TinyNet("ours")
+    compiled = net.compile(T, "ckpt")
+    with compiled:
+        compiled.train({net.inp: X}, {net.out: Y}, num_epochs=3,
+                       callbacks=[ModelCheckpoint(str(tmp_path / "m"), 2)])
+        final = pull(compiled, net.c_in, "d")
+    names = sorted(os.listdir(tmp_path / "m"))
+    # Epoch 1 (every 2nd) and epoch 2 (the last)
+    assert {n.split("-")[0] for n in names if n.endswith(".npy")} == \
+        {"1", "2"}
+    fresh = TinyNet("ours", seed=30)
+    load_model(fresh.network, tmp_path / "m", checkpoint=2)
+    np.testing.assert_array_equal(fresh.c_in.connectivity.delay, final)
