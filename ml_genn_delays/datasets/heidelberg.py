@@ -1,0 +1,131 @@
+"""Spiking Heidelberg Digits (SHD) and Spiking Speech Commands (SSC) from
+existing ``.h5`` files, offline.
+
+Files are looked for in ``data_dir`` itself (``shd_train.h5``, ...) and in
+tonic's layout (``data_dir/SHD/shd_train.h5``, ``data_dir/SSC/...``). They
+are checked for *before* any dataset object is built: tonic downloads when
+its own marker (the ``.zip`` it downloaded) is missing, which fails
+offline. tonic reads the files where its marker is present; otherwise the
+same files are read with h5py.
+"""
+import os
+
+import h5py
+import numpy as np
+from ml_genn.utils.data import preprocess_spikes
+
+NUM_INPUT = 700
+DATASETS = {"shd": ("SHD", ("train", "test"), 20),
+            "ssc": ("SSC", ("train", "valid", "test"), 35)}
+SOURCE = "https://zenkelab.org/resources/spiking-heidelberg-datasets-shd/"
+
+
+def find_file(data_dir, dataset: str, split: str) -> str:
+    """Path of ``<dataset>_<split>.h5`` in ``data_dir`` or its tonic
+    folder; a FileNotFoundError naming what is expected otherwise."""
+    folder, splits, _ = _describe(dataset)
+    if split not in splits:
+        raise ValueError(f"{dataset.upper()} has splits {splits}, not "
+                         f"{split!r}")
+    name = f"{dataset}_{split}.h5"
+    candidates = [os.path.join(data_dir, name),
+                  os.path.join(data_dir, folder, name)]
+    for path in candidates:
+        if os.path.isfile(path):
+            return path
+    raise FileNotFoundError(
+        f"{dataset.upper()} {split} split not found: expected {candidates[0]}"
+        f" or {candidates[1]}. Download {name}.gz from {SOURCE}, unpack it "
+        f"and put it in {data_dir}.")
+
+
+def _describe(dataset):
+    try:
+        return DATASETS[dataset]
+    except KeyError:
+        raise ValueError(f"Unknown data set {dataset!r}; choose one of "
+                         f"{sorted(DATASETS)}") from None
+
+
+def _read_tonic(path, dataset, split):
+    """(times [ms], units) per sample and labels, through tonic."""
+    import tonic
+    folder = os.path.dirname(os.path.dirname(path))
+    if dataset == "shd":
+        data = tonic.datasets.SHD(folder, train=(split == "train"))
+    else:
+        data = tonic.datasets.SSC(folder, split=split)
+    samples = [data[i] for i in range(len(data))]
+    return ([e["t"] / 1000.0 for e, _ in samples],
+            [e["x"] for e, _ in samples],
+            np.array([label for _, label in samples]))
+
+
+def _read_h5py(path):
+    with h5py.File(path, "r") as f:
+        return ([np.asarray(t, dtype=float) * 1000.0
+                 for t in f["spikes/times"]],
+                [np.asarray(u) for u in f["spikes/units"]],
+                np.asarray(f["labels"]))
+
+
+def _tonic_ready(path, dataset):
+    """tonic reads a file only if its downloaded .zip sits beside it."""
+    folder, _, _ = _describe(dataset)
+    return (os.path.basename(os.path.dirname(path)) == folder
+            and os.path.isfile(path + ".zip"))
+
+
+def load_heidelberg(data_dir, dataset: str = "shd", split: str = "train",
+                    max_examples: int = None):
+    """Load SHD or SSC as mlGeNN spike trains.
+
+    Parameters
+    ----------
+    data_dir : str
+        Folder holding the ``.h5`` files (directly or in tonic's layout).
+    dataset : {"shd", "ssc"}
+    split : {"train", "test"} (SHD) or {"train", "valid", "test"} (SSC)
+    max_examples : int, optional
+        Only the first this many examples.
+
+    Returns
+    -------
+    spikes : list of PreprocessedSpikes
+        Spike times in ms, 700 input channels.
+    labels : np.ndarray
+    """
+    _, _, num_classes = _describe(dataset)
+    path = find_file(data_dir, dataset, split)
+    times, units, labels = (_read_tonic(path, dataset, split)
+                            if _tonic_ready(path, dataset)
+                            else _read_h5py(path))
+    if max_examples is not None:
+        times, units = times[:max_examples], units[:max_examples]
+        labels = labels[:max_examples]
+    spikes = []
+    for i, (t, u) in enumerate(zip(times, units)):
+        _check_sample(path, i, t, u)
+        spikes.append(preprocess_spikes(t, u.astype(int), NUM_INPUT))
+    labels = labels.astype(int)
+    bad = np.flatnonzero((labels < 0) | (labels >= num_classes))
+    if bad.size:
+        raise ValueError(f"{path}: sample {bad[0]} has label {labels[bad[0]]}"
+                         f", outside 0..{num_classes - 1}")
+    return spikes, labels
+
+
+def _check_sample(path, index, times, units):
+    where = f"{path}: sample {index}"
+    if len(times) == 0:
+        raise ValueError(f"{where} has no spikes")
+    if len(times) != len(units):
+        raise ValueError(f"{where} has {len(times)} spike times but "
+                         f"{len(units)} units")
+    if np.any(np.asarray(times) < 0) or not np.all(np.isfinite(times)):
+        raise ValueError(f"{where} has negative or non-finite spike times")
+    if np.any(np.diff(times) < 0):
+        raise ValueError(f"{where}: spike times are not sorted")
+    if np.any(units < 0) or np.any(units >= NUM_INPUT):
+        raise ValueError(f"{where} has units outside 0..{NUM_INPUT - 1}; "
+                         f"expected {NUM_INPUT} input channels")

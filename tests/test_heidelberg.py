@@ -1,0 +1,79 @@
+"""SHD/SSC loaders on fixture files in the exact .h5 layout."""
+import os
+
+import h5py
+import numpy as np
+import pytest
+
+from ml_genn_delays.datasets import find_file, load_heidelberg
+
+
+def write_h5(path, samples, labels):
+    """The SHD/SSC layout: spikes/times [s] and spikes/units as
+    variable-length arrays, labels, extra/keys and extra/speaker."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with h5py.File(path, "w") as f:
+        times = f.create_dataset("spikes/times", (len(samples),),
+                                 dtype=h5py.vlen_dtype(np.float32))
+        units = f.create_dataset("spikes/units", (len(samples),),
+                                 dtype=h5py.vlen_dtype(np.uint16))
+        for i, (t, u) in enumerate(samples):
+            times[i] = np.asarray(t, np.float32)
+            units[i] = np.asarray(u, np.uint16)
+        f["labels"] = np.asarray(labels, np.uint8)
+        f["extra/keys"] = np.array([b"zero", b"one"])
+        f["extra/speaker"] = np.zeros(len(samples), np.uint8)
+
+
+SAMPLES = [([0.001, 0.0105, 0.25], [3, 699, 0]), ([0.5, 0.5], [1, 2])]
+
+
+def check(spikes, labels):
+    assert labels.tolist() == [1, 0]
+    # Stored per neuron, in ms (tonic keeps whole microseconds)
+    assert sorted(spikes[0].spike_times.tolist()) == pytest.approx(
+        [1.0, 10.5, 250.0], abs=2e-3)
+    assert spikes[0].end_spikes[-1] == 3 and len(spikes[0].end_spikes) == 700
+
+
+def test_files_directly_in_data_dir(tmp_path):
+    write_h5(tmp_path / "shd_train.h5", SAMPLES, [1, 0])
+    check(*load_heidelberg(tmp_path, "shd", "train"))
+
+
+def test_tonic_layout_read_by_tonic(tmp_path):
+    path = tmp_path / "SSC" / "ssc_valid.h5"
+    write_h5(path, SAMPLES, [1, 0])
+    # tonic only trusts a folder holding the .zip it downloaded
+    (tmp_path / "SSC" / "ssc_valid.h5.zip").write_bytes(b"")
+    check(*load_heidelberg(tmp_path, "ssc", "valid"))
+
+
+def test_tonic_layout_without_marker_read_offline(tmp_path):
+    write_h5(tmp_path / "SHD" / "shd_test.h5", SAMPLES, [1, 0])
+    check(*load_heidelberg(tmp_path, "shd", "test"))
+    assert os.listdir(tmp_path / "SHD") == ["shd_test.h5"]  # no download
+
+
+def test_missing_files_named(tmp_path):
+    with pytest.raises(FileNotFoundError) as error:
+        find_file(tmp_path, "shd", "train")
+    message = str(error.value)
+    assert str(tmp_path / "shd_train.h5") in message
+    assert str(tmp_path / "SHD" / "shd_train.h5") in message
+    assert "zenkelab.org" in message
+    with pytest.raises(ValueError, match="splits"):
+        find_file(tmp_path, "shd", "valid")
+
+
+@pytest.mark.parametrize("sample, label, match", [
+    (([0.2, 0.1], [1, 2]), 0, "sample 1: spike times are not sorted"),
+    (([-0.1, 0.1], [1, 2]), 0, "sample 1 has negative"),
+    (([0.1], [700]), 0, "sample 1 has units outside 0..699"),
+    (([], []), 0, "sample 1 has no spikes"),
+    (([0.1], [5]), 20, "sample 1 has label 20"),
+])
+def test_bad_data_names_sample(tmp_path, sample, label, match):
+    write_h5(tmp_path / "shd_train.h5", [SAMPLES[0], sample], [1, label])
+    with pytest.raises(ValueError, match=match):
+        load_heidelberg(tmp_path, "shd", "train")
