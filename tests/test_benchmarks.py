@@ -1,23 +1,12 @@
 """Benchmarks run at tiny size (their figures come from full runs)."""
 import csv
-import importlib.util
-from pathlib import Path
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-
-
-def load(name):
-    """Import ``benchmarks/<name>.py`` (benchmarks is not a package)."""
-    spec = importlib.util.spec_from_file_location(name,
-                                                  BENCHMARKS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from scripts import load_script
 
 
 def test_cpu_delay_overhead_tiny(tmp_path):
     out = tmp_path / "results" / "overhead.csv"
-    load("cpu_delay_overhead").main(
+    load_script("benchmarks", "cpu_delay_overhead").main(
         ["--inputs", "20", "--hidden", "8", "--timesteps", "50",
          "--spikes", "500", "--examples", "2", "--rounds", "2",
          "--max-delays", "5", "10", "--out", str(out)])

@@ -1,9 +1,4 @@
 """Re-evaluating saved models gives the accuracy training measured."""
-import importlib.util
-import os
-from pathlib import Path
-
-import numpy as np
 import pytest
 
 from ml_genn_delays import save_model
@@ -11,15 +6,7 @@ from ml_genn_delays.configs import get_config
 from ml_genn_delays.datasets import yin_yang, yin_yang_spikes
 from ml_genn_delays.experiment import (build_model, compile_model,
                                        evaluate_saved, train)
-
-MODELS = Path(__file__).resolve().parents[1] / "models"
-
-
-def load_script(name):
-    spec = importlib.util.spec_from_file_location(name, MODELS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from scripts import load_script
 
 
 @pytest.mark.parametrize("arch", ["yy_ff_5", "yy_ff_5_nodelay"])
@@ -40,9 +27,9 @@ def test_reevaluation_equals_training_accuracy(arch, tmp_path):
 
 
 def test_models_test_script_on_zoo(capsys):
-    results = load_script("results").RESULTS
+    results = load_script("models", "results").RESULTS
     assert "yy_ff_30" in results and 0 in results["yy_ff_30"]
-    assert load_script("test").main(["--arch", "yy_ff_30", "--seed", "0"]) \
-        == 0
+    test = load_script("models", "test")
+    assert test.main(["--arch", "yy_ff_30", "--seed", "0"]) == 0
     out = capsys.readouterr().out
     assert "yy_ff_30 seed 0: test accuracy" in out and "ok" in out
