@@ -99,6 +99,8 @@ def _atomic_save(path, write):
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
+        # mkstemp makes the file private; model files are meant to be shared
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
@@ -289,6 +291,13 @@ def load_model(target, directory, checkpoint=None):
 
     loaded, report = [], {}
     for conn, stem in pairs.items():
+        if not _is_compiled(target):
+            # Only reached with a network, so mlGeNN is there
+            from ml_genn.connectivity import Dense
+            if not isinstance(conn.connectivity, Dense):
+                raise NotImplementedError(
+                    f"Connection {conn.name}: {type(conn.connectivity).__name__}"
+                    f" values can only be loaded into the compiled network")
         spec = _learnable(target, conn)
         size = (target.connection_populations[conn].vars["g"].values.size
                 if _is_compiled(target) else int(np.prod(_sizes(conn))))

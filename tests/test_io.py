@@ -45,6 +45,8 @@ def test_files_follow_release_layout(trained):
     expected = sorted([f"3-{c.name}-{s}.npy" for c in net.conns()
                        for s in "gd"] + ["manifest.json"])
     assert names == expected
+    # Readable by others: model files are meant to be shared
+    assert all(os.stat(w).st_mode & 0o044 == 0o044 for w in written)
     for c in net.conns():
         g = np.load(folder / f"3-{c.name}-g.npy")
         assert g.dtype == np.float32 and g.ndim == 1
