@@ -1,4 +1,5 @@
-"""Training callbacks: CPU batch accumulation and spike buffer checks."""
+"""Training callbacks: CPU batch accumulation, host all-reduce across
+processes, spike buffer checks and model checkpoints."""
 import logging
 import warnings
 
