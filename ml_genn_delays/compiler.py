@@ -79,8 +79,8 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
     def compile(self, network, name=None, **kwargs):
         if name is None:
             # As mlGeNN: name the model after the file that compiles it
-            name = os.path.splitext(
-                os.path.basename(inspect.stack()[1].filename))[0]
+            caller = inspect.currentframe().f_back.f_code.co_filename
+            name = os.path.splitext(os.path.basename(caller))[0]
         self.host_communicator = None
         comm = self.communicator
         if comm is None or self._backend() == "cuda":
