@@ -9,5 +9,5 @@ setup(name="ml_genn_delays",
       # GeNN and mlGeNN are installed from source as their own docs
       # describe (see README.md); they are declared here by name only
       install_requires=["pygenn>=5.4,<6", "ml_genn>=2.3,<3", "numpy",
-                        "tonic", "tqdm", "matplotlib"],
+                        "tonic", "tqdm", "matplotlib", "h5py", "pandas"],
       extras_require={"test": ["pytest", "mpi4py", "mpich"]})

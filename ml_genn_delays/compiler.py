@@ -239,6 +239,7 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
              for p in compile_state.ring_buffer_pops},
             self.max_spikes, self.strict_spike_buffer))
         compiled.learnable_delays = compile_state.learnable_delays
+        compiled.examples_per_step = self.accumulate_examples
         return compiled
 
     def _add_gradient_accumulation(self, genn_model, compiled,

@@ -1,17 +1,14 @@
 """Build, compile and train a named architecture (see configs.py)."""
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from ml_genn import Network, Population
-from ml_genn.callbacks import OptimiserParamSchedule
 from ml_genn.compilers.event_prop_compiler import default_params
 from ml_genn.connectivity import Dense
-from ml_genn.initializers import Normal, Uniform
 from ml_genn.losses import RelativeMeanSquareError
 from ml_genn.neurons import LeakyIntegrate, LeakyIntegrateFire, SpikeInput
 from ml_genn.optimisers import Adam
 from ml_genn.synapses import Exponential
-from tqdm import tqdm
 
 from .compiler import EventPropCompiler
 from .connection import Connection
@@ -29,6 +26,10 @@ class Model:
     hidden: Population
     output: Population
     connections: list
+    #: Every hidden layer (``hidden`` is the first)
+    hidden_layers: list = field(default_factory=list)
+    #: Connection into each hidden layer from the layer below
+    feedforward: list = field(default_factory=list)
 
 
 def _lif(config, **kwargs):
@@ -36,43 +37,60 @@ def _lif(config, **kwargs):
                               tau_refrac=None, **kwargs)
 
 
-def build_model(config, seed: int = 0) -> Model:
+def build_model(config, seed: int = 0, max_input_spikes: int = None) -> Model:
     """Build the network of ``config``; weights and initial delays are
-    drawn from numpy with ``seed`` so a seed fixes the whole model."""
+    drawn from numpy with ``seed`` so a seed fixes the whole model.
+
+    ``max_input_spikes`` is the most input spikes of one example (default
+    8 per input channel); the input buffer holds a batch of them.
+    """
     rng = np.random.default_rng(seed)
     n_in, n_hid, n_out = config.num_input, config.num_hidden, config.num_output
+    if max_input_spikes is None:
+        max_input_spikes = n_in * 8
 
     def weights(shape, mean_sd):
         return rng.normal(mean_sd[0], mean_sd[1], shape)
 
-    def delay(shape):
+    def delay(shape, init_max):
         if not config.delays:
             return None
-        init = rng.uniform(0.0, config.delay_init_max, shape)
-        return Learnable(init, config.max_delay_steps)
+        return Learnable(rng.uniform(0.0, init_max, shape),
+                         config.max_delay_steps)
 
     network = Network(default_params)
     with network:
-        inp = Population(SpikeInput(max_spikes=config.batch_size * n_in * 8),
-                         n_in)
-        hid = Population(_lif(config), n_hid, record_spikes=True)
+        # Inside the network's context, so default_params apply
+        # (EventProp's Exponential scale_i)
+        syn = Exponential(config.tau_syn)
+        inp = Population(SpikeInput(max_spikes=config.batch_size
+                                    * max_input_spikes), n_in)
+        layers, conns, feedforward = [], [], []
+        below, n_below, init = inp, n_in, config.input_hidden
+        for _ in range(config.num_layers):
+            hid = Population(_lif(config), n_hid, record_spikes=True)
+            feedforward.append(Connection(
+                below, hid, Dense(weights((n_below, n_hid), init)), syn,
+                delay=delay((n_below, n_hid), config.delay_init_max)))
+            conns.append(feedforward[-1])
+            if config.recurrent:
+                conns.append(Connection(
+                    hid, hid, Dense(weights((n_hid, n_hid),
+                                            config.recurrent_weights)),
+                    syn, delay=delay((n_hid, n_hid),
+                                     config.recurrent_delay_init_max)))
+            layers.append(hid)
+            below, n_below, init = hid, n_hid, config.hidden_hidden
         out = Population(_lif(config, readout=config.readout)
                          if config.readout == "first_spike_time"
                          else LeakyIntegrate(tau_mem=config.tau_mem,
-                                             readout=config.readout), n_out)
-        syn = Exponential(config.tau_syn)
-        conns = [Connection(inp, hid,
-                            Dense(weights((n_in, n_hid), config.input_hidden)),
-                            syn, delay=delay((n_in, n_hid)))]
-        if config.recurrent:
-            conns.append(Connection(
-                hid, hid, Dense(weights((n_hid, n_hid),
-                                        config.recurrent_weights)),
-                syn, delay=delay((n_hid, n_hid))))
+                                             readout=config.readout), n_out,
+                         record_spikes=config.bump_outputs)
         conns.append(Connection(
-            hid, out, Dense(weights((n_hid, n_out), config.hidden_output)),
-            syn))
-    return Model(config, network, inp, hid, out, conns)
+            below, out, Dense(weights((n_below, n_out),
+                                      config.hidden_output)), syn))
+    return Model(config, network, inp, layers[0], out, conns, layers,
+                 feedforward)
 
 
 def compile_model(model: Model, name: str = None, **overrides):
@@ -89,46 +107,25 @@ def compile_model(model: Model, name: str = None, **overrides):
                       softmax_temperature=0.5, ttfs_alpha=0.1)
     else:
         kwargs["losses"] = "sparse_categorical_crossentropy"
+    if config.reg_lambda:
+        # Spike-count regulariser of every hidden layer (train.py)
+        reg = {hid: config.reg_lambda for hid in model.hidden_layers}
+        kwargs.update(reg_lambda_upper=reg, reg_lambda_lower=reg,
+                      reg_nu_upper=config.reg_nu_upper)
     kwargs.update(overrides)
     return EventPropCompiler(**kwargs).compile(model.network,
                                                name=name or config.name)
 
 
-def train(model: Model, compiled, x_train, y_train, x_test, y_test,
-          epochs: int = None, seed: int = 0, progress: bool = True):
-    """Train for ``epochs`` (default: the config's) and return the test
-    accuracy measured with :func:`evaluate` after each epoch.
-
-    ``seed`` seeds numpy's global generator, which mlGeNN uses to shuffle
-    the training set every epoch.
-    """
-    np.random.seed(seed)
-    config = model.config
-    epochs = config.epochs if epochs is None else epochs
-    # Decays the alpha of every optimiser (weights and delays)
-    callbacks = ([] if config.lr_decay == 1.0 else
-                 [OptimiserParamSchedule(
-                     "alpha", lambda epoch, alpha: alpha * config.lr_decay)])
-    history = []
-    bar = tqdm(range(epochs), disable=not progress, desc=model.config.name)
-    for epoch in bar:
-        compiled.train({model.input: x_train}, {model.output: y_train},
-                       start_epoch=epoch, num_epochs=1, callbacks=callbacks)
-        metrics, _ = evaluate(compiled, {model.input: x_test},
-                              {model.output: y_test})
-        history.append(metrics[model.output].result)
-        bar.set_postfix(test=f"{history[-1]:.3f}")
-    return history
-
-
-def evaluate_saved(config, directories, x, y, **compile_kwargs):
+def evaluate_saved(config, directories, x, y, max_input_spikes=None,
+                   **compile_kwargs):
     """Test accuracy of each saved model (one directory per seed).
 
     The network is compiled once for training, exactly as it was trained,
     and each model's files are loaded into it before :func:`evaluate`, so
     the accuracy comes from the forward dynamics training measured.
     """
-    model = build_model(config)
+    model = build_model(config, max_input_spikes=max_input_spikes)
     compiled = compile_model(model, name=f"test_{config.arch}",
                              **compile_kwargs)
     accuracies = []

@@ -178,6 +178,16 @@ def save_model(target, directory, checkpoint):
     return written
 
 
+def remove_checkpoints(directory, keep):
+    """Delete the model files of every checkpoint but ``keep`` (call it
+    after saving ``keep``, so a crash leaves at least one whole model)."""
+    keep = str(keep)
+    for name in os.listdir(directory):
+        match = _FILE.match(name)
+        if match and match["checkpoint"] != keep:
+            os.unlink(os.path.join(directory, name))
+
+
 # -------------------------------------------------------------------- load
 def _scan(directory, checkpoint):
     """{connection name: {suffix: file}} of the chosen checkpoint."""

@@ -2,6 +2,7 @@
 
     python models/test.py --arch yy_ff_30 [--seed N] [--backend cpu|cuda]
     python models/test.py --arch yy_ff_30 --model-dir DIR
+    python models/test.py --arch shd_rec_512 --model-dir DIR --data-dir DATA
 
 Prints the test accuracy per seed and the mean +- std; with the zoo in
 this folder it exits non-zero when a model is more than 0.5 points from
@@ -14,7 +15,7 @@ import sys
 import numpy as np
 
 from ml_genn_delays.configs import get_config
-from ml_genn_delays.datasets import yin_yang, yin_yang_spikes
+from ml_genn_delays.datasets.splits import fit_trial, load_splits
 from ml_genn_delays.experiment import evaluate_saved
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -24,12 +25,15 @@ from results import RESULTS  # noqa: E402
 TOLERANCE = 0.5
 
 
-def test_data(config):
+def test_data(config, data_dir):
+    """Config (trial fitted to the data), test spikes and labels, and the
+    most input spikes of one example."""
+    splits = load_splits(config, data_dir)
+    max_input_spikes = None
     if config.dataset != "yin_yang":
-        raise SystemExit(f"{config.arch}: loading the {config.dataset} test "
-                         f"set is not supported yet")
-    x, y = yin_yang("test")
-    return yin_yang_spikes(x, config.dt, config.example_time), y
+        config, max_input_spikes = fit_trial(splits, config)
+    return (config, splits.spikes(splits.test), splits.y_test,
+            max_input_spikes)
 
 
 def main(argv=None):
@@ -38,6 +42,7 @@ def main(argv=None):
     parser.add_argument("--seed", type=int)
     parser.add_argument("--backend", choices=["cpu", "cuda"])
     parser.add_argument("--model-dir", default=HERE)
+    parser.add_argument("--data-dir", help="SHD/SSC/Braille files")
     args = parser.parse_args(argv)
 
     config = get_config(args.arch)
@@ -49,10 +54,10 @@ def main(argv=None):
     backend = ({} if args.backend is None else
                {"backend": {"cpu": "single_threaded_cpu",
                             "cuda": "cuda"}[args.backend]})
-    x, y = test_data(config)
+    config, x, y, max_input_spikes = test_data(config, args.data_dir)
     accuracies = 100 * np.array(evaluate_saved(
         config, [os.path.join(arch_dir, str(s)) for s in seeds], x, y,
-        **backend))
+        max_input_spikes=max_input_spikes, **backend))
 
     recorded = (RESULTS.get(args.arch, {})
                 if os.path.samefile(args.model_dir, HERE) else {})

@@ -1,29 +1,11 @@
 """SHD/SSC loaders on fixture files in the exact .h5 layout."""
 import os
 
-import h5py
 import numpy as np
 import pytest
+from fixtures import write_h5
 
 from ml_genn_delays.datasets import find_file, load_heidelberg
-
-
-def write_h5(path, samples, labels):
-    """The SHD/SSC layout: spikes/times [s] and spikes/units as
-    variable-length arrays, labels, extra/keys and extra/speaker."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with h5py.File(path, "w") as f:
-        times = f.create_dataset("spikes/times", (len(samples),),
-                                 dtype=h5py.vlen_dtype(np.float32))
-        units = f.create_dataset("spikes/units", (len(samples),),
-                                 dtype=h5py.vlen_dtype(np.uint16))
-        for i, (t, u) in enumerate(samples):
-            times[i] = np.asarray(t, np.float32)
-            units[i] = np.asarray(u, np.uint16)
-        f["labels"] = np.asarray(labels, np.uint8)
-        f["extra/keys"] = np.array([b"zero", b"one"])
-        f["extra/speaker"] = np.zeros(len(samples), np.uint8)
-
 
 SAMPLES = [([0.001, 0.0105, 0.25], [3, 699, 0]), ([0.5, 0.5], [1, 2])]
 

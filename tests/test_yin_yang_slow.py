@@ -11,5 +11,5 @@ def test_train_yin_yang_default_reaches_90_percent(capsys):
     config = get_config("yy_ff_30")
     assert config.delays and config.batch_size > 1  # CPU batches in use
     load_script("examples", "train_yin_yang").main([])
-    # The accuracy of the final model, not the best epoch
+    # Test accuracy of the model selected on validation (not on test)
     assert last_accuracy(capsys.readouterr().out) >= 90.0

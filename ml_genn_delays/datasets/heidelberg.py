@@ -12,7 +12,8 @@ import os
 
 import h5py
 import numpy as np
-from ml_genn.utils.data import preprocess_spikes
+
+from .samples import bin_spikes, check_sample, to_spikes
 
 NUM_INPUT = 700
 DATASETS = {"shd": ("SHD", ("train", "test"), 20),
@@ -77,7 +78,8 @@ def _tonic_ready(path, dataset):
 
 
 def load_heidelberg(data_dir, dataset: str = "shd", split: str = "train",
-                    max_examples: int = None):
+                    max_examples: int = None, dt: float = None,
+                    raw: bool = False):
     """Load SHD or SSC as mlGeNN spike trains.
 
     Parameters
@@ -88,10 +90,16 @@ def load_heidelberg(data_dir, dataset: str = "shd", split: str = "train",
     split : {"train", "test"} (SHD) or {"train", "valid", "test"} (SSC)
     max_examples : int, optional
         Only the first this many examples.
+    dt : float, optional
+        Bin spikes to this time step, one per channel and bin, as the
+        paper's data.py does (default: exact times).
+    raw : bool
+        Return ``(times [ms], units)`` array pairs instead of
+        PreprocessedSpikes (for augmentation).
 
     Returns
     -------
-    spikes : list of PreprocessedSpikes
+    spikes : list of PreprocessedSpikes (or of (times, units) if ``raw``)
         Spike times in ms, 700 input channels.
     labels : np.ndarray
     """
@@ -103,29 +111,15 @@ def load_heidelberg(data_dir, dataset: str = "shd", split: str = "train",
     if max_examples is not None:
         times, units = times[:max_examples], units[:max_examples]
         labels = labels[:max_examples]
-    spikes = []
+    samples = []
     for i, (t, u) in enumerate(zip(times, units)):
-        _check_sample(path, i, t, u)
-        spikes.append(preprocess_spikes(t, u.astype(int), NUM_INPUT))
+        u = np.asarray(u).astype(int)
+        check_sample(f"{path}: sample {i}", t, u, NUM_INPUT)
+        samples.append(bin_spikes(t, u, dt) if dt else
+                       (np.asarray(t, dtype=float), u))
     labels = labels.astype(int)
     bad = np.flatnonzero((labels < 0) | (labels >= num_classes))
     if bad.size:
         raise ValueError(f"{path}: sample {bad[0]} has label {labels[bad[0]]}"
                          f", outside 0..{num_classes - 1}")
-    return spikes, labels
-
-
-def _check_sample(path, index, times, units):
-    where = f"{path}: sample {index}"
-    if len(times) == 0:
-        raise ValueError(f"{where} has no spikes")
-    if len(times) != len(units):
-        raise ValueError(f"{where} has {len(times)} spike times but "
-                         f"{len(units)} units")
-    if np.any(np.asarray(times) < 0) or not np.all(np.isfinite(times)):
-        raise ValueError(f"{where} has negative or non-finite spike times")
-    if np.any(np.diff(times) < 0):
-        raise ValueError(f"{where}: spike times are not sorted")
-    if np.any(units < 0) or np.any(units >= NUM_INPUT):
-        raise ValueError(f"{where} has units outside 0..{NUM_INPUT - 1}; "
-                         f"expected {NUM_INPUT} input channels")
+    return (samples if raw else to_spikes(samples, NUM_INPUT)), labels

@@ -62,14 +62,19 @@ def yin_yang(split: str = "train", size: int = None, seed: int = None,
     return points, labels
 
 
-def yin_yang_spikes(points, dt: float, example_time: float):
+def yin_yang_spikes(points, dt: float, example_time: float,
+                    early: float = None, late: float = None):
     """Latency-encode Yin-Yang points: one spike per input channel at
-    ``2 dt + value * (example_time - 4 dt)`` ms (as mlGeNN's example), so
-    every spike lies inside the trial with a step to spare at each end."""
+    ``early + value * (late - early)`` ms. By default ``early = 2 dt`` and
+    ``late = example_time - 2 dt`` (as mlGeNN's example), so every spike
+    lies inside the trial with a step to spare at each end."""
     points = np.asarray(points, dtype=float)
     if points.ndim != 2 or points.shape[1] != 4:
         raise ValueError(f"Yin-Yang points must have shape (n, 4), got "
                          f"{points.shape}")
+    scale = ((example_time - 4.0 * dt) if late is None and early is None
+             else (example_time - 2.0 * dt if late is None else late)
+             - (2.0 * dt if early is None else early))
+    early = 2.0 * dt if early is None else early
     ids = np.arange(4)
-    scale = example_time - 4.0 * dt
-    return [preprocess_spikes(2.0 * dt + p * scale, ids, 4) for p in points]
+    return [preprocess_spikes(early + p * scale, ids, 4) for p in points]

@@ -1,0 +1,84 @@
+"""Command line shared by the training examples: one parser, one main."""
+import argparse
+
+from .configs import get_config
+from .datasets.splits import fit_trial, load_splits
+
+BACKENDS = {"cpu": "single_threaded_cpu", "cuda": "cuda"}
+
+
+def make_parser(description: str, default_arch: str):
+    """The arguments every training example takes."""
+    parser = argparse.ArgumentParser(
+        description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    add = parser.add_argument
+    add("--arch", default=default_arch,
+        help=f"architecture name (default {default_arch}); "
+             f"<dataset>_<ff|rec>_<hidden>[_nodelay]")
+    add("--published", action="store_true",
+        help="the paper's own set-up (docs/published.md)")
+    add("--data-dir", help="folder holding the data set's files")
+    add("--hidden", type=int, help="hidden neurons per layer")
+    add("--recurrent", action="store_true", help="recurrent hidden layers")
+    add("--no-delays", action="store_true", help="train without delays")
+    add("--delay-kind", default="synaptic", choices=["synaptic"],
+        help="delay kind (axonal and dendritic are not implemented yet)")
+    add("--epochs", type=int)
+    add("--batch-size", type=int)
+    add("--backend", choices=sorted(BACKENDS),
+        help="GeNN backend (default: the best one installed)")
+    add("--seed", type=int, default=0)
+    add("--out", default="runs",
+        help="writes OUT/<arch>/<seed>/: the best model on validation in "
+             "the release layout, training.csv, training.png, resume/")
+    add("--resume", action="store_true",
+        help="continue the run in OUT/<arch>/<seed>/resume/")
+    add("--max-examples", type=int,
+        help="use only this many examples of each split (quick runs)")
+    add("--no-progress", action="store_true", help="no progress bars")
+    return parser
+
+
+def config_from_args(args, dataset: str):
+    """The Config that the arguments select."""
+    try:
+        config = get_config(args.arch, published=args.published)
+    except ValueError as error:
+        raise SystemExit(str(error)) from None
+    if config.dataset != dataset:
+        raise SystemExit(f"--arch {args.arch} is a {config.dataset} "
+                         f"architecture; this example trains {dataset}")
+    overrides = {k: v for k, v in (("num_hidden", args.hidden),
+                                   ("epochs", args.epochs),
+                                   ("batch_size", args.batch_size))
+                 if v is not None}
+    if args.recurrent:
+        overrides["recurrent"] = True
+    if args.no_delays:
+        overrides["delays"] = False
+    return get_config(args.arch, published=args.published, **overrides)
+
+
+def main(dataset: str, description: str, default_arch: str, argv=None):
+    """Parse ``argv``, train, and print ``test accuracy: NN.NN%`` (the
+    test accuracy of the model selected on validation)."""
+    from .runner import TrainingRun
+
+    args = make_parser(description, default_arch).parse_args(argv)
+    config = config_from_args(args, dataset)
+    splits = load_splits(config, args.data_dir, args.max_examples,
+                         seed=args.seed)
+    max_input_spikes = None
+    if dataset != "yin_yang":
+        config, max_input_spikes = fit_trial(splits, config)
+    backend = {} if args.backend is None else {
+        "backend": BACKENDS[args.backend]}
+    result = TrainingRun(config, splits, seed=args.seed, out=args.out,
+                         max_input_spikes=max_input_spikes,
+                         resume=args.resume,
+                         progress=not args.no_progress,
+                         name=f"train_{dataset}", **backend).run()
+    print(f"model: {result.directory} (epoch {result.best_epoch})")
+    print(f"test accuracy: {100 * result.test_accuracy:.2f}%")
+    return result

@@ -1,0 +1,81 @@
+"""Saving and restoring the whole training state, so that a resumed run
+equals an uninterrupted one: every weight and delay, the optimisers'
+moments, and the caller's own state (epoch, RNG states, history...)."""
+import json
+import os
+
+import numpy as np
+
+from .io import _atomic_save
+
+STATE_ARRAYS = "training_state.npz"
+STATE_JSON = "training_state.json"
+
+
+def _genn_vars(compiled):
+    """{key: pygenn variable} of everything that learning changes."""
+    out = {}
+    # By position: connection names differ between processes
+    for i, (conn, genn_pop) in enumerate(
+            compiled.connection_populations.items()):
+        for name in genn_pop.vars:
+            # Weights, delays and their gradients; not forward state
+            if name in ("g", "Gradient") or conn in getattr(
+                    compiled, "learnable_delays", {}):
+                out[f"conn{i}/{name}"] = genn_pop.vars[name]
+    for i, (_, custom_updates) in enumerate(compiled.optimisers):
+        for j, cu in enumerate(custom_updates):
+            for name in cu.vars:
+                out[f"optimiser{i}/{j}/{name}"] = cu.vars[name]
+    return out
+
+
+def save_training_state(compiled, directory, state: dict):
+    """Write the training state of ``compiled`` (inside its ``with``
+    block) and the JSON-serialisable ``state`` to ``directory``. Both files
+    are written atomically, arrays first: the JSON names the epoch, so a
+    crash between them leaves an older JSON that the arrays still match
+    or that :func:`load_training_state` rejects."""
+    arrays = {}
+    for key, var in _genn_vars(compiled).items():
+        var.pull_from_device()
+        arrays[key] = np.array(var.view, copy=True)
+    state = dict(state, alphas=[o.alpha for o, _ in compiled.optimisers],
+                 arrays=sorted(arrays))
+    os.makedirs(directory, exist_ok=True)
+    token = str(state.get("epoch"))
+    _atomic_save(os.path.join(directory, STATE_ARRAYS),
+                 lambda f: np.savez(f, __epoch__=np.array(token), **arrays))
+    _atomic_save(os.path.join(directory, STATE_JSON),
+                 lambda f: f.write(json.dumps(state).encode()))
+
+
+def load_training_state(compiled, directory) -> dict:
+    """Restore what :func:`save_training_state` wrote into ``compiled``
+    (pushing it to the device) and return the caller's ``state``."""
+    json_path = os.path.join(directory, STATE_JSON)
+    if not os.path.isfile(json_path):
+        raise FileNotFoundError(f"No training state to resume in "
+                                f"{directory} (expected {STATE_JSON})")
+    with open(json_path) as f:
+        state = json.load(f)
+    genn_vars = _genn_vars(compiled)
+    with np.load(os.path.join(directory, STATE_ARRAYS)) as arrays:
+        if str(arrays["__epoch__"]) != str(state.get("epoch")):
+            raise ValueError(f"{directory}: {STATE_ARRAYS} and {STATE_JSON} "
+                             f"are from different epochs; cannot resume")
+        if set(state["arrays"]) != set(genn_vars):
+            raise ValueError(f"{directory}: the saved training state is of "
+                             f"another network ({sorted(state['arrays'])[:3]}"
+                             f"...); resume with the same architecture")
+        for key, var in genn_vars.items():
+            if arrays[key].shape != var.view.shape:
+                raise ValueError(f"{directory}: {key} has shape "
+                                 f"{arrays[key].shape}, expected "
+                                 f"{var.view.shape}")
+        for key, var in genn_vars.items():
+            var.view[:] = arrays[key]
+            var.push_to_device()
+    for (optimiser, _), alpha in zip(compiled.optimisers, state["alphas"]):
+        optimiser.alpha = alpha
+    return state

@@ -1,0 +1,212 @@
+"""A training run of a named architecture, as the examples do it: epochs
+with augmentation, learning-rate schedules, silent-neuron bumps, model
+selection on validation, early stopping, a CSV and a PNG per run,
+checkpoints in the release layout and exact resume."""
+import csv
+import io as _io
+import os
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from ml_genn.callbacks import SpikeRecorder
+from tqdm import tqdm
+
+from .evaluation import evaluate, get_delays
+from .experiment import build_model, compile_model
+from .io import _atomic_save, remove_checkpoints, save_model
+from .plots import plot_run
+from .published import LearningRateSchedule, bump_silent_inputs
+from .resume import load_training_state, save_training_state
+
+CSV_FIELDS = ("epoch", "train_accuracy", "valid_accuracy", "test_accuracy",
+              "delay_mean", "delay_std", "hidden_rate_hz", "silent_neurons",
+              "epoch_time_s", "weight_lr")
+
+
+@dataclass
+class RunResult:
+    """What a run measured: the test accuracy of the selected model (best
+    validation accuracy, or training accuracy without a validation set),
+    its epoch, and one CSV row per epoch."""
+    test_accuracy: float
+    best_epoch: int
+    rows: list
+    directory: str
+
+
+def run_directory(out, config, seed) -> str:
+    """``out/<arch>/<seed>``: the release layout."""
+    return os.path.join(out, config.arch, str(seed))
+
+
+class TrainingRun:
+    """Train ``config`` on ``splits`` and keep the best model.
+
+    Parameters
+    ----------
+    config : Config
+        With the trial length already fitted to the data.
+    splits : ml_genn_delays.datasets.splits.Splits
+    seed : int
+        Fixes the weights, initial delays, shuffling and augmentation.
+    out : str
+        The run writes ``out/<arch>/<seed>/``: the selected model
+        (``<epoch>-<connection>-g.npy``/``-d.npy``, manifest),
+        ``training.csv``, ``training.png`` and ``resume/`` (the full
+        training state after the latest epoch).
+    max_input_spikes : int, optional
+        Most input spikes of one example (see ``build_model``).
+    resume : bool
+        Continue from ``out/<arch>/<seed>/resume/``.
+    compile_kwargs : dict
+        Extra arguments of the compiler (e.g. ``backend``).
+    """
+
+    def __init__(self, config, splits, seed=0, out="runs",
+                 max_input_spikes=None, resume=False, progress=True,
+                 name=None, **compile_kwargs):
+        self.config = config
+        self.splits = splits
+        self.seed = seed
+        self.directory = run_directory(out, config, seed)
+        self.resume = resume
+        self.progress = progress
+        self.model = build_model(config, seed, max_input_spikes)
+        self.compiled = compile_model(self.model, name=name or config.arch,
+                                      **compile_kwargs)
+
+    # ------------------------------------------------------------ helpers
+    def _delays(self):
+        values = [get_delays(self.compiled, c).ravel()
+                  for c in self.compiled.learnable_delays]
+        return np.concatenate(values) if values else np.zeros(0)
+
+    def _accuracy(self, x, y):
+        if x is None:
+            return None
+        metrics, _ = evaluate(self.compiled, {self.model.input: x},
+                              {self.model.output: y})
+        return metrics[self.model.output].result
+
+    def _write_csv(self, rows):
+        text = _io.StringIO()
+        writer = csv.DictWriter(text, CSV_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+        _atomic_save(os.path.join(self.directory, "training.csv"),
+                     lambda f: f.write(text.getvalue().encode()))
+
+    def _fresh_state(self):
+        np.random.seed(self.seed)  # mlGeNN shuffles with numpy's global RNG
+        return {"epoch": -1, "rows": [], "best": None, "best_epoch": None,
+                "best_test": None, "waiting": 0,
+                "delays_before": self._delays().tolist(),
+                "augment_rng": np.random.default_rng(
+                    [self.seed, 1]).bit_generator.state}
+
+    def _resumed_state(self):
+        state = load_training_state(self.compiled,
+                                    os.path.join(self.directory, "resume"))
+        kind, keys, pos, has_gauss, cached = state["numpy_rng"]
+        np.random.set_state((kind, np.array(keys, dtype=np.uint32), pos,
+                             has_gauss, cached))
+        return state
+
+    # ---------------------------------------------------------------- run
+    def run(self) -> RunResult:
+        config, model, compiled = self.config, self.model, self.compiled
+        splits = self.splits
+        os.makedirs(self.directory, exist_ok=True)
+        with compiled:
+            schedule = LearningRateSchedule(
+                [o.alpha for o, _ in compiled.optimisers],
+                decay=config.lr_decay, ease_in=config.lr_ease_in,
+                examples_per_step=compiled.examples_per_step)
+            state = (self._resumed_state() if self.resume
+                     else self._fresh_state())
+            augment_rng = np.random.default_rng()
+            augment_rng.bit_generator.state = state["augment_rng"]
+            x_valid = (None if splits.valid is None
+                       else splits.spikes(splits.valid))
+            x_test = splits.spikes(splits.test)
+            # Spike counts of every layer whose silent neurons get bumps
+            layers = list(zip(model.feedforward, model.hidden_layers))
+            if config.bump_outputs:
+                layers.append((model.connections[-1], model.output))
+            recorders = [SpikeRecorder(pop, key=f"layer{i}",
+                                       record_counts=True)
+                         for i, (_, pop) in enumerate(layers)]
+            bar = tqdm(range(state["epoch"] + 1, config.epochs),
+                       disable=not self.progress, desc=config.arch)
+            for epoch in bar:
+                x_train, y_train = splits.epoch_train(augment_rng)
+                start = time.perf_counter()
+                metrics, data = compiled.train(
+                    {model.input: x_train}, {model.output: y_train},
+                    start_epoch=epoch, num_epochs=1,
+                    callbacks=[schedule, *recorders])
+                elapsed = time.perf_counter() - start
+                counts = [np.sum(np.reshape(data[f"layer{i}"],
+                                            (-1, pop.shape[0])), axis=0)
+                          for i, (_, pop) in enumerate(layers)]
+                silent = (bump_silent_inputs(compiled,
+                                             [c for c, _ in layers], counts,
+                                             config.silent_bump)
+                          if config.silent_bump else
+                          int(sum(np.sum(c == 0) for c in counts)))
+                counts = counts[:config.num_layers]  # hidden layers
+                row = self._row(epoch, metrics[model.output].result,
+                                self._accuracy(x_valid, splits.y_valid),
+                                self._accuracy(x_test, splits.y_test),
+                                counts, len(y_train), silent, elapsed)
+                state["rows"].append(row)
+                self._select(state, row, epoch)
+                state["epoch"] = epoch
+                state["augment_rng"] = augment_rng.bit_generator.state
+                kind, keys, pos, has_gauss, cached = np.random.get_state()
+                state["numpy_rng"] = [kind, keys.tolist(), pos, has_gauss,
+                                      cached]
+                self._write_csv(state["rows"])
+                save_training_state(compiled,
+                                    os.path.join(self.directory, "resume"),
+                                    state)
+                bar.set_postfix(test=f"{row['test_accuracy']:.3f}")
+                if (config.patience is not None
+                        and state["waiting"] > config.patience):
+                    break
+            delays_after = self._delays()
+        plot_run(state["rows"], np.array(state["delays_before"]),
+                 delays_after, os.path.join(self.directory, "training.png"),
+                 title=config.arch)
+        return RunResult(state["best_test"], state["best_epoch"],
+                         state["rows"], self.directory)
+
+    def _row(self, epoch, train, valid, test, counts, examples, silent,
+             elapsed):
+        delays = self._delays()
+        spikes = float(sum(np.sum(c) for c in counts))
+        neurons = self.config.num_hidden * len(counts)
+        seconds = examples * self.config.example_time / 1000.0
+        return {"epoch": epoch, "train_accuracy": train,
+                "valid_accuracy": "" if valid is None else valid,
+                "test_accuracy": test,
+                "delay_mean": float(np.mean(delays)) if delays.size else "",
+                "delay_std": float(np.std(delays)) if delays.size else "",
+                "hidden_rate_hz": spikes / (neurons * seconds),
+                "silent_neurons": silent, "epoch_time_s": elapsed,
+                "weight_lr": self.compiled.optimisers[0][0].alpha}
+
+    def _select(self, state, row, epoch):
+        """Keep the model with the best validation accuracy (training
+        accuracy where there is no validation set, as the paper's SHD
+        script); count epochs without improvement for early stopping."""
+        score = (row["train_accuracy"] if row["valid_accuracy"] == ""
+                 else row["valid_accuracy"])
+        if state["best"] is None or score > state["best"]:
+            state.update(best=score, best_epoch=epoch,
+                         best_test=row["test_accuracy"], waiting=0)
+            save_model(self.compiled, self.directory, checkpoint=epoch)
+            remove_checkpoints(self.directory, keep=epoch)
+        else:
+            state["waiting"] += 1

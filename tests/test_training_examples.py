@@ -1,0 +1,113 @@
+"""Every training example runs end to end on fixture data (CPU backend,
+one short epoch) and writes its model in the release layout, a CSV and a
+PNG; a resumed run equals an uninterrupted one."""
+import csv
+
+import numpy as np
+import pytest
+from fixtures import write_braille, write_heidelberg
+
+from ml_genn_delays.io import load_model
+from ml_genn_delays.resume import STATE_ARRAYS
+from scripts import last_accuracy, load_script
+
+QUICK = ["--epochs", "1", "--max-examples", "12", "--batch-size", "4",
+         "--hidden", "16", "--backend", "cpu", "--no-progress"]
+
+
+def rows(run_dir):
+    with open(run_dir / "training.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def check_run(run_dir, epochs, delays=True):
+    files = sorted(p.name for p in run_dir.iterdir())
+    assert "training.png" in files and "manifest.json" in files
+    assert (run_dir / "resume" / STATE_ARRAYS).exists()
+    # One checkpoint kept: the best epoch on validation
+    checkpoints = {f.split("-")[0] for f in files if f.endswith(".npy")}
+    assert len(checkpoints) == 1
+    assert any(f.endswith("-d.npy") for f in files) == delays
+    table = rows(run_dir)
+    assert [int(r["epoch"]) for r in table] == list(range(epochs))
+    for r in table:
+        assert 0.0 <= float(r["test_accuracy"]) <= 1.0
+        assert float(r["hidden_rate_hz"]) >= 0.0
+        assert float(r["epoch_time_s"]) > 0.0
+    return table
+
+
+@pytest.mark.parametrize("dataset, arch", [("shd", "shd_rec_64"),
+                                           ("ssc", "ssc_ff_64")])
+def test_heidelberg_examples(dataset, arch, tmp_path, capsys):
+    # 12 examples per split: --max-examples 12 trains on all of them, so
+    # test set and trial length (from the latest spike) match test.py's
+    write_heidelberg(tmp_path / "data", dataset, n=12)
+    example = load_script("examples", f"train_{dataset}")
+    example.main(["--data-dir", str(tmp_path / "data"), "--arch", arch,
+                  "--out", str(tmp_path / "out"), *QUICK])
+    trained = last_accuracy(capsys.readouterr().out)
+    table = check_run(tmp_path / "out" / arch.replace("64", "16") / "0", 1)
+    # SHD holds 10% of its training set out for validation; SSC has one
+    assert table[0]["valid_accuracy"] != ""
+    # models/test.py re-evaluates the saved model: same accuracy
+    assert load_script("models", "test").main(
+        ["--arch", arch.replace("64", "16"), "--model-dir",
+         str(tmp_path / "out"), "--data-dir", str(tmp_path / "data"),
+         "--backend", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert f"test accuracy {trained:.2f}%" in out, out
+
+
+def test_braille_example(tmp_path, capsys):
+    write_braille(tmp_path / "data")
+    load_script("examples", "train_braille").main(
+        ["--data-dir", str(tmp_path / "data"), "--arch", "braille_ff_64",
+         "--no-delays", "--out", str(tmp_path / "out"), *QUICK])
+    assert 0.0 <= last_accuracy(capsys.readouterr().out) <= 100.0
+    check_run(tmp_path / "out" / "braille_ff_16_nodelay" / "0", 1,
+              delays=False)
+
+
+def test_yin_yang_published_setup_runs(tmp_path, capsys):
+    load_script("examples", "train_yin_yang").main(
+        ["--published", "--hidden", "5", "--epochs", "1", "--max-examples",
+         "8", "--out", str(tmp_path), "--no-progress"])
+    assert 0.0 <= last_accuracy(capsys.readouterr().out) <= 100.0
+    check_run(tmp_path / "yy_ff_5" / "0", 1)
+
+
+def test_resume_equals_uninterrupted_run(tmp_path, capsys):
+    """Blend and shift augmentation, ease-in, silent-neuron bumps,
+    recurrent delays: two epochs straight equal one epoch, stop,
+    --resume, one more."""
+    write_heidelberg(tmp_path / "data", "shd", n=30)
+    args = ["--data-dir", str(tmp_path / "data"), "--arch", "shd_rec_64",
+            "--max-examples", "24", "--batch-size", "4", "--hidden", "16",
+            "--backend", "cpu", "--no-progress"]
+    example = load_script("examples", "train_shd")
+    example.main([*args, "--epochs", "2", "--out", str(tmp_path / "a")])
+    example.main([*args, "--epochs", "1", "--out", str(tmp_path / "b")])
+    example.main([*args, "--epochs", "2", "--out", str(tmp_path / "b"),
+                  "--resume"])
+    capsys.readouterr()
+    runs = [tmp_path / d / "shd_rec_16" / "0" for d in "ab"]
+    states = [np.load(r / "resume" / STATE_ARRAYS) for r in runs]
+    changed = False
+    for key in states[0].files:
+        if key != "__epoch__":
+            np.testing.assert_allclose(states[1][key], states[0][key],
+                                       rtol=1e-6, atol=1e-7, err_msg=key)
+            changed |= key.endswith("/d") and np.any(states[0][key] != 0)
+    assert changed  # delays did learn
+    table_a, table_b = rows(runs[0]), rows(runs[1])
+    for key in ("train_accuracy", "valid_accuracy", "test_accuracy",
+                "delay_mean", "weight_lr"):
+        assert [r[key] for r in table_a] == [r[key] for r in table_b]
+
+
+def test_resume_without_state_is_a_clear_error(tmp_path):
+    example = load_script("examples", "train_yin_yang")
+    with pytest.raises(FileNotFoundError, match="No training state"):
+        example.main(["--hidden", "5", "--max-examples", "8", "--out",
+                      str(tmp_path), "--resume", "--no-progress"])
