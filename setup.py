@@ -10,4 +10,6 @@ setup(name="ml_genn_delays",
       # describe (see README.md); they are declared here by name only
       install_requires=["pygenn>=5.4,<6", "ml_genn>=2.3,<3", "numpy",
                         "tonic", "tqdm", "matplotlib", "h5py", "pandas"],
-      extras_require={"test": ["pytest", "mpi4py", "mpich"]})
+      extras_require={"test": ["pytest", "mpi4py", "mpich"],
+                      # benchmarks/gpu_shd.py: DCLS baseline, GPU memory
+                      "bench": ["torch", "dcls", "nvidia-ml-py"]})

@@ -19,23 +19,19 @@ hidden spikes per example, since EventProp's cost follows activity.
 import argparse
 import csv
 import os
+import sys
 import time
 
 import numpy as np
-from ml_genn import Connection as MLGeNNConnection, Network, Population
 from ml_genn.callbacks import SpikeRecorder
-from ml_genn.compilers import EventPropCompiler as MLGeNNCompiler
-from ml_genn.compilers.event_prop_compiler import default_params
-from ml_genn.connectivity import Dense
-from ml_genn.neurons import LeakyIntegrate, LeakyIntegrateFire, SpikeInput
-from ml_genn.optimisers import Adam
-from ml_genn.synapses import Exponential
-from ml_genn.utils.data import preprocess_spikes
 from tqdm import tqdm
 
-from ml_genn_delays import Connection, EventPropCompiler, Learnable, evaluate
+# Run as a script or loaded by path: the shared network sits beside it
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import shd_network  # noqa: E402
+from shd_network import NUM_OUTPUTS, initial_values, shd_like_input  # noqa: E402,E501
 
-NUM_OUTPUTS = 20
+from ml_genn_delays import evaluate  # noqa: E402
 # variant: (style, feedforward delays, recurrent delays)
 VARIANTS = {"a": ("ours", False, False), "b": ("ours", True, False),
             "c": ("mlgenn", True, False), "d": ("ours", True, True),
@@ -55,76 +51,13 @@ TABLE = [("row", "row", "", 14), ("max_delay", "max delay", "", 10),
 COLUMNS = [c for c, *_ in TABLE]
 
 
-def shd_like_input(num_examples, num_inputs, timesteps, spikes, seed):
-    """``num_examples`` uniformly random examples of ``spikes`` spikes
-    (fixed ``seed``: every variant sees the same input)."""
-    rng = np.random.default_rng(seed)
-    # Nothing in the last steps: they are blocked/zeroed at example end
-    return [preprocess_spikes(rng.uniform(0, timesteps - 2, spikes),
-                              rng.integers(0, num_inputs, spikes), num_inputs)
-            for _ in range(num_examples)]
-
-
 def build(variant, args, max_delay, init):
-    """Compile one variant.
-
-    Parameters
-    ----------
-    variant : str
-        Key of :data:`VARIANTS`.
-    args : argparse.Namespace
-        Sizes from the command line.
-    max_delay : int
-        Largest learnable delay in steps.
-    init : dict
-        Fixed initial weights (``w_*``) and delays in [0, 1) (``u_*``).
-
-    Returns
-    -------
-    tuple
-        Compiled network; input, hidden and output populations.
-    """
+    """Compile one variant (key of :data:`VARIANTS`) with the sizes of
+    ``args``; returns (compiled, input, hidden, output)."""
     style, ff, rec = VARIANTS[variant]
-    network = Network(default_params)
-    learn = []
-    # Delays Uniform(0, min(150, max delay)) as in the paper's SHD set-up
-    scale = min(150, max_delay)
-
-    def conn(pre, post, w, u, delayed):
-        if not delayed:
-            return Connection(pre, post, Dense(w), Exponential(5.0))
-        if style == "ours":
-            return Connection(pre, post, Dense(w), Exponential(5.0),
-                              delay=Learnable(u * scale, max_delay))
-        c = MLGeNNConnection(pre, post, Dense(w, u * scale),
-                             Exponential(5.0), max_delay_steps=max_delay)
-        learn.append(c)
-        return c
-
-    with network:
-        inp = Population(SpikeInput(max_spikes=2 * args.spikes), args.inputs)
-        # record_spikes only enables GeNN's recording (equal cost for all);
-        # spikes are read back in a separate, untimed evaluation pass
-        hid = Population(LeakyIntegrateFire(v_thresh=1.0, tau_mem=20.0,
-                                            tau_refrac=None),
-                         args.hidden, record_spikes=True)
-        out = Population(LeakyIntegrate(tau_mem=20.0,
-                                        readout="avg_var_exp_weight"),
-                         NUM_OUTPUTS)
-        conn(inp, hid, init["w_in"], init["u_in"], ff)
-        if rec:
-            conn(hid, hid, init["w_rec"], init["u_rec"], True)
-        conn(hid, out, init["w_out"], None, False)
-    cls = MLGeNNCompiler if style == "mlgenn" else EventPropCompiler
-    extra = {"delay_learn_conns": learn} if style == "mlgenn" else {}
-    # EventProp's ring holds two examples (one read back while the next is
-    # written) and a neuron spikes at most once a step: never drop a spike
-    compiler = cls(args.timesteps, "sparse_categorical_crossentropy",
-                   optimiser=Adam(1e-3), delay_optimiser=Adam(0.1),
-                   max_spikes=2 * args.timesteps + 1, **extra)
-    compiled = compiler.compile(network, name=f"bench_{variant}_{max_delay}")
-    compiled.genn_model.build()     # generate and compile C++ now, untimed
-    return compiled, inp, hid, out
+    return shd_network.build(style, ff, rec, init, max_delay,
+                             args.timesteps, 2 * args.spikes,
+                             name=f"bench_{variant}_{max_delay}")
 
 
 def time_round(model, x, y):
@@ -204,13 +137,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     # Fixed arrays, so every variant starts from identical weights/delays
-    rng = np.random.default_rng(1)
-    n_in, n_hid = args.inputs, args.hidden
-    init = {"w_in": rng.normal(0.03, 0.01, (n_in, n_hid)),
-            "w_rec": rng.normal(0.0, 0.02, (n_hid, n_hid)),
-            "w_out": rng.normal(0.0, 0.03, (n_hid, NUM_OUTPUTS)),
-            "u_in": rng.uniform(0, 1, (n_in, n_hid)),
-            "u_rec": rng.uniform(0, 1, (n_hid, n_hid))}
+    n_in = args.inputs
+    init = initial_values(n_in, args.hidden, 1)
+    rng = np.random.default_rng(3)
     x = shd_like_input(args.examples, n_in, args.timesteps, args.spikes, 2)
     y = rng.integers(0, NUM_OUTPUTS, args.examples)
 

@@ -28,3 +28,24 @@ def test_cpu_delay_overhead_tiny(tmp_path):
         assert len(targeted) == 4
         assert all(r["status"] in ("PASS", "MISS") for r in targeted)
     assert not list(out.parent.glob("*.tmp"))
+
+
+def test_gpu_shd_runs_on_cpu_at_tiny_size(tmp_path):
+    """The GPU comparison script, CPU backend, batch 1 (DCLS needs torch
+    and is left out here)."""
+    out = tmp_path / "gpu_shd.csv"
+    load_script("benchmarks", "gpu_shd").main(
+        ["--backend", "cpu", "--batch-size", "1", "--hidden", "8",
+         "--layers", "2", "--inputs", "20", "--timesteps", "50",
+         "--spikes", "200", "--max-delays", "5", "--variants", "a", "b",
+         "c", "--batches", "2", "--warmup", "1", "--out", str(out)])
+    with open(out) as f:
+        rows = {r["row"]: r for r in csv.DictReader(f)}
+    for variant in ("a no delays", "b ours", "c mlGeNN delay path"):
+        assert float(rows[variant]["s_per_batch"]) > 0, rows[variant]
+        assert float(rows[variant]["memory_mib"]) > 0
+        assert rows[variant]["device"].startswith("CPU")
+    assert rows["b/c time"]["status"] in ("PASS", "MISS")
+    assert rows["b/a time"]["target"] == "<= 1.2"
+    assert "d/b time" not in rows
+    assert out.with_suffix(".png").exists()

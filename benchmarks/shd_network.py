@@ -1,0 +1,116 @@
+"""The SHD-shaped networks and input the benchmarks share.
+
+700 inputs, LIF hidden layers, 20 LI outputs (``avg_var_exp_weight``),
+exponential synapses (tau 5 ms), weights as the paper's SHD set-up, and
+random SHD-like input (about 8000 spikes per 1 s example). Variants differ
+only in who learns the delays: ``ours`` (ml_genn_delays), ``mlgenn``
+(mlGeNN's ``delay_learn_conns``) or nobody.
+"""
+import numpy as np
+from ml_genn import Connection as MLGeNNConnection, Network, Population
+from ml_genn.compilers import EventPropCompiler as MLGeNNCompiler
+from ml_genn.compilers.event_prop_compiler import default_params
+from ml_genn.connectivity import Dense
+from ml_genn.neurons import LeakyIntegrate, LeakyIntegrateFire, SpikeInput
+from ml_genn.optimisers import Adam
+from ml_genn.synapses import Exponential
+from ml_genn.utils.data import preprocess_spikes
+
+from ml_genn_delays import Connection, EventPropCompiler, Learnable
+
+NUM_INPUTS = 700
+NUM_OUTPUTS = 20
+
+
+def shd_like_input(num_examples, num_inputs, timesteps, spikes, seed):
+    """``num_examples`` uniformly random examples of ``spikes`` spikes
+    (fixed ``seed``: every variant sees the same input)."""
+    rng = np.random.default_rng(seed)
+    # Nothing in the last steps: they are blocked/zeroed at example end
+    return [preprocess_spikes(rng.uniform(0, timesteps - 2, spikes),
+                              rng.integers(0, num_inputs, spikes), num_inputs)
+            for _ in range(num_examples)]
+
+
+def initial_values(num_inputs, hidden, layers, seed=1):
+    """Fixed weights (``w_*``) and delays in [0, 1) (``u_*``), so every
+    variant starts from identical values."""
+    rng = np.random.default_rng(seed)
+    sizes = [num_inputs] + [hidden] * layers
+    return {"w_ff": [rng.normal(0.03 if i == 0 else 0.02,
+                                0.01 if i == 0 else 0.03, (a, b))
+                     for i, (a, b) in enumerate(zip(sizes, sizes[1:]))],
+            "u_ff": [rng.uniform(0, 1, (a, b))
+                     for a, b in zip(sizes, sizes[1:])],
+            "w_rec": rng.normal(0.0, 0.02, (hidden, hidden)),
+            "u_rec": rng.uniform(0, 1, (hidden, hidden)),
+            "w_out": rng.normal(0.0, 0.03, (hidden, NUM_OUTPUTS))}
+
+
+def build(style, ff, rec, init, max_delay, timesteps, max_input_spikes,
+          batch_size=1, name="bench", **genn_kwargs):
+    """Compile one variant.
+
+    Parameters
+    ----------
+    style : {"ours", "mlgenn"}
+        Which compiler learns the delays.
+    ff, rec : bool
+        Learnable delays on the feedforward / recurrent connections
+        (recurrent connections exist only when ``rec``).
+    init : dict
+        From :func:`initial_values` (its layer count is used).
+    max_delay : int
+        Largest learnable delay in steps; delays start Uniform(0,
+        min(150, max_delay)) as in the paper's SHD set-up.
+
+    Returns
+    -------
+    tuple
+        Compiled network; input, first hidden and output populations.
+    """
+    network = Network(default_params)
+    learn = []
+    scale = min(150, max_delay)
+
+    def conn(pre, post, w, u, delayed):
+        if not delayed:
+            return Connection(pre, post, Dense(w), Exponential(5.0))
+        if style == "ours":
+            return Connection(pre, post, Dense(w), Exponential(5.0),
+                              delay=Learnable(u * scale, max_delay))
+        c = MLGeNNConnection(pre, post, Dense(w, u * scale),
+                             Exponential(5.0), max_delay_steps=max_delay)
+        learn.append(c)
+        return c
+
+    with network:
+        inp = Population(SpikeInput(max_spikes=batch_size
+                                    * max_input_spikes),
+                         init["w_ff"][0].shape[0])
+        below, hidden = inp, []
+        for w, u in zip(init["w_ff"], init["u_ff"]):
+            # record_spikes: GeNN's recording, equal cost for every variant
+            hid = Population(LeakyIntegrateFire(v_thresh=1.0, tau_mem=20.0,
+                                                tau_refrac=None),
+                             w.shape[1], record_spikes=True)
+            conn(below, hid, w, u, ff)
+            if rec:
+                conn(hid, hid, init["w_rec"], init["u_rec"], True)
+            below = hid
+            hidden.append(hid)
+        out = Population(LeakyIntegrate(tau_mem=20.0,
+                                        readout="avg_var_exp_weight"),
+                         NUM_OUTPUTS)
+        conn(below, out, init["w_out"], None, False)
+    cls = MLGeNNCompiler if style == "mlgenn" else EventPropCompiler
+    extra = {"delay_learn_conns": learn} if style == "mlgenn" else {}
+    # EventProp's ring holds two examples (one read back while the next is
+    # written) and a neuron spikes at most once a step: never drop a spike
+    compiler = cls(timesteps, "sparse_categorical_crossentropy",
+                   optimiser=Adam(1e-3), delay_optimiser=Adam(0.1),
+                   max_spikes=2 * timesteps + 1, batch_size=batch_size,
+                   **extra, **genn_kwargs)
+    compiled = compiler.compile(network, name=name)
+    compiled.genn_model.build()     # generate and compile C++ now, untimed
+    return compiled, inp, hidden[0], out
