@@ -48,7 +48,7 @@ def initial_values(num_inputs, hidden, layers, seed=1):
 
 
 def build(style, ff, rec, init, max_delay, timesteps, max_input_spikes,
-          batch_size=1, name="bench", **genn_kwargs):
+          batch_size=1, name="bench", kind="synaptic", **genn_kwargs):
     """Compile one variant.
 
     Parameters
@@ -63,6 +63,9 @@ def build(style, ff, rec, init, max_delay, timesteps, max_input_spikes,
     max_delay : int
         Largest learnable delay in steps; delays start Uniform(0,
         min(150, max_delay)) as in the paper's SHD set-up.
+    kind : str
+        Delay kind of ours ("synaptic" or "axonal": the first column of
+        the initial delays, one per presynaptic neuron).
 
     Returns
     -------
@@ -77,8 +80,9 @@ def build(style, ff, rec, init, max_delay, timesteps, max_input_spikes,
         if not delayed:
             return Connection(pre, post, Dense(w), Exponential(5.0))
         if style == "ours":
+            delays = u * scale if kind == "synaptic" else u[:, 0] * scale
             return Connection(pre, post, Dense(w), Exponential(5.0),
-                              delay=Learnable(u * scale, max_delay))
+                              delay=Learnable(delays, max_delay, kind=kind))
         c = MLGeNNConnection(pre, post, Dense(w, u * scale),
                              Exponential(5.0), max_delay_steps=max_delay)
         learn.append(c)

@@ -22,8 +22,10 @@ def make_parser(description: str, default_arch: str):
     add("--hidden", type=int, help="hidden neurons per layer")
     add("--recurrent", action="store_true", help="recurrent hidden layers")
     add("--no-delays", action="store_true", help="train without delays")
-    add("--delay-kind", default="synaptic", choices=["synaptic"],
-        help="delay kind (axonal and dendritic are not implemented yet)")
+    add("--delay-kind", choices=["synaptic", "axonal"],
+        help="synaptic: one delay per synapse (default); axonal: one per "
+             "presynaptic neuron (the run is named <arch>_axonal). "
+             "Dendritic delays are not implemented yet")
     add("--epochs", type=int)
     add("--batch-size", type=int)
     add("--backend", choices=sorted(BACKENDS),
@@ -57,6 +59,8 @@ def config_from_args(args, dataset: str):
         overrides["recurrent"] = True
     if args.no_delays:
         overrides["delays"] = False
+    if args.delay_kind is not None:
+        overrides["delay_kind"] = args.delay_kind
     return get_config(args.arch, published=args.published, **overrides)
 
 

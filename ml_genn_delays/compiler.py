@@ -4,15 +4,18 @@ import os
 
 from ml_genn.compilers import EventPropCompiler as MLGeNNEventPropCompiler
 from ml_genn.compilers.compiler import create_reset_custom_update
+from ml_genn.compilers.event_prop_compiler import gradient_batch_reduce_model
 from ml_genn.callbacks import CustomUpdateOnBatchEnd, CustomUpdateOnTimestepEnd
 from ml_genn.neurons import (Input, LeakyIntegrate, LeakyIntegrateFire)
 from ml_genn.optimisers import Adam
 from ml_genn.synapses import Exponential
+from ml_genn.utils.model import CustomUpdateModel
 from ml_genn.utils.network import get_underlying_conn
 from pygenn import SynapseMatrixType, create_wu_var_ref
 
 from .genn_models import (add_dropped_spike_counter, block_last_step_spikes,
                           delayed_weight_update_model, gradient_scale_model)
+from .kinds.synaptic import SynapticDelay
 from .learnable import Learnable
 from .training import GradientAccumulation, HostAllReduce, SpikeBufferMonitor
 
@@ -149,6 +152,12 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
 
     def build_neuron_model(self, pop, model, compile_state):
         model = super().build_neuron_model(pop, model, compile_state)
+        # Per-neuron delays of outgoing (axonal) or incoming connections
+        for conn, spec in compile_state.learnable_delays.items():
+            if spec.kind.holds(conn, pop):
+                spec.kind.add_neuron_terms(
+                    model, conn, spec.init,
+                    feedback=not isinstance(conn.source().neuron, Input))
         if model.has_var("RingReadEndOffset"):
             compile_state.ring_buffer_pops.append(pop)
             add_dropped_spike_counter(model)
@@ -174,12 +183,14 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
         source = conn.source().neuron
         feedback = not isinstance(source, Input)
         wum = delayed_weight_update_model(
-            spec.kind, conn.synapse.tau, spec.max_delay_steps,
+            spec.kind, conn, conn.synapse.tau, spec.max_delay_steps,
             connect_snippet.weight, connect_snippet.delay, feedback)
-        if feedback:
+        if feedback and not spec.kind.pre_channel:
             compile_state.feedback_connections.append(conn)
-        compile_state.checkpoint_connection_vars += [
-            (conn, "g"), (conn, spec.kind.delay_var)]
+        compile_state.checkpoint_connection_vars.append((conn, "g"))
+        if isinstance(spec.kind, SynapticDelay):
+            # mlGeNN's Checkpoint writes it as <epoch>-<conn>-d.npy
+            compile_state.checkpoint_connection_vars.append((conn, "d"))
         # mlGeNN builds the weight optimiser; delays get theirs below
         compile_state.add_optimiser_connection(conn, True, False)
         return wum
@@ -194,21 +205,25 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
         delay_cus = []
         for i, (conn, spec) in enumerate(
                 compile_state.learnable_delays.items()):
-            genn_pop = connection_populations[conn]
             kind = spec.kind
-            gradient_ref = kind.var_ref(genn_pop, kind.gradient_var)
+            holder = kind.holder(conn, neuron_populations,
+                                 connection_populations)
+            if kind.pre_channel:
+                connection_populations[conn].pre_target_var = \
+                    kind.channel(conn)
+            gradient_ref = kind.var_ref(holder, kind.gradient_var(conn))
             gradient_refs.append(gradient_ref)
-            delay_cus.append(self._create_optimiser_custom_update(
-                f"LearnDelay{i}", kind.var_ref(genn_pop, kind.delay_var),
-                gradient_ref, self._delay_optimiser, genn_model,
-                (0.0, spec.max_delay_steps)))
+            delay_cus.append(self._delay_optimiser_update(
+                i, kind, kind.var_ref(holder, kind.delay_var(conn)),
+                gradient_ref, genn_model, (0.0, spec.max_delay_steps)))
             zero = create_reset_custom_update(
-                [(kind.gradient_var, "scalar", 0.0)],
-                lambda name: kind.var_ref(genn_pop, name))
+                [(kind.gradient_var(conn), "scalar", 0.0)],
+                lambda name, h=holder, k=kind: k.var_ref(h, name))
             self.add_custom_update(genn_model, zero, "ZeroGradient",
                                    f"CUZeroDelayGradient{i}")
         if delay_cus:
             compiled.optimisers.append((self._delay_optimiser, delay_cus))
+        compiled.delay_optimiser_updates = delay_cus
 
         if self.accumulate_examples > 1 or self.host_communicator:
             weight_pops = [connection_populations[c] for c, weight, _
@@ -219,8 +234,10 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
             if self.host_communicator is not None:
                 all_reduce = HostAllReduce(self.host_communicator, [
                     p.vars["Gradient"] for p in weight_pops] + [
-                    spec.kind.genn_var(connection_populations[c],
-                                       spec.kind.gradient_var)
+                    spec.kind.genn_var(
+                        spec.kind.holder(c, neuron_populations,
+                                         connection_populations),
+                        spec.kind.gradient_var(c))
                     for c, spec in compile_state.learnable_delays.items()])
             self._add_gradient_accumulation(genn_model, compiled,
                                             gradient_refs, all_reduce)
@@ -241,6 +258,26 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
         compiled.learnable_delays = compile_state.learnable_delays
         compiled.examples_per_step = self.accumulate_examples
         return compiled
+
+    def _delay_optimiser_update(self, i, kind, var_ref, gradient_ref,
+                                genn_model, clamp):
+        """The delay optimiser's custom update (as mlGeNN's
+        ``_create_optimiser_custom_update``, whose batch reduction only
+        handles synapse variables; per-neuron delays need neuron ones)."""
+        optimiser = self._delay_optimiser
+        if self.full_batch_size > 1:
+            reduction = self.add_custom_update(
+                genn_model, CustomUpdateModel(
+                    gradient_batch_reduce_model, {}, {"ReducedGradient": 0.0},
+                    {"Gradient": gradient_ref}),
+                "GradientBatchReduce", f"CUBatchReduceDelay{i}")
+            model = optimiser.get_model(
+                kind.var_ref(reduction, "ReducedGradient"), var_ref, False,
+                clamp)
+        else:
+            model = optimiser.get_model(gradient_ref, var_ref, True, clamp)
+        return self.add_custom_update(genn_model, model, "GradientLearn",
+                                      f"LearnDelay{i}")
 
     def _add_gradient_accumulation(self, genn_model, compiled,
                                    gradient_refs, all_reduce):

@@ -24,6 +24,9 @@ class Config:
     num_layers: int = 1
     recurrent: bool = False
     delays: bool = True
+    #: "synaptic" (one delay per synapse) or "axonal" (one per
+    #: presynaptic neuron); not synaptic adds _<kind> to the name
+    delay_kind: str = "synaptic"
     dt: float = 1.0
     example_time: float = 1000.0
     batch_size: int = 32
@@ -84,13 +87,16 @@ class Config:
     def arch(self) -> str:
         """Release-layout name of this set-up (follows overrides of
         ``num_hidden``, ``recurrent`` and ``delays``)."""
+        kind = ("" if not self.delays or self.delay_kind == "synaptic"
+                else f"_{self.delay_kind}")
         return (f"{_PREFIX[self.dataset]}_{'rec' if self.recurrent else 'ff'}"
-                f"_{self.num_hidden}{'' if self.delays else '_nodelay'}")
+                f"_{self.num_hidden}{'' if self.delays else '_nodelay'}"
+                f"{kind}")
 
 
 _PREFIX = {"yin_yang": "yy", "shd": "shd", "ssc": "ssc", "braille": "braille"}
 _NAME = re.compile(r"^(?P<prefix>[a-z]+)_(?P<kind>ff|rec)_(?P<hidden>\d+)"
-                   r"(?P<nodelay>_nodelay)?$")
+                   r"(?P<nodelay>_nodelay)?(?:_(?P<delay_kind>axonal))?$")
 
 
 # Yin-Yang, fast CPU set-up (about 4 min on 2 cores): first-spike-time
@@ -216,7 +222,8 @@ def get_config(name: str, published: bool = False, **overrides) -> Config:
             "prefix", "kind", "nodelay")), None)
         if base is not None:
             config = replace(base, name=name,
-                             num_hidden=int(match["hidden"]))
+                             num_hidden=int(match["hidden"]),
+                             delay_kind=match["delay_kind"] or "synaptic")
     if config is None:
         raise ValueError(f"Unknown architecture {name!r}; known: "
                          f"{', '.join(sorted(CONFIGS))}")

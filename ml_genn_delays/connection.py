@@ -78,4 +78,8 @@ class Connection(MLGeNNConnection):
                 raise ValueError(
                     f"Connection {self.name}: {spec.kind.name} delays must "
                     f"have shape {expected}, got {spec.init.shape}")
+        if isinstance(spec, Learnable) and spec.kind.name != "synaptic":
+            # Per-neuron delays live in a neuron population, not in the
+            # connectivity (the compiler reads them from the spec)
+            return
         self.connectivity.delay = spec.init

@@ -66,21 +66,27 @@ def _learnable(compiled_net, connection):
     if conn not in specs:
         raise ValueError(f"Connection {conn.name} has no learnable delays "
                          f"in this compiled network")
-    return conn, specs[conn], compiled_net.connection_populations[conn]
+    spec = specs[conn]
+    holder = spec.kind.holder(conn, compiled_net.neuron_populations,
+                              compiled_net.connection_populations)
+    return conn, spec, holder
 
 
-def _is_dense(genn_pop):
-    return not (genn_pop.matrix_type & SynapseMatrixConnectivity.SPARSE)
+def _is_dense(holder):
+    """Per-neuron delays and Dense synapse groups have the kind's shape."""
+    matrix_type = getattr(holder, "matrix_type", None)
+    return matrix_type is None or not (
+        matrix_type & SynapseMatrixConnectivity.SPARSE)
 
 
 def get_delays(compiled_net, connection) -> np.ndarray:
     """Current learnable delays of ``connection`` (in timesteps, float).
 
-    Dense synaptic delays come back as ``(n_pre, n_post)``; sparse ones
-    in GeNN's synapse order.
+    Dense synaptic delays come back as ``(n_pre, n_post)``, sparse ones
+    in GeNN's synapse order, axonal ones as ``(n_pre,)``.
     """
     conn, spec, genn_pop = _learnable(compiled_net, connection)
-    values = np.array(spec.kind.pull(genn_pop, spec.kind.delay_var))
+    values = np.array(spec.kind.pull(genn_pop, spec.kind.delay_var(conn)))
     if _is_dense(genn_pop):
         values = values.reshape(spec.kind.shape(conn))
     return values
@@ -91,7 +97,7 @@ def set_delays(compiled_net, connection, delays):
     device. Accepts the shape :func:`get_delays` returns, or flat."""
     conn, spec, genn_pop = _learnable(compiled_net, connection)
     delays = np.asarray(delays, dtype=float)
-    current = np.asarray(spec.kind.pull(genn_pop, spec.kind.delay_var))
+    current = np.asarray(spec.kind.pull(genn_pop, spec.kind.delay_var(conn)))
     shape = spec.kind.shape(conn) if _is_dense(genn_pop) else current.shape
     if delays.shape not in (tuple(shape), current.shape):
         raise ValueError(f"Connection {conn.name}: delays must have shape "
@@ -103,5 +109,5 @@ def set_delays(compiled_net, connection, delays):
         raise ValueError(f"Connection {conn.name}: delays must lie in "
                          f"[0, {spec.max_delay_steps}] steps, got "
                          f"[{delays.min()}, {delays.max()}]")
-    spec.kind.push(genn_pop, spec.kind.delay_var,
+    spec.kind.push(genn_pop, spec.kind.delay_var(conn),
                    delays.reshape(current.shape))

@@ -55,8 +55,10 @@ def build_model(config, seed: int = 0, max_input_spikes: int = None) -> Model:
     def delay(shape, init_max):
         if not config.delays:
             return None
+        if config.delay_kind == "axonal":
+            shape = shape[:1]   # one delay per presynaptic neuron
         return Learnable(rng.uniform(0.0, init_max, shape),
-                         config.max_delay_steps)
+                         config.max_delay_steps, kind=config.delay_kind)
 
     network = Network(default_params)
     with network:

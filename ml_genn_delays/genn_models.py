@@ -16,7 +16,7 @@ from pygenn import VarAccess, VarAccessMode
 from ml_genn.utils.model import CustomUpdateModel, WeightUpdateModel
 
 
-def effective_delay_code(kind, max_delay_param="MaxDelay"):
+def effective_delay_code(kind, conn, max_delay_param="MaxDelay"):
     """C statement giving ``delay``: the kind's delay (>= 0, the optimiser
     and input checks keep it so) rounded to the nearest step, halves up
     as C ``round``, and clamped to MaxDelay.
@@ -26,17 +26,19 @@ def effective_delay_code(kind, max_delay_param="MaxDelay"):
     with 512 delay slots on the CPU; a float compare-and-add was slower).
     """
     return (f"const int delay = min({max_delay_param}, "
-            f"(int)((double){kind.delay_expression} + 0.5));")
+            f"(int)((double){kind.delay_expression(conn)} + 0.5));")
 
 
-def delayed_weight_update_model(kind, tau_syn, max_delay_steps, weight,
-                                delay_init, feedback: bool):
+def delayed_weight_update_model(kind, conn, tau_syn, max_delay_steps,
+                                weight, delay_init, feedback: bool):
     """EventProp weight update model with a learnable delay of ``kind``.
 
     Parameters
     ----------
     kind : DelayKind
         Where the delay lives.
+    conn : Connection
+        The connection (kinds name their variables after it).
     tau_syn : float
         Synaptic time constant of the (exponential) synapse [ms].
     max_delay_steps : int
@@ -46,7 +48,7 @@ def delayed_weight_update_model(kind, tau_syn, max_delay_steps, weight,
     feedback : bool
         Whether to send the adjoint back to a hidden presynaptic neuron.
     """
-    delay = effective_delay_code(kind)
+    delay = effective_delay_code(kind, conn)
     backward = f"""
     {delay}
     const scalar lambdaI = LambdaI_post[delay];
@@ -54,9 +56,12 @@ def delayed_weight_update_model(kind, tau_syn, max_delay_steps, weight,
     // dL/dw = -tau_syn lambda_I(t_k + d)
     Gradient -= lambdaI * TauSyn;
     // dL/dd = -w (lambda_I - lambda_V)(t_k + d)
-    {kind.gradient_code("-g * (lambdaI - lambdaV)")}
+    {kind.gradient_code(conn, "-g * (lambdaI - lambdaV)")}
     """
-    if feedback:
+    if feedback or kind.pre_channel:
+        # EventProp's feedback to a hidden presynaptic neuron; for a kind
+        # with a presynaptic channel, also its delay gradient (the same
+        # sum over synapses, see kinds/axonal.py)
         backward += "addToPre(g * (lambdaV - lambdaI));\n"
 
     wum = WeightUpdateModel(
@@ -80,7 +85,7 @@ def delayed_weight_update_model(kind, tau_syn, max_delay_steps, weight,
         pre_neuron_var_refs={"BackSpike_pre": "BackSpike"},
         post_neuron_var_refs={"LambdaI_post": "LambdaI",
                               "LambdaV_post": "LambdaV"})
-    kind.add_variables(wum, delay_init)
+    kind.add_synapse_terms(wum, conn, delay_init)
     return wum
 
 

@@ -53,24 +53,52 @@ def _sizes(conn):
             int(np.prod(conn.target().shape)))
 
 
-def _genn_values(target, conn, var):
+def _holder(target, conn, spec):
+    """The GeNN group holding ``conn``'s weights (spec None) or delays."""
+    if spec is None:
+        return target.connection_populations[conn]
+    return spec.kind.holder(conn, target.neuron_populations,
+                            target.connection_populations)
+
+
+def _genn_values(target, conn, var, spec=None):
     # Only reached with a compiled network, so GeNN is there
     from pygenn import SynapseMatrixConnectivity
     genn_pop = target.connection_populations[conn]
     if genn_pop.matrix_type & SynapseMatrixConnectivity.SPARSE:
         genn_pop.pull_connectivity_from_device()
-    genn_var = genn_pop.vars[var]
+    holder = _holder(target, conn, spec)
+    if spec is not None:
+        return np.array(spec.kind.pull(holder, var),
+                        dtype=np.float32).ravel()
+    genn_var = holder.vars[var]
     genn_var.pull_from_device()
     return np.array(genn_var.values, dtype=np.float32).ravel()
 
 
-def _network_values(conn, value, what):
+def _delay_size(target, conn, spec):
+    """How many delay values ``conn`` has (its kind's shape; for sparse
+    synaptic delays, the number of synapses)."""
+    if spec.kind.name == "synaptic" and _is_compiled(target):
+        return target.connection_populations[conn].vars["g"].values.size
+    return int(np.prod(spec.kind.shape(conn)))
+
+
+def _network_values(conn, value, what, size=None):
     if isinstance(value, Number):
-        return np.full(np.prod(_sizes(conn)), value, dtype=np.float32)
+        size = np.prod(_sizes(conn)) if size is None else size
+        return np.full(size, value, dtype=np.float32)
     if isinstance(value, (np.ndarray, list, tuple)):
         return np.asarray(value, dtype=np.float32).ravel()
     raise ValueError(f"Connection {conn.name}: the {what} is an "
                      f"initializer, not values; save the compiled network")
+
+
+def _network_delays(conn, spec):
+    """Initial delays of an uncompiled connection (per-synapse delays sit
+    in the connectivity, per-neuron ones in the spec)."""
+    return (conn.connectivity.delay if spec.kind.name == "synaptic"
+            else spec.init)
 
 
 def _state(target, conn):
@@ -80,13 +108,14 @@ def _state(target, conn):
         state = {WEIGHT_SUFFIX: _genn_values(target, conn, "g")}
         if spec is not None:
             state[spec.kind.file_suffix] = _genn_values(
-                target, conn, spec.kind.delay_var)
+                target, conn, spec.kind.delay_var(conn), spec)
     else:
         state = {WEIGHT_SUFFIX: _network_values(
             conn, conn.connectivity.weight, "weight")}
         if spec is not None:
             state[spec.kind.file_suffix] = _network_values(
-                conn, conn.connectivity.delay, "delay")
+                conn, _network_delays(conn, spec), "delay",
+                int(np.prod(spec.kind.shape(conn))))
     return state
 
 
@@ -158,6 +187,7 @@ def save_model(target, directory, checkpoint):
             "weight_file": f"{checkpoint}-{conn.name}-{WEIGHT_SUFFIX}.npy",
             "delay": None if spec is None else {
                 "kind": spec.kind.name,
+                "shape": list(spec.kind.shape(conn)),
                 "max_delay_steps": spec.max_delay_steps,
                 "file": f"{checkpoint}-{conn.name}-"
                         f"{spec.kind.file_suffix}.npy"}})
@@ -332,7 +362,9 @@ def load_model(target, directory, checkpoint=None):
         delays = None
         if spec is not None:
             delays = _read(directory, suffixes[spec.kind.file_suffix], conn,
-                           "delays", size, 0.0, spec.max_delay_steps)
+                           f"{spec.kind.name} delays",
+                           _delay_size(target, conn, spec), 0.0,
+                           spec.max_delay_steps)
         loaded.append((conn, spec, weights, delays))
         report[conn.name] = [suffixes[s] for s in expected]
     unmatched = set(files) - set(pairs.values())
@@ -344,15 +376,17 @@ def load_model(target, directory, checkpoint=None):
     for conn, spec, weights, delays in loaded:
         if _is_compiled(target):
             genn_pop = target.connection_populations[conn]
-            for var, values in (("g", weights),
-                                (spec and spec.kind.delay_var, delays)):
-                if values is not None:
-                    genn_pop.vars[var].values = values
-                    genn_pop.vars[var].push_to_device()
+            genn_pop.vars["g"].values = weights
+            genn_pop.vars["g"].push_to_device()
+            if delays is not None:
+                spec.kind.push(_holder(target, conn, spec),
+                               spec.kind.delay_var(conn), delays)
         else:
             conn.connectivity.weight = weights
-            if delays is not None:
+            if delays is not None and spec.kind.name == "synaptic":
                 conn.connectivity.delay = delays
+            elif delays is not None:
+                spec.init = delays
     for name, names in report.items():
         logger.info(f"loaded {', '.join(names)} into {name}")
     return report

@@ -79,7 +79,10 @@ class Learnable:
         clamped to ``[0, max_delay_steps]``. Memory for delayed
         postsynaptic input and adjoint history grows with it.
     kind : str, optional
-        Where the delay lives. ``"synaptic"``: one delay per synapse.
+        Where the delay lives. ``"synaptic"``: one delay per synapse
+        (``init`` of shape ``(n_pre, n_post)``). ``"axonal"``: one delay
+        per presynaptic neuron, shared by all its synapses in the
+        connection (``init`` of shape ``(n_pre,)``).
 
     Notes
     -----

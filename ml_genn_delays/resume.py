@@ -15,14 +15,21 @@ STATE_JSON = "training_state.json"
 def _genn_vars(compiled):
     """{key: pygenn variable} of everything that learning changes."""
     out = {}
+    specs = getattr(compiled, "learnable_delays", {})
     # By position: connection names differ between processes
     for i, (conn, genn_pop) in enumerate(
             compiled.connection_populations.items()):
-        for name in genn_pop.vars:
-            # Weights, delays and their gradients; not forward state
-            if name in ("g", "Gradient") or conn in getattr(
-                    compiled, "learnable_delays", {}):
+        for name in ("g", "Gradient"):
+            if name in genn_pop.vars:
                 out[f"conn{i}/{name}"] = genn_pop.vars[name]
+        spec = specs.get(conn)
+        if spec is not None:
+            kind = spec.kind
+            holder = kind.holder(conn, compiled.neuron_populations,
+                                 compiled.connection_populations)
+            out[f"conn{i}/delay"] = holder.vars[kind.delay_var(conn)]
+            out[f"conn{i}/delay_gradient"] = holder.vars[
+                kind.gradient_var(conn)]
     for i, (_, custom_updates) in enumerate(compiled.optimisers):
         for j, cu in enumerate(custom_updates):
             for name in cu.vars:

@@ -49,3 +49,19 @@ def test_gpu_shd_runs_on_cpu_at_tiny_size(tmp_path):
     assert rows["b/a time"]["target"] == "<= 1.2"
     assert "d/b time" not in rows
     assert out.with_suffix(".png").exists()
+
+
+def test_delay_kinds_tiny(tmp_path):
+    out = tmp_path / "kinds.csv"
+    load_script("benchmarks", "delay_kinds").main(
+        ["--inputs", "20", "--hidden", "8", "--timesteps", "50",
+         "--spikes", "300", "--examples", "2", "--rounds", "2",
+         "--max-delay", "10", "--recurrent", "--out", str(out)])
+    with open(out) as f:
+        rows = {r["kind"]: r for r in csv.DictReader(f)}
+    assert sorted(rows) == ["axonal", "none", "synaptic"]
+    assert float(rows["none"]["delay_state_kib"]) == 0.0
+    # Axonal delay state is O(n_pre), synaptic O(n_pre * n_post)
+    assert (float(rows["axonal"]["delay_state_kib"])
+            < 0.5 * float(rows["synaptic"]["delay_state_kib"]))
+    assert all(float(r["ms_per_example"]) > 0 for r in rows.values())

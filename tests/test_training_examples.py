@@ -98,7 +98,7 @@ def test_resume_equals_uninterrupted_run(tmp_path, capsys):
         if key != "__epoch__":
             np.testing.assert_allclose(states[1][key], states[0][key],
                                        rtol=1e-6, atol=1e-7, err_msg=key)
-            changed |= key.endswith("/d") and np.any(states[0][key] != 0)
+            changed |= key.endswith("/delay") and np.any(states[0][key] != 0)
     assert changed  # delays did learn
     table_a, table_b = rows(runs[0]), rows(runs[1])
     for key in ("train_accuracy", "valid_accuracy", "test_accuracy",

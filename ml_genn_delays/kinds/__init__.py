@@ -1,8 +1,9 @@
 """Delay kinds: where a learnable delay lives (one module per kind)."""
+from .axonal import AxonalDelay
 from .base import DelayKind
 from .synaptic import SynapticDelay
 
-KINDS = {k.name: k for k in (SynapticDelay(),)}
+KINDS = {k.name: k for k in (SynapticDelay(), AxonalDelay())}
 
 
 def get_kind(kind) -> DelayKind:

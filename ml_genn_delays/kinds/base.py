@@ -5,53 +5,84 @@ from abc import ABC, abstractmethod
 class DelayKind(ABC):
     """Where a learnable delay lives and how it enters the GeNN models.
 
-    A kind is stateless: one instance describes the kind, the values
-    live in the connection's GeNN synapse group. The compiler only talks
-    to kinds through this interface, so adding a kind means adding one
-    module under ``ml_genn_delays/kinds/``.
+    A kind is stateless: one instance describes the kind, the values live
+    in a GeNN group (the synapse group for per-synapse delays, a neuron
+    population for per-neuron ones). The compiler, evaluation, io and
+    resume code only talk to kinds through this interface, so adding a
+    kind means adding one module under ``ml_genn_delays/kinds/``.
+
+    Every kind shares one weight update model (genn_models): the forward
+    pass adds the weight to the postsynaptic input ``delay`` steps later,
+    the backward pass reads the adjoints at the delayed step, and one
+    synapse's delay gradient ``-w (lambda_I - lambda_V)(t_k + d)`` is
+    accumulated where the kind keeps its gradient.
     """
 
     #: Name users pass as ``Learnable(kind=...)``
     name = None
 
-    #: C expression for the (float) delay of one synapse, in steps
-    delay_expression = None
-
-    #: Name of the GeNN variable holding the delay and its gradient
-    delay_var = None
-    gradient_var = None
-
     #: Suffix of the delay file written for this kind
     file_suffix = None
 
-    @abstractmethod
-    def add_variables(self, wum, init):
-        """Add the delay and gradient variables to a WeightUpdateModel."""
+    #: True when the per-synapse delay gradient is sent to the
+    #: presynaptic neuron with ``addToPre`` (the synapse group's own
+    #: presynaptic channel, race-free in GeNN) rather than accumulated in
+    #: a synapse variable
+    pre_channel = False
 
     @abstractmethod
-    def gradient_code(self, dl_dd: str) -> str:
-        """Code that accumulates one synapse's delay gradient ``dl_dd``."""
+    def delay_var(self, conn) -> str:
+        """Name of the GeNN variable holding ``conn``'s delays."""
 
     @abstractmethod
-    def var_ref(self, genn_pop, name: str):
-        """A GeNN variable reference to the kind's variable ``name``."""
+    def gradient_var(self, conn) -> str:
+        """Name of the GeNN variable holding ``conn``'s delay gradient."""
+
+    @abstractmethod
+    def delay_expression(self, conn) -> str:
+        """C expression for one synapse's (float) delay, in steps."""
+
+    @abstractmethod
+    def gradient_code(self, conn, dl_dd: str) -> str:
+        """Synapse code accumulating one synapse's delay gradient."""
+
+    @abstractmethod
+    def add_synapse_terms(self, wum, conn, init):
+        """Add the kind's variables or neuron references to the weight
+        update model of ``conn`` (``init``: the initial delays)."""
+
+    def add_neuron_terms(self, neuron_model, conn, init, feedback: bool):
+        """Add the kind's variables to a neuron model (per-neuron kinds:
+        the population that holds ``conn``'s delays)."""
+
+    def holds(self, conn, pop) -> bool:
+        """Whether population ``pop`` holds ``conn``'s delays."""
+        return False
+
+    @abstractmethod
+    def holder(self, conn, neuron_populations, connection_populations):
+        """The GeNN group holding ``conn``'s delay variables."""
+
+    @abstractmethod
+    def var_ref(self, holder, name: str):
+        """A GeNN variable reference to variable ``name`` of ``holder``."""
 
     @abstractmethod
     def shape(self, conn):
         """Shape of the delay values of connection ``conn``."""
 
-    def pull(self, genn_pop, var):
+    def genn_var(self, holder, var):
+        """The pygenn variable object of variable ``var``."""
+        return holder.vars[var]
+
+    def pull(self, holder, var):
         """Copy a kind variable from the device and return its values."""
-        genn_var = self.genn_var(genn_pop, var)
+        genn_var = self.genn_var(holder, var)
         genn_var.pull_from_device()
         return genn_var.values
 
-    def push(self, genn_pop, var, values):
+    def push(self, holder, var, values):
         """Copy values of a kind variable to the device."""
-        genn_var = self.genn_var(genn_pop, var)
+        genn_var = self.genn_var(holder, var)
         genn_var.values = values
         genn_var.push_to_device()
-
-    @abstractmethod
-    def genn_var(self, genn_pop, var):
-        """The pygenn variable object of kind variable ``var``."""

@@ -13,24 +13,30 @@ class SynapticDelay(DelayKind):
     ``Network.load`` read and write the same ``-d.npy`` files.
     """
     name = "synaptic"
-    delay_expression = "d"
-    delay_var = "d"
-    gradient_var = "DelayGradient"
     file_suffix = "d"
 
-    def add_variables(self, wum, init):
-        wum.add_var(self.delay_var, "scalar", init, VarAccess.READ_ONLY)
-        wum.add_var(self.gradient_var, "scalar", 0.0)
+    def delay_var(self, conn):
+        return "d"
 
-    def gradient_code(self, dl_dd):
-        return f"{self.gradient_var} += {dl_dd};"
+    def gradient_var(self, conn):
+        return "DelayGradient"
 
-    def var_ref(self, genn_pop, name):
-        return create_wu_var_ref(genn_pop, name)
+    def delay_expression(self, conn):
+        return "d"
+
+    def gradient_code(self, conn, dl_dd):
+        return f"DelayGradient += {dl_dd};"
+
+    def add_synapse_terms(self, wum, conn, init):
+        wum.add_var("d", "scalar", init, VarAccess.READ_ONLY)
+        wum.add_var("DelayGradient", "scalar", 0.0)
+
+    def holder(self, conn, neuron_populations, connection_populations):
+        return connection_populations[conn]
+
+    def var_ref(self, holder, name):
+        return create_wu_var_ref(holder, name)
 
     def shape(self, conn):
         return (int(np.prod(conn.source().shape)),
                 int(np.prod(conn.target().shape)))
-
-    def genn_var(self, genn_pop, var):
-        return genn_pop.vars[var]

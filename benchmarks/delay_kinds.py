@@ -1,0 +1,136 @@
+"""Training time per example and model memory per delay kind (CPU).
+
+SHD-shaped 700-256-20 LIF network (1000 steps, batch 1, ~8000 input
+spikes per example), learnable delays on the feedforward connection and,
+with --recurrent, on the recurrent one:
+
+    none      no delays
+    synaptic  one delay per synapse
+    axonal    one delay per presynaptic neuron
+
+Compiled first, then timed interleaved (round-robin), medians over
+rounds. Memory: bytes of every GeNN variable of the model (neuron,
+synapse and custom-update groups: weights, delays, gradients, optimiser
+moments, adjoint histories) and, separately, of the delay state alone
+(delays, their gradients and optimiser moments).
+
+    python benchmarks/delay_kinds.py --max-delay 512
+"""
+import argparse
+import csv
+import os
+import sys
+
+import numpy as np
+from tqdm import tqdm
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import shd_network  # noqa: E402
+from cpu_delay_overhead import time_round  # noqa: E402
+from shd_network import NUM_OUTPUTS, initial_values, shd_like_input  # noqa: E402,E501
+
+KINDS = ["none", "synaptic", "axonal"]
+COLUMNS = ["kind", "recurrent", "max_delay", "ms_per_example",
+           "hidden_spikes_per_example", "time_vs_none", "model_mib",
+           "delay_state_kib", "delay_state_vs_synaptic"]
+
+
+def _nbytes(group):
+    total = 0
+    for var in group.vars.values():
+        var.pull_from_device()
+        total += var.view.nbytes
+    return total
+
+
+def memory(compiled):
+    """(bytes of all GeNN variables, bytes of the delay state)."""
+    model = compiled.genn_model
+    groups = (list(model.neuron_populations.values())
+              + list(model.synapse_populations.values())
+              + list(model.custom_updates.values()))
+    total = sum(_nbytes(g) for g in groups)
+    delay_state = 0
+    for conn, spec in compiled.learnable_delays.items():
+        holder = spec.kind.holder(conn, compiled.neuron_populations,
+                                  compiled.connection_populations)
+        for name in (spec.kind.delay_var(conn),
+                     spec.kind.gradient_var(conn)):
+            delay_state += holder.vars[name].view.nbytes
+    delay_state += sum(_nbytes(cu)
+                       for cu in compiled.delay_optimiser_updates)
+    return total, delay_state
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    for name, default in [("inputs", 700), ("hidden", 256),
+                          ("timesteps", 1000), ("rounds", 5),
+                          ("spikes", 8000), ("examples", 4),
+                          ("max-delay", 512)]:
+        parser.add_argument(f"--{name}", type=int, default=default)
+    parser.add_argument("--recurrent", action="store_true")
+    parser.add_argument("--out", default=os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "results",
+        "delay_kinds.csv"))
+    args = parser.parse_args(argv)
+
+    init = initial_values(args.inputs, args.hidden, 1)
+    x = shd_like_input(args.examples, args.inputs, args.timesteps,
+                       args.spikes, 2)
+    y = np.random.default_rng(3).integers(0, NUM_OUTPUTS, args.examples)
+    models = {}
+    for kind in tqdm(KINDS, desc="compiling"):
+        delayed = kind != "none"
+        models[kind] = shd_network.build(
+            "ours", delayed, args.recurrent, init, args.max_delay,
+            args.timesteps, 2 * args.spikes,
+            name=f"kinds_{kind}_{args.recurrent}_{args.max_delay}",
+            kind="synaptic" if kind == "none" else kind)
+    times = {k: [] for k in KINDS}
+    spikes = {k: [] for k in KINDS}
+    for _ in tqdm(range(args.rounds), desc="rounds"):
+        for kind, model in models.items():
+            seconds, count = time_round(model, x, y)
+            times[kind].append(seconds)
+            spikes[kind].append(count)
+    mem = {}
+    for kind, (compiled, *_) in models.items():
+        with compiled:
+            mem[kind] = memory(compiled)
+
+    rows = []
+    for kind in KINDS:
+        t = float(np.median(times[kind]))
+        rows.append({
+            "kind": kind, "recurrent": args.recurrent,
+            "max_delay": args.max_delay, "ms_per_example": 1e3 * t,
+            "hidden_spikes_per_example": float(np.median(spikes[kind])),
+            "time_vs_none": t / float(np.median(times["none"])),
+            "model_mib": mem[kind][0] / 2 ** 20,
+            "delay_state_kib": mem[kind][1] / 2 ** 10,
+            "delay_state_vs_synaptic": (mem[kind][1] / mem["synaptic"][1]
+                                        if mem["synaptic"][1] else "")})
+    widths = [max(len(c), 9) + 2 for c in COLUMNS]
+    print("".join(f"{c:>{w}}" for c, w in zip(COLUMNS, widths)))
+    for r in rows:
+        print("".join(f"{format(r[c], '.3f') if isinstance(r[c], float) else r[c]!s:>{w}}"
+                      for c, w in zip(COLUMNS, widths)))
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    with_columns = [{c: r[c] for c in COLUMNS} for r in rows]
+    write_csv_atomic_rows(args.out, with_columns)
+    return rows
+
+
+def write_csv_atomic_rows(path, rows):
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(tmp, path)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,241 @@
+"""Axonal delays (one per presynaptic neuron): the same forward pass as
+synaptic delays set to d_i along row i, and a gradient equal to the row
+sum of the synaptic delay gradients; feedforward, recurrent, and from a
+hidden population (whose EventProp feedback shares the channel)."""
+import numpy as np
+import pytest
+from ml_genn import Network, Population
+from ml_genn.callbacks import Callback, SpikeRecorder
+from ml_genn.compilers.event_prop_compiler import default_params
+from ml_genn.connectivity import Dense
+from ml_genn.neurons import LeakyIntegrate, LeakyIntegrateFire, SpikeInput
+from ml_genn.synapses import Exponential
+
+from ml_genn_delays import (SGD, Connection, EventPropCompiler, Learnable,
+                            get_delays, set_delays)
+from networks import random_spikes
+
+TIMESTEPS = 50
+MAX_DELAY = 10
+LABELS = np.array([1, 2])
+
+
+class Probe(Callback):
+    """Weights, delays and both gradients of every connection at the end
+    of example 1 (example 0's gradients, before any optimiser step)."""
+
+    def __init__(self, conns):
+        self.conns = conns
+        self.values = None
+
+    def set_params(self, compiled_network, **kwargs):
+        self._net = compiled_network
+
+    def get_data(self):
+        return "probe", self.values
+
+    def on_batch_begin(self, batch):
+        self._batch = batch
+
+    def on_timestep_end(self, timestep):
+        if self._batch != 1 or timestep != TIMESTEPS - 1:
+            return
+        net, self.values = self._net, []
+        for conn in self.conns:
+            found = {}
+            for name in ("g", "Gradient"):
+                var = net.connection_populations[conn].vars[name]
+                var.pull_from_device()
+                found[name] = np.array(var.values, dtype=np.float64)
+            spec = net.learnable_delays[conn]
+            holder = spec.kind.holder(conn, net.neuron_populations,
+                                      net.connection_populations)
+            for key, name in (("d", spec.kind.delay_var(conn)),
+                              ("dgrad", spec.kind.gradient_var(conn))):
+                found[key] = np.array(spec.kind.pull(holder, name),
+                                      dtype=np.float64).ravel()
+            self.values.append(found)
+
+
+def build(kind, recurrent, seed=1):
+    rng = np.random.default_rng(seed)
+    shapes = [(5, 4)] + ([(4, 4)] if recurrent else []) + [(4, 3)]
+    weights = [rng.normal(0.8, 0.4, (5, 4))]
+    if recurrent:
+        weights.append(rng.normal(0.0, 0.3, (4, 4)))
+    weights.append(rng.normal(0.5, 0.5, (4, 3)))
+    axonal = [rng.uniform(1, MAX_DELAY - 2, s[0]) for s in shapes]
+
+    def delay(i, shape):
+        if kind == "axonal":
+            return Learnable(axonal[i], MAX_DELAY, kind="axonal")
+        return Learnable(np.repeat(axonal[i][:, None], shape[1], axis=1),
+                         MAX_DELAY)
+
+    network = Network(default_params)
+    with network:
+        inp = Population(SpikeInput(max_spikes=10000), 5)
+        hid = Population(LeakyIntegrateFire(v_thresh=1.0, tau_mem=20.0,
+                                            tau_refrac=None), 4,
+                         record_spikes=True)
+        out = Population(LeakyIntegrate(tau_mem=20.0,
+                                        readout="avg_var_exp_weight"), 3)
+        pairs = [(inp, hid)] + ([(hid, hid)] if recurrent else []) + [
+            (hid, out)]
+        conns = [Connection(pre, post, Dense(w), Exponential(5.0),
+                            delay=delay(i, w.shape))
+                 for i, ((pre, post), w) in enumerate(zip(pairs, weights))]
+    return network, inp, hid, out, conns
+
+
+def run(kind, recurrent, name):
+    network, inp, hid, out, conns = build(kind, recurrent)
+    compiled = EventPropCompiler(
+        TIMESTEPS, "sparse_categorical_crossentropy", optimiser=SGD(1e-3),
+        delay_optimiser=SGD(1e-3), max_spikes=200).compile(network,
+                                                           name=name)
+    x = random_spikes(2, 5, TIMESTEPS, 0.2, seed=3)
+    probe = Probe(conns)
+    with compiled:
+        _, data = compiled.train({inp: x}, {out: LABELS}, num_epochs=1,
+                                 shuffle=False,
+                                 callbacks=[probe, SpikeRecorder(hid,
+                                                                 key="hid")])
+    return data["probe"], (data["hid"][0][0], data["hid"][1][0])
+
+
+def rel_err(a, b):
+    return np.linalg.norm(a - b) / np.linalg.norm(b)
+
+
+@pytest.mark.parametrize("recurrent", [False, True], ids=["ff", "rec"])
+def test_axonal_equals_row_sums_of_synaptic(recurrent):
+    axonal, hid_ax = run("axonal", recurrent, f"ax_{recurrent}")
+    synaptic, hid_syn = run("synaptic", recurrent, f"syn_{recurrent}")
+    # Same forward pass
+    assert len(hid_syn[0]) >= 10
+    np.testing.assert_array_equal(hid_ax[0], hid_syn[0])
+    np.testing.assert_array_equal(hid_ax[1], hid_syn[1])
+    for ax, syn in zip(axonal, synaptic):
+        n_pre = ax["d"].size
+        np.testing.assert_allclose(syn["d"].reshape(n_pre, -1)[:, 0],
+                                   ax["d"], rtol=1e-6)
+        # Weight gradients (EventProp feedback included) are unchanged
+        assert np.count_nonzero(syn["Gradient"]) > syn["Gradient"].size // 2
+        assert rel_err(ax["Gradient"], syn["Gradient"]) <= 1e-5
+        # The shared delay's gradient is the sum over its synapses
+        rows = syn["dgrad"].reshape(n_pre, -1).sum(axis=1)
+        assert np.count_nonzero(rows) >= n_pre // 2
+        assert rel_err(ax["dgrad"], rows) <= 1e-5
+
+
+def test_axonal_delays_read_write_and_shape_errors():
+    network, inp, hid, out, conns = build("axonal", False)
+    compiled = EventPropCompiler(
+        TIMESTEPS, "sparse_categorical_crossentropy",
+        max_spikes=200).compile(network, name="ax_getset")
+    with compiled:
+        assert get_delays(compiled, conns[0]).shape == (5,)
+        set_delays(compiled, conns[0], np.arange(5.0))
+        np.testing.assert_array_equal(get_delays(compiled, conns[0]),
+                                      np.arange(5.0))
+        with pytest.raises(ValueError, match=r"shape \(5,\)"):
+            set_delays(compiled, conns[0], np.zeros((5, 4)))
+    with pytest.raises(ValueError, match="axonal delays must have shape"):
+        with Network(default_params):
+            a = Population(SpikeInput(max_spikes=10), 5)
+            b = Population(LeakyIntegrate(readout="sum_var"), 2)
+            Connection(a, b, Dense(1.0), Exponential(5.0),
+                       delay=Learnable(np.zeros((5, 2)), 5, kind="axonal"))
+
+
+def test_learned_axonal_delays_act_as_synaptic_rows():
+    """After optimiser steps (which write the delays while GeNN keeps
+    delayed copies of the population's variables) the network computes
+    what a synaptic network with those delays along each row computes."""
+    network, inp, hid, out, conns = build("axonal", True)
+    compiled = EventPropCompiler(
+        TIMESTEPS, "sparse_categorical_crossentropy", optimiser=SGD(0.5),
+        delay_optimiser=SGD(20000.0), batch_size=2,
+        max_spikes=200).compile(network, name="ax_learn")
+    x = random_spikes(6, 5, TIMESTEPS, 0.2, seed=4)
+    y = np.array([0, 1, 2, 0, 1, 2])
+    with compiled:
+        before = [get_delays(compiled, c) for c in conns]
+        compiled.train({inp: x}, {out: y}, num_epochs=2, shuffle=False)
+        learned = [get_delays(compiled, c) for c in conns]
+        weights = []
+        for c in conns:
+            var = compiled.connection_populations[c].vars["g"]
+            var.pull_from_device()
+            weights.append(var.values.reshape(-1, c.target().shape[0]))
+        metrics, data = evaluate_hidden(compiled, inp, hid, out, x, y)
+    assert any(np.abs(a - b).max() > 0.5 for a, b in zip(before, learned))
+
+    syn_network, s_inp, s_hid, s_out, s_conns = build("synaptic", True)
+    syn = EventPropCompiler(
+        TIMESTEPS, "sparse_categorical_crossentropy",
+        max_spikes=200).compile(syn_network, name="ax_as_syn")
+    with syn:
+        for c, d, w in zip(s_conns, learned, weights):
+            set_delays(syn, c, np.repeat(d[:, None], w.shape[1], axis=1))
+            var = syn.connection_populations[c].vars["g"]
+            var.values = w.ravel()
+            var.push_to_device()
+        syn_metrics, syn_data = evaluate_hidden(syn, s_inp, s_hid, s_out,
+                                                x, y)
+    assert syn_metrics == metrics
+    for a, b in zip(data, syn_data):
+        np.testing.assert_array_equal(a, b)
+
+
+def evaluate_hidden(compiled, inp, hid, out, x, y):
+    from ml_genn_delays import evaluate
+    metrics, data = evaluate(compiled, {inp: x}, {out: y},
+                             callbacks=[SpikeRecorder(hid, key="hid")])
+    return (metrics[out].result,
+            [np.asarray(t) for t in data["hid"][0]]
+            + [np.asarray(i) for i in data["hid"][1]])
+
+
+def test_axonal_delays_save_and_load(tmp_path):
+    from ml_genn_delays import ModelFileError, load_model, save_model
+    network, inp, hid, out, conns = build("axonal", True)
+    compiled = EventPropCompiler(
+        TIMESTEPS, "sparse_categorical_crossentropy",
+        max_spikes=200).compile(network, name="ax_io")
+    with compiled:
+        for i, c in enumerate(conns):
+            set_delays(compiled, c, np.linspace(0, MAX_DELAY, c.source().shape[0]) / (i + 1))
+        saved = [get_delays(compiled, c) for c in conns]
+        save_model(compiled, tmp_path / "m", checkpoint=3)
+    names = sorted(p.name for p in (tmp_path / "m").iterdir())
+    assert sum(n.endswith("-da.npy") for n in names) == 3
+    assert not any(n.endswith("-d.npy") for n in names)
+    for c, d in zip(conns, saved):
+        files = [n for n in names if c.name in n and n.endswith("-da.npy")]
+        np.testing.assert_allclose(np.load(tmp_path / "m" / files[0]), d)
+
+    # Into a fresh network before compiling, and into a compiled one
+    network2, _, _, _, conns2 = build("axonal", True, seed=5)
+    load_model(network2, tmp_path / "m")
+    compiled2 = EventPropCompiler(
+        TIMESTEPS, "sparse_categorical_crossentropy",
+        max_spikes=200).compile(network2, name="ax_io2")
+    with compiled2:
+        for c, d in zip(conns2, saved):
+            np.testing.assert_allclose(get_delays(compiled2, c), d)
+        load_model(compiled2, tmp_path / "m")
+        for c, d in zip(conns2, saved):
+            np.testing.assert_allclose(get_delays(compiled2, c), d)
+
+    # Synaptic files do not load into axonal connections
+    network3, *_ = build("synaptic", True)
+    compiled3 = EventPropCompiler(
+        TIMESTEPS, "sparse_categorical_crossentropy",
+        max_spikes=200).compile(network3, name="ax_io3")
+    with compiled3:
+        save_model(compiled3, tmp_path / "syn", checkpoint=0)
+    network4, *_ = build("axonal", True)
+    with pytest.raises(ModelFileError, match="da.npy"):
+        load_model(network4, tmp_path / "syn")
