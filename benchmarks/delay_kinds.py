@@ -87,7 +87,8 @@ def main(argv=None):
             "ours", delayed, args.recurrent, init, args.max_delay,
             args.timesteps, 2 * args.spikes,
             name=f"kinds_{kind}_{args.recurrent}_{args.max_delay}",
-            kind="synaptic" if kind == "none" else kind)
+            kind="synaptic" if kind == "none" else kind,
+            recurrent_delays=delayed)
     times = {k: [] for k in KINDS}
     spikes = {k: [] for k in KINDS}
     for _ in tqdm(range(args.rounds), desc="rounds"):

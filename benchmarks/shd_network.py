@@ -48,7 +48,8 @@ def initial_values(num_inputs, hidden, layers, seed=1):
 
 
 def build(style, ff, rec, init, max_delay, timesteps, max_input_spikes,
-          batch_size=1, name="bench", kind="synaptic", **genn_kwargs):
+          batch_size=1, name="bench", kind="synaptic",
+          recurrent_delays=True, **genn_kwargs):
     """Compile one variant.
 
     Parameters
@@ -56,8 +57,9 @@ def build(style, ff, rec, init, max_delay, timesteps, max_input_spikes,
     style : {"ours", "mlgenn"}
         Which compiler learns the delays.
     ff, rec : bool
-        Learnable delays on the feedforward / recurrent connections
-        (recurrent connections exist only when ``rec``).
+        Learnable delays on the feedforward connections / recurrent
+        connections (which exist only when ``rec``; without delays when
+        ``recurrent_delays`` is False).
     init : dict
         From :func:`initial_values` (its layer count is used).
     max_delay : int
@@ -100,7 +102,8 @@ def build(style, ff, rec, init, max_delay, timesteps, max_input_spikes,
                              w.shape[1], record_spikes=True)
             conn(below, hid, w, u, ff)
             if rec:
-                conn(hid, hid, init["w_rec"], init["u_rec"], True)
+                conn(hid, hid, init["w_rec"], init["u_rec"],
+                     recurrent_delays)
             below = hid
             hidden.append(hid)
         out = Population(LeakyIntegrate(tau_mem=20.0,
