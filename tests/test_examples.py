@@ -10,6 +10,14 @@ def test_sequence_detection_example(capsys):
     assert last_accuracy(capsys.readouterr().out) == 50.0
 
 
+def test_sequence_detection_with_axonal_delays_alone(capsys):
+    example = load_script("examples", "sequence_detection")
+    example.main(["--epochs", "100", "--delay-kind", "axonal"])
+    assert last_accuracy(capsys.readouterr().out) == 100.0
+    example.main(["--epochs", "5", "--delay-kind", "axonal", "--no-delays"])
+    assert last_accuracy(capsys.readouterr().out) == 0.0
+
+
 def test_train_yin_yang_example_runs(capsys, tmp_path):
     load_script("examples", "train_yin_yang").main(
         ["--epochs", "1", "--max-examples", "64", "--hidden", "5",
