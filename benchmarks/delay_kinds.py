@@ -37,7 +37,9 @@ COLUMNS = ["kind", "recurrent", "max_delay", "ms_per_example",
 
 def _nbytes(group):
     total = 0
-    for var in group.vars.values():
+    for var in [*group.vars.values(),
+                *getattr(group, "pre_vars", {}).values(),
+                *getattr(group, "post_vars", {}).values()]:
         var.pull_from_device()
         total += var.view.nbytes
     return total
@@ -52,11 +54,12 @@ def memory(compiled):
     total = sum(_nbytes(g) for g in groups)
     delay_state = 0
     for conn, spec in compiled.learnable_delays.items():
-        holder = spec.kind.holder(conn, compiled.neuron_populations,
-                                  compiled.connection_populations)
         for name in (spec.kind.delay_var(conn),
                      spec.kind.gradient_var(conn)):
-            delay_state += holder.vars[name].view.nbytes
+            holder = spec.kind.holder(conn, name,
+                                      compiled.neuron_populations,
+                                      compiled.connection_populations)
+            delay_state += spec.kind.genn_var(holder, name).view.nbytes
     delay_state += sum(_nbytes(cu)
                        for cu in compiled.delay_optimiser_updates)
     return total, delay_state

@@ -114,6 +114,13 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
         compile_state.learnable_delays = {
             conn: spec for conn in network.connections
             if (spec := self._learnable_spec(conn)) is not None}
+        if any(s.kind.name == "axonal"
+               for s in compile_state.learnable_delays.values()):
+            # Axonal delays are presynaptic weight update variables. GeNN
+            # may fuse those of synapse groups leaving one population when
+            # their initialisers match, which every array initialiser does
+            # (pygenn skips loading the arrays of fused groups): don't fuse
+            genn_model.fuse_pre_post_weight_update_models = False
         compile_state.ring_buffer_pops = []
         return compile_state
 
@@ -182,9 +189,12 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
 
         source = conn.source().neuron
         feedback = not isinstance(source, Input)
+        # Per-synapse delays live in the connectivity, others in the spec
+        init = (connect_snippet.delay if isinstance(spec.kind, SynapticDelay)
+                else spec.init)
         wum = delayed_weight_update_model(
             spec.kind, conn, conn.synapse.tau, spec.max_delay_steps,
-            connect_snippet.weight, connect_snippet.delay, feedback)
+            connect_snippet.weight, init, feedback)
         if feedback and not spec.kind.pre_channel:
             compile_state.feedback_connections.append(conn)
         compile_state.checkpoint_connection_vars.append((conn, "g"))
@@ -206,19 +216,22 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
         for i, (conn, spec) in enumerate(
                 compile_state.learnable_delays.items()):
             kind = spec.kind
-            holder = kind.holder(conn, neuron_populations,
-                                 connection_populations)
+            pops = (neuron_populations, connection_populations)
+            delay_var, gradient_var = (kind.delay_var(conn),
+                                       kind.gradient_var(conn))
+            delay_holder = kind.holder(conn, delay_var, *pops)
+            gradient_holder = kind.holder(conn, gradient_var, *pops)
             if kind.pre_channel:
                 connection_populations[conn].pre_target_var = \
                     kind.channel(conn)
-            gradient_ref = kind.var_ref(holder, kind.gradient_var(conn))
+            gradient_ref = kind.var_ref(gradient_holder, gradient_var)
             gradient_refs.append(gradient_ref)
             delay_cus.append(self._delay_optimiser_update(
-                i, kind, kind.var_ref(holder, kind.delay_var(conn)),
+                i, kind, kind.var_ref(delay_holder, delay_var),
                 gradient_ref, genn_model, (0.0, spec.max_delay_steps)))
             zero = create_reset_custom_update(
-                [(kind.gradient_var(conn), "scalar", 0.0)],
-                lambda name, h=holder, k=kind: k.var_ref(h, name))
+                [(gradient_var, "scalar", 0.0)],
+                lambda name, h=gradient_holder, k=kind: k.var_ref(h, name))
             self.add_custom_update(genn_model, zero, "ZeroGradient",
                                    f"CUZeroDelayGradient{i}")
         if delay_cus:
@@ -235,7 +248,8 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
                 all_reduce = HostAllReduce(self.host_communicator, [
                     p.vars["Gradient"] for p in weight_pops] + [
                     spec.kind.genn_var(
-                        spec.kind.holder(c, neuron_populations,
+                        spec.kind.holder(c, spec.kind.gradient_var(c),
+                                         neuron_populations,
                                          connection_populations),
                         spec.kind.gradient_var(c))
                     for c, spec in compile_state.learnable_delays.items()])

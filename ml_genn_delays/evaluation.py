@@ -67,7 +67,8 @@ def _learnable(compiled_net, connection):
         raise ValueError(f"Connection {conn.name} has no learnable delays "
                          f"in this compiled network")
     spec = specs[conn]
-    holder = spec.kind.holder(conn, compiled_net.neuron_populations,
+    holder = spec.kind.holder(conn, spec.kind.delay_var(conn),
+                              compiled_net.neuron_populations,
                               compiled_net.connection_populations)
     return conn, spec, holder
 

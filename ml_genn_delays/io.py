@@ -57,7 +57,8 @@ def _holder(target, conn, spec):
     """The GeNN group holding ``conn``'s weights (spec None) or delays."""
     if spec is None:
         return target.connection_populations[conn]
-    return spec.kind.holder(conn, target.neuron_populations,
+    return spec.kind.holder(conn, spec.kind.delay_var(conn),
+                            target.neuron_populations,
                             target.connection_populations)
 
 

@@ -25,11 +25,11 @@ def _genn_vars(compiled):
         spec = specs.get(conn)
         if spec is not None:
             kind = spec.kind
-            holder = kind.holder(conn, compiled.neuron_populations,
-                                 compiled.connection_populations)
-            out[f"conn{i}/delay"] = holder.vars[kind.delay_var(conn)]
-            out[f"conn{i}/delay_gradient"] = holder.vars[
-                kind.gradient_var(conn)]
+            for key, var in (("delay", kind.delay_var(conn)),
+                             ("delay_gradient", kind.gradient_var(conn))):
+                holder = kind.holder(conn, var, compiled.neuron_populations,
+                                     compiled.connection_populations)
+                out[f"conn{i}/{key}"] = kind.genn_var(holder, var)
     for i, (_, custom_updates) in enumerate(compiled.optimisers):
         for j, cu in enumerate(custom_updates):
             for name in cu.vars:

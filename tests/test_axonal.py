@@ -48,10 +48,10 @@ class Probe(Callback):
                 var.pull_from_device()
                 found[name] = np.array(var.values, dtype=np.float64)
             spec = net.learnable_delays[conn]
-            holder = spec.kind.holder(conn, net.neuron_populations,
-                                      net.connection_populations)
             for key, name in (("d", spec.kind.delay_var(conn)),
                               ("dgrad", spec.kind.gradient_var(conn))):
+                holder = spec.kind.holder(conn, name, net.neuron_populations,
+                                          net.connection_populations)
                 found[key] = np.array(spec.kind.pull(holder, name),
                                       dtype=np.float64).ravel()
             self.values.append(found)

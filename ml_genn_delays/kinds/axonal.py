@@ -1,8 +1,10 @@
 """Axonal delays: one learnable delay d_i per presynaptic neuron, shared
 by all of its synapses in the connection.
 
-The delay and its gradient are variables of the presynaptic population
-(one pair per connection), so they take O(n_pre) memory. The gradient of
+The delay is a presynaptic variable of the synapse group and its
+gradient a variable of the presynaptic population, so both take O(n_pre)
+memory (a variable of the population itself would be copied into every
+delay slot GeNN keeps for a hidden population's delayed adjoint reads). The gradient of
 a shared delay is the sum of its synapses' gradients; per back spike of
 neuron i that is sum_j -w_ij (lambda_I - lambda_V)_j(t_k + d_i), which the
 synapses send with ``addToPre`` through the connection's own presynaptic
@@ -11,7 +13,7 @@ For a hidden presynaptic neuron the same sum is EventProp's feedback
 into lambda_V, so the neuron reads it wherever it reads ``RevISyn``.
 """
 import numpy as np
-from pygenn import VarAccessMode, create_var_ref
+from pygenn import VarAccess, create_var_ref, create_wu_pre_var_ref
 
 from .base import DelayKind
 
@@ -21,8 +23,11 @@ class AxonalDelay(DelayKind):
     file_suffix = "da"
     pre_channel = True
 
+    #: Presynaptic variable of the synapse group
+    DELAY = "AxonalDelay"
+
     def delay_var(self, conn):
-        return f"AxonalDelay_{conn.name}"
+        return self.DELAY
 
     def gradient_var(self, conn):
         return f"AxonalDelayGradient_{conn.name}"
@@ -32,25 +37,19 @@ class AxonalDelay(DelayKind):
         return f"AxonalIn_{conn.name}"
 
     def delay_expression(self, conn):
-        return "Delay_pre"
+        return self.DELAY
 
     def gradient_code(self, conn, dl_dd):
         return ""   # sent to the presynaptic neuron with addToPre
 
     def add_synapse_terms(self, wum, conn, init):
-        # Read-only: the delay is shared by the batch (GeNN refuses
-        # read-write references to shared neuron variables)
-        wum.add_pre_neuron_var_ref("Delay_pre", "scalar",
-                                   self.delay_var(conn))
-        refs = wum.model["pre_neuron_var_refs"]
-        refs[refs.index(("Delay_pre", "scalar"))] = (
-            "Delay_pre", "scalar", VarAccessMode.READ_ONLY)
+        wum.model.setdefault("pre_vars", []).append(
+            (self.DELAY, "scalar", VarAccess.READ_ONLY))
+        # A new dict: mlGeNN's WeightUpdateModel shares one default
+        # pre_var_vals dict between all models that were given none
+        wum.pre_var_vals = {**wum.pre_var_vals, self.DELAY: init}
 
     def add_neuron_terms(self, neuron_model, conn, init, feedback):
-        # Read-write, so GeNN carries it from step to step when the
-        # population keeps delayed copies of its variables (then the
-        # optimiser's update reaches every later step)
-        neuron_model.add_var(self.delay_var(conn), "scalar", init)
         neuron_model.add_var(self.gradient_var(conn), "scalar", 0.0)
         channel = self.channel(conn)
         neuron_model.add_additional_input_var(channel, "scalar", 0.0)
@@ -65,21 +64,16 @@ class AxonalDelay(DelayKind):
     def holds(self, conn, pop):
         return conn.source() is pop
 
-    def holder(self, conn, neuron_populations, connection_populations):
-        return neuron_populations[conn.source()]
+    def holder(self, conn, var, neuron_populations, connection_populations):
+        return (connection_populations[conn] if var == self.DELAY
+                else neuron_populations[conn.source()])
 
     def var_ref(self, holder, name):
-        return create_var_ref(holder, name)
+        return (create_wu_pre_var_ref(holder, name) if name == self.DELAY
+                else create_var_ref(holder, name))
 
-    def pull(self, holder, var):
-        genn_var = self.genn_var(holder, var)
-        genn_var.pull_from_device()
-        return genn_var.current_values     # the newest delay slot
-
-    def push(self, holder, var, values):
-        genn_var = self.genn_var(holder, var)
-        genn_var.view[...] = values        # every delay slot
-        genn_var.push_to_device()
+    def genn_var(self, holder, var):
+        return holder.pre_vars[var] if var == self.DELAY else holder.vars[var]
 
     def shape(self, conn):
         return (int(np.prod(conn.source().shape)),)

@@ -60,12 +60,14 @@ class DelayKind(ABC):
         return False
 
     @abstractmethod
-    def holder(self, conn, neuron_populations, connection_populations):
-        """The GeNN group holding ``conn``'s delay variables."""
+    def holder(self, conn, var, neuron_populations, connection_populations):
+        """The GeNN group holding ``conn``'s variable ``var`` (its delay
+        or delay gradient variable)."""
 
     @abstractmethod
     def var_ref(self, holder, name: str):
-        """A GeNN variable reference to variable ``name`` of ``holder``."""
+        """A GeNN variable reference to variable ``name`` of ``holder``
+        (also used on custom updates, e.g. batch reductions)."""
 
     @abstractmethod
     def shape(self, conn):

@@ -31,7 +31,7 @@ class SynapticDelay(DelayKind):
         wum.add_var("d", "scalar", init, VarAccess.READ_ONLY)
         wum.add_var("DelayGradient", "scalar", 0.0)
 
-    def holder(self, conn, neuron_populations, connection_populations):
+    def holder(self, conn, var, neuron_populations, connection_populations):
         return connection_populations[conn]
 
     def var_ref(self, holder, name):
