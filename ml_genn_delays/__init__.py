@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 _LAZY = {"Connection": ".connection", "EventPropCompiler": ".compiler",
          "Fixed": ".learnable", "Learnable": ".learnable", "SGD": ".sgd",
          "SpikeBufferOverflowError": ".training",
-         "ModelCheckpoint": ".training",
+         "ModelCheckpoint": ".training", "DelayPruning": ".pruning",
          "evaluate": ".evaluation", "get_delays": ".evaluation",
          "set_delays": ".evaluation"}
 

@@ -26,6 +26,10 @@ def make_parser(description: str, default_arch: str):
         help="synaptic: one delay per synapse (default); axonal: one per "
              "presynaptic neuron (the run is named <arch>_axonal). "
              "Dendritic delays are not implemented yet")
+    add("--keep-delays", type=float, metavar="F",
+        help="prune delays by magnitude to this fraction in (0, 1] "
+             "(5 stages, from 10%% to 50%% of the epochs); pruned delays "
+             "are 0")
     add("--epochs", type=int)
     add("--batch-size", type=int)
     add("--backend", choices=sorted(BACKENDS),
@@ -82,6 +86,7 @@ def main(dataset: str, description: str, default_arch: str, argv=None):
                          max_input_spikes=max_input_spikes,
                          resume=args.resume,
                          progress=not args.no_progress,
+                         keep_delays=args.keep_delays,
                          name=f"train_{dataset}", **backend).run()
     print(f"model: {result.directory} (epoch {result.best_epoch})")
     print(f"test accuracy: {100 * result.test_accuracy:.2f}%")

@@ -16,11 +16,13 @@ from .evaluation import evaluate, get_delays
 from .experiment import build_model, compile_model
 from .io import _atomic_save, remove_checkpoints, save_model
 from .plots import plot_run
+from .pruning import DelayPruning
 from .published import LearningRateSchedule, bump_silent_inputs
 from .resume import load_training_state, save_training_state
 
 CSV_FIELDS = ("epoch", "train_accuracy", "valid_accuracy", "test_accuracy",
-              "delay_mean", "delay_std", "hidden_rate_hz", "silent_neurons",
+              "delay_mean", "delay_std", "delays_nonzero", "hidden_rate_hz",
+              "silent_neurons",
               "epoch_time_s", "weight_lr")
 
 
@@ -59,19 +61,27 @@ class TrainingRun:
         Most input spikes of one example (see ``build_model``).
     resume : bool
         Continue from ``out/<arch>/<seed>/resume/``.
+    keep_delays : float, optional
+        Prune the delays by magnitude to this fraction while training
+        (:class:`DelayPruning`, 5 stages from 10% to 50% of the epochs).
     compile_kwargs : dict
         Extra arguments of the compiler (e.g. ``backend``).
     """
 
     def __init__(self, config, splits, seed=0, out="runs",
                  max_input_spikes=None, resume=False, progress=True,
-                 name=None, **compile_kwargs):
+                 name=None, keep_delays=None, **compile_kwargs):
         self.config = config
         self.splits = splits
         self.seed = seed
         self.directory = run_directory(out, config, seed)
         self.resume = resume
         self.progress = progress
+        self.pruning = None
+        if keep_delays is not None and config.delays:
+            step = max(1, config.epochs // 10)
+            self.pruning = DelayPruning(keep_delays, every=step,
+                                        start=step - 1, stages=5)
         self.model = build_model(config, seed, max_input_spikes)
         self.compiled = compile_model(self.model, name=name or config.arch,
                                       **compile_kwargs)
@@ -137,6 +147,12 @@ class TrainingRun:
             recorders = [SpikeRecorder(pop, key=f"layer{i}",
                                        record_counts=True)
                          for i, (_, pop) in enumerate(layers)]
+            extra = [] if self.pruning is None else [self.pruning]
+            learnable = list(compiled.learnable_delays)
+            if self.pruning is not None:
+                for conn, mask in zip(learnable, state.get("pruned", [])):
+                    self.pruning.pruned[conn] = (
+                        None if mask is None else np.array(mask, dtype=bool))
             bar = tqdm(range(state["epoch"] + 1, config.epochs),
                        disable=not self.progress, desc=config.arch)
             for epoch in bar:
@@ -145,7 +161,7 @@ class TrainingRun:
                 metrics, data = compiled.train(
                     {model.input: x_train}, {model.output: y_train},
                     start_epoch=epoch, num_epochs=1,
-                    callbacks=[schedule, *recorders])
+                    callbacks=[schedule, *recorders, *extra])
                 elapsed = time.perf_counter() - start
                 counts = [np.sum(np.reshape(data[f"layer{i}"],
                                             (-1, pop.shape[0])), axis=0)
@@ -164,6 +180,10 @@ class TrainingRun:
                 self._select(state, row, epoch)
                 state["epoch"] = epoch
                 state["augment_rng"] = augment_rng.bit_generator.state
+                if self.pruning is not None:
+                    state["pruned"] = [
+                        None if (m := self.pruning.pruned.get(c)) is None
+                        else m.tolist() for c in learnable]
                 kind, keys, pos, has_gauss, cached = np.random.get_state()
                 state["numpy_rng"] = [kind, keys.tolist(), pos, has_gauss,
                                       cached]
@@ -193,6 +213,8 @@ class TrainingRun:
                 "test_accuracy": test,
                 "delay_mean": float(np.mean(delays)) if delays.size else "",
                 "delay_std": float(np.std(delays)) if delays.size else "",
+                "delays_nonzero": (float(np.mean(delays != 0))
+                                   if delays.size else ""),
                 "hidden_rate_hz": spikes / (neurons * seconds),
                 "silent_neurons": silent, "epoch_time_s": elapsed,
                 "weight_lr": self.compiled.optimisers[0][0].alpha}

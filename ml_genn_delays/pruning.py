@@ -1,0 +1,95 @@
+"""Delay pruning: keep only a fraction of a connection's learnable delays
+non-zero; the pruned ones are set to 0 and stay 0."""
+import numpy as np
+from ml_genn.callbacks import Callback
+
+from .evaluation import get_delays, set_delays
+
+
+class DelayPruning(Callback):
+    """Prune learnable delays by magnitude while training.
+
+    At the end of epoch ``start`` and every ``every`` epochs after it, up
+    to ``stages`` times, the delays of each learnable connection that are
+    not yet pruned are ranked by size and the smallest are pruned (set to
+    0, no delay) until the kept fraction is ``1 - (1 - keep) s / stages``
+    at stage ``s``: ``keep`` after the last stage. Pruned delays
+    stay 0: after every optimiser step they are written back to 0, so
+    their Adam moments cannot move them. A pruned delay costs the same
+    time as any other (its synapse still delivers, with delay 0); what
+    pruning buys is a sparse delay structure, as in the axonal/dendritic
+    delay papers (20% of delays kept).
+
+    Parameters
+    ----------
+    keep : float
+        Fraction of each connection's delays that stay learnable, in
+        (0, 1].
+    every : int
+        Epochs between stages.
+    start : int
+        First epoch (0-based) at whose end to prune.
+    stages : int
+        Prune gradually in this many stages (the pruned set only grows).
+    connections : list of Connection, optional
+        Which connections (default: every learnable one).
+    """
+
+    def __init__(self, keep: float, every: int = 1, start: int = 0,
+                 stages: int = 1, connections=None):
+        if not 0.0 < keep <= 1.0:
+            raise ValueError(f"DelayPruning: keep must lie in (0, 1], got "
+                             f"{keep}")
+        if every < 1 or start < 0 or stages < 1:
+            raise ValueError(f"DelayPruning: every and stages must be >= 1 "
+                             f"and start >= 0, got every={every}, "
+                             f"stages={stages}, start={start}")
+        self.keep = keep
+        self.every = every
+        self.start = start
+        self.stages = stages
+        self.connections = connections
+        self.pruned = {}
+
+    def set_params(self, compiled_network, **kwargs):
+        self._net = compiled_network
+        conns = (self.connections if self.connections is not None
+                 else list(compiled_network.learnable_delays))
+        for conn in conns:
+            self.pruned.setdefault(conn, None)
+
+    def on_epoch_end(self, epoch, metrics):
+        stage, off = divmod(epoch - self.start, self.every)
+        if epoch < self.start or off or stage >= self.stages:
+            return
+        fraction = 1.0 - (1.0 - self.keep) * (stage + 1) / self.stages
+        for conn, mask in self.pruned.items():
+            delays = get_delays(self._net, conn)
+            if mask is None:
+                mask = np.zeros(delays.shape, dtype=bool)
+            n_keep = int(np.ceil(fraction * delays.size))
+            # Rank the unpruned delays; pruned ones rank last
+            order = np.argsort(np.where(mask, -np.inf, delays), axis=None)
+            mask = np.ones(delays.size, dtype=bool)
+            mask[order[::-1][:n_keep]] = False
+            self.pruned[conn] = mask.reshape(delays.shape)
+            self._zero(conn)
+
+    def on_batch_end(self, batch, metrics):
+        # After mlGeNN's (or our accumulated) optimiser step
+        for conn in self.pruned:
+            self._zero(conn)
+
+    def _zero(self, conn):
+        mask = self.pruned[conn]
+        if mask is None or not mask.any():
+            return
+        delays = get_delays(self._net, conn)
+        if np.any(delays[mask] != 0.0):
+            delays[mask] = 0.0
+            set_delays(self._net, conn, delays)
+
+    def kept_fraction(self, conn) -> float:
+        """Fraction of ``conn``'s delays not pruned."""
+        mask = self.pruned.get(conn)
+        return 1.0 if mask is None else float(1.0 - mask.mean())

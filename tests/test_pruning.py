@@ -1,0 +1,44 @@
+"""Delay pruning: the kept fraction, pruned delays stay 0 while training
+goes on, bad arguments."""
+import numpy as np
+import pytest
+
+from ml_genn_delays import DelayPruning, get_delays
+from test_axonal import LABELS, TIMESTEPS, build
+from ml_genn_delays import SGD, EventPropCompiler
+from networks import random_spikes
+
+
+@pytest.mark.parametrize("kind", ["synaptic", "axonal"])
+def test_pruned_delays_are_zero_and_stay_zero(kind):
+    network, inp, hid, out, conns = build(kind, True)
+    compiled = EventPropCompiler(
+        TIMESTEPS, "sparse_categorical_crossentropy", optimiser=SGD(0.1),
+        delay_optimiser=SGD(5000.0), batch_size=2,
+        max_spikes=200).compile(network, name=f"prune_{kind}")
+    x = random_spikes(6, 5, TIMESTEPS, 0.2, seed=4)
+    y = np.array([0, 1, 2, 0, 1, 2])
+    pruning = DelayPruning(0.25, every=1, start=0, stages=2)
+    with compiled:
+        before = [get_delays(compiled, c) for c in conns]
+        compiled.train({inp: x}, {out: y}, num_epochs=1, shuffle=False,
+                       callbacks=[pruning])
+        half = {c: pruning.kept_fraction(c) for c in conns}
+        compiled.train({inp: x}, {out: y}, num_epochs=3, start_epoch=1,
+                       shuffle=False, callbacks=[pruning])
+        after = [get_delays(compiled, c) for c in conns]
+    for conn, b, a in zip(conns, before, after):
+        mask = pruning.pruned[conn]
+        n = b.size
+        assert half[conn] == pytest.approx(np.ceil(0.625 * n) / n)  # 1 of 2
+        assert pruning.kept_fraction(conn) == pytest.approx(np.ceil(0.25 * n) / n)
+        assert np.all(a[mask] == 0.0)
+        # Kept delays kept learning
+        assert np.any(a[~mask] != b[~mask])
+
+
+def test_bad_pruning_arguments():
+    for kwargs in ({"keep": 0.0}, {"keep": 1.5}, {"keep": 0.5, "every": 0},
+                   {"keep": 0.5, "stages": 0}):
+        with pytest.raises(ValueError, match="DelayPruning"):
+            DelayPruning(**kwargs)
