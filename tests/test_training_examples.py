@@ -111,3 +111,18 @@ def test_resume_without_state_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="No training state"):
         example.main(["--hidden", "5", "--max-examples", "8", "--out",
                       str(tmp_path), "--resume", "--no-progress"])
+
+
+def test_keep_delays_prunes_during_training(tmp_path, capsys):
+    write_heidelberg(tmp_path / "data", "shd", n=12)
+    load_script("examples", "train_shd").main(
+        ["--data-dir", str(tmp_path / "data"), "--arch", "shd_ff_64",
+         "--out", str(tmp_path / "out"), "--keep-delays", "0.5",
+         *[a if a != "1" else "5" for a in QUICK]])
+    capsys.readouterr()
+    table = rows(tmp_path / "out" / "shd_ff_16" / "0")
+    kept = [float(r["delays_nonzero"]) for r in table]
+    # Uniform(0, 100) initial delays, all non-zero; stage 1 of 5 keeps 90%
+    assert kept[0] == pytest.approx(0.9, abs=0.01)
+    assert kept[-1] <= 0.5 + 1e-9          # after the 5 stages
+    assert all(a >= b for a, b in zip(kept, kept[1:]))
