@@ -126,3 +126,17 @@ def test_keep_delays_prunes_during_training(tmp_path, capsys):
     assert kept[0] == pytest.approx(0.9, abs=0.01)
     assert kept[-1] <= 0.5 + 1e-9          # after the 5 stages
     assert all(a >= b for a, b in zip(kept, kept[1:]))
+
+
+def test_published_shd_selects_on_training_accuracy(tmp_path, capsys):
+    """As the paper's script: no validation split held out of SHD."""
+    write_heidelberg(tmp_path / "data", "shd", n=12)
+    load_script("examples", "train_shd").main(
+        ["--data-dir", str(tmp_path / "data"), "--published",
+         "--out", str(tmp_path / "out"), *QUICK])
+    capsys.readouterr()
+    table = rows(tmp_path / "out" / "shd_rec_16" / "0")
+    assert table[0]["valid_accuracy"] == ""
+    # 12 examples plus 7644/8156 of them as blends
+    assert float(table[0]["train_accuracy"]) * 23 == pytest.approx(
+        round(float(table[0]["train_accuracy"]) * 23))
