@@ -1,7 +1,7 @@
 """Run by tests/test_mpi.py under mpirun: data-parallel CPU training.
 
-    mpirun -n R python tests/mpi_train.py OUT_DIR GLOBAL_BATCH
-    python tests/mpi_train.py OUT_DIR GLOBAL_BATCH       (one process)
+    mpirun -n R python tests/mpi_train.py OUT_DIR GLOBAL_BATCH [KIND]
+    python tests/mpi_train.py OUT_DIR GLOBAL_BATCH [KIND]   (one process)
 
 Global batch b holds examples b*B .. b*B+B-1; each rank takes its share.
 Rank 0 (or the single process) saves weights and delays to OUT_DIR.
@@ -11,14 +11,15 @@ import sys
 import numpy as np
 from ml_genn.communicators import MPI
 
-from ml_genn_delays import SGD, save_model
+from ml_genn_delays import SGD, EventPropCompiler, save_model
 from networks import TinyNet, random_spikes
+from test_axonal import build
 
 T = 40
 NUM_EXAMPLES = 12
 
 
-def main(out, batch):
+def main(out, batch, kind="synaptic"):
     comm = MPI() if MPI().num_ranks > 1 else None
     ranks = 1 if comm is None else comm.num_ranks
     rank = 0 if comm is None else comm.rank
@@ -28,17 +29,25 @@ def main(out, batch):
     local = batch // ranks
     mine = [i for i in range(NUM_EXAMPLES)
             if (i % batch) // local == rank]
-    net = TinyNet("ours", recurrent=True)
-    compiled = net.compile(T, "mpi", batch_size=batch,
-                           optimiser=SGD(5.0), delay_optimiser=SGD(50.0),
-                           **({} if comm is None else {"communicator": comm}))
+    kwargs = dict(batch_size=batch, optimiser=SGD(5.0),
+                  delay_optimiser=SGD(50.0),
+                  **({} if comm is None else {"communicator": comm}))
+    if kind == "synaptic":
+        net = TinyNet("ours", recurrent=True)
+        compiled = net.compile(T, "mpi", **kwargs)
+        inp, readout = net.inp, net.out
+    else:
+        network, inp, _, readout, _ = build(kind, True)
+        compiled = EventPropCompiler(
+            T, "sparse_categorical_crossentropy", max_spikes=200,
+            **kwargs).compile(network, name=f"mpi_{kind}")
     with compiled:
-        compiled.train({net.inp: [x[i] for i in mine]},
-                       {net.out: y[mine]}, num_epochs=1, shuffle=False,
+        compiled.train({inp: [x[i] for i in mine]},
+                       {readout: y[mine]}, num_epochs=1, shuffle=False,
                        callbacks=[])
         if rank == 0:
             save_model(compiled, out, checkpoint=0)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]))
+    main(sys.argv[1], int(sys.argv[2]), *sys.argv[3:])

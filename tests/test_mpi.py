@@ -5,8 +5,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from networks import TinyNet
+from test_axonal import build
 
 HERE = Path(__file__).resolve().parent
 
@@ -17,11 +19,13 @@ def run(args, cwd):
     subprocess.run(args, cwd=cwd, env=env, check=True, timeout=600)
 
 
-def test_two_ranks_equal_one_process_with_same_total_batch(tmp_path):
+@pytest.mark.parametrize("kind", ["synaptic", "axonal"])
+def test_two_ranks_equal_one_process_with_same_total_batch(kind, tmp_path):
     script = str(HERE / "mpi_train.py")
-    run([sys.executable, script, str(tmp_path / "one"), "4"], tmp_path)
+    run([sys.executable, script, str(tmp_path / "one"), "4", kind],
+        tmp_path)
     run(["mpirun", "-n", "2", sys.executable, script, str(tmp_path / "two"),
-         "4"], tmp_path)
+         "4", kind], tmp_path)
     names = sorted(os.listdir(tmp_path / "one"))
     assert names == sorted(os.listdir(tmp_path / "two"))
     for name in names:
@@ -31,7 +35,10 @@ def test_two_ranks_equal_one_process_with_same_total_batch(tmp_path):
         two = np.load(tmp_path / "two" / name)
         np.testing.assert_allclose(two, one, rtol=1e-5, atol=1e-6)
     # Training moved the parameters (two optimiser steps of batch 4)
-    initial = TinyNet("ours", recurrent=True)
-    first = sorted(n for n in names if n.endswith("-d.npy"))[0]
-    moved = np.abs(np.load(tmp_path / "one" / first) - initial.d_in.ravel())
+    suffix = "-d.npy" if kind == "synaptic" else "-da.npy"
+    first = sorted(n for n in names if n.endswith(suffix))[0]
+    initial = (TinyNet("ours", recurrent=True).d_in.ravel()
+               if kind == "synaptic"
+               else build("axonal", True)[4][0].delay_spec.init)
+    moved = np.abs(np.load(tmp_path / "one" / first) - initial)
     assert moved.max() > 1e-4
