@@ -17,21 +17,17 @@ hidden spikes per example, since EventProp's cost follows activity.
     python benchmarks/cpu_delay_overhead.py --max-delays 64 512 1000
 """
 import argparse
-import csv
 import os
 import sys
-import time
 
 import numpy as np
-from ml_genn.callbacks import SpikeRecorder
 from tqdm import tqdm
 
 # Run as a script or loaded by path: the shared network sits beside it
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import shd_network  # noqa: E402
-from shd_network import NUM_OUTPUTS, initial_values, shd_like_input  # noqa: E402,E501
-
-from ml_genn_delays import evaluate  # noqa: E402
+from shd_network import (NUM_OUTPUTS, initial_values,  # noqa: E402
+                         shd_like_input, time_interleaved, write_csv_atomic)
 # variant: (style, feedforward delays, recurrent delays)
 VARIANTS = {"a": ("ours", False, False), "b": ("ours", True, False),
             "c": ("mlgenn", True, False), "d": ("ours", True, True),
@@ -58,35 +54,6 @@ def build(variant, args, max_delay, init):
     return shd_network.build(style, ff, rec, init, max_delay,
                              args.timesteps, 2 * args.spikes,
                              name=f"bench_{variant}_{max_delay}")
-
-
-def time_round(model, x, y):
-    """Train one pass over ``x``; return (seconds/example, hidden spikes).
-
-    Loading (``with``) is untimed and re-initialises weights and delays,
-    so every round repeats one training run. Hidden spikes per example
-    (after training) come from an untimed evaluation pass.
-    """
-    compiled, inp, hid, out = model
-    with compiled:
-        start = time.perf_counter()
-        compiled.train({inp: x}, {out: y}, num_epochs=1, shuffle=False,
-                       callbacks=[])
-        seconds = (time.perf_counter() - start) / len(x)
-        _, data = evaluate(compiled, {inp: x}, {out: y},
-                           callbacks=[SpikeRecorder(hid, key="hid")])
-    return seconds, float(np.mean([len(t) for t in data["hid"][0]]))
-
-
-def write_csv_atomic(path, rows):
-    """Write ``rows`` to ``path`` via a temporary file and ``os.replace``."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(tmp, path)
 
 
 def make_rows(max_delay, med, spk):
@@ -149,28 +116,20 @@ def main(argv=None):
     models = {k: build(k[0], args, k[1], init)
               for k in tqdm(keys, desc="compiling")}
 
-    times = {k: [] for k in models}
-    spikes = {k: [] for k in models}
-    for _ in tqdm(range(args.rounds), desc="rounds"):
-        for k, model in models.items():
-            seconds, count = time_round(model, x, y)
-            times[k].append(seconds)
-            spikes[k].append(count)
+    times, spikes = time_interleaved(models, x, y, args.rounds)
 
     rows = []
     for d in args.max_delays:
         key = {v: (v, args.max_delays[0] if v == "a" else d)
                for v in VARIANTS}
-        rows += make_rows(d, {v: float(np.median(times[k]))
-                              for v, k in key.items()},
-                          {v: float(np.median(spikes[k]))
-                           for v, k in key.items()})
+        rows += make_rows(d, {v: times[k] for v, k in key.items()},
+                          {v: spikes[k] for v, k in key.items()})
 
     print("\n" + "".join(f"{h:>{w}}" for _, h, _, w in TABLE))
     for r in rows:
         print("".join(f"{format(r[c], f) if r[c] != '' else '':>{w}}"
                       for c, _, f, w in TABLE))
-    write_csv_atomic(args.out, rows)
+    write_csv_atomic(args.out, rows, COLUMNS)
     return rows
 
 

@@ -17,7 +17,6 @@ moments, adjoint histories) and, separately, of the delay state alone
     python benchmarks/delay_kinds.py --max-delay 512
 """
 import argparse
-import csv
 import os
 import sys
 
@@ -26,8 +25,8 @@ from tqdm import tqdm
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import shd_network  # noqa: E402
-from cpu_delay_overhead import time_round  # noqa: E402
-from shd_network import NUM_OUTPUTS, initial_values, shd_like_input  # noqa: E402,E501
+from shd_network import (NUM_OUTPUTS, initial_values,  # noqa: E402
+                         shd_like_input, time_interleaved, write_csv_atomic)
 
 KINDS = ["none", "synaptic", "axonal"]
 COLUMNS = ["kind", "recurrent", "max_delay", "ms_per_example",
@@ -92,13 +91,7 @@ def main(argv=None):
             name=f"kinds_{kind}_{args.recurrent}_{args.max_delay}",
             kind="synaptic" if kind == "none" else kind,
             recurrent_delays=delayed)
-    times = {k: [] for k in KINDS}
-    spikes = {k: [] for k in KINDS}
-    for _ in tqdm(range(args.rounds), desc="rounds"):
-        for kind, model in models.items():
-            seconds, count = time_round(model, x, y)
-            times[kind].append(seconds)
-            spikes[kind].append(count)
+    times, spikes = time_interleaved(models, x, y, args.rounds)
     mem = {}
     for kind, (compiled, *_) in models.items():
         with compiled:
@@ -106,12 +99,12 @@ def main(argv=None):
 
     rows = []
     for kind in KINDS:
-        t = float(np.median(times[kind]))
+        t = times[kind]
         rows.append({
             "kind": kind, "recurrent": args.recurrent,
             "max_delay": args.max_delay, "ms_per_example": 1e3 * t,
-            "hidden_spikes_per_example": float(np.median(spikes[kind])),
-            "time_vs_none": t / float(np.median(times["none"])),
+            "hidden_spikes_per_example": spikes[kind],
+            "time_vs_none": t / times["none"],
             "model_mib": mem[kind][0] / 2 ** 20,
             "delay_state_kib": mem[kind][1] / 2 ** 10,
             "delay_state_vs_synaptic": (mem[kind][1] / mem["synaptic"][1]
@@ -121,19 +114,8 @@ def main(argv=None):
     for r in rows:
         print("".join(f"{format(r[c], '.3f') if isinstance(r[c], float) else r[c]!s:>{w}}"
                       for c, w in zip(COLUMNS, widths)))
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with_columns = [{c: r[c] for c in COLUMNS} for r in rows]
-    write_csv_atomic_rows(args.out, with_columns)
+    write_csv_atomic(args.out, rows, COLUMNS)
     return rows
-
-
-def write_csv_atomic_rows(path, rows):
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(tmp, path)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ after --warmup. Targets (at hidden 256, max delay 512 for DCLS): b/c <= 1.0,
 b/a <= 1.2, DCLS/ours time >= 30, ours/DCLS memory <= 0.4.
 """
 import argparse
-import csv
 import json
 import os
 import resource
@@ -203,13 +202,9 @@ def make_rows(args, device, max_delay, results):
 
 def write_outputs(path, rows):
     """CSV (atomically) and a PNG of time and memory against max delay."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(tmp, path)
+    sys.path.insert(0, HERE)
+    from shd_network import write_csv_atomic
+    write_csv_atomic(path, rows, COLUMNS)
 
     import matplotlib
     matplotlib.use("Agg")

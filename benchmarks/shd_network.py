@@ -1,4 +1,5 @@
-"""The SHD-shaped networks and input the benchmarks share.
+"""The SHD-shaped networks, input and measuring helpers the benchmarks
+share.
 
 700 inputs, LIF hidden layers, 20 LI outputs (``avg_var_exp_weight``),
 exponential synapses (tau 5 ms), weights as the paper's SHD set-up, and
@@ -6,8 +7,13 @@ random SHD-like input (about 8000 spikes per 1 s example). Variants differ
 only in who learns the delays: ``ours`` (ml_genn_delays), ``mlgenn``
 (mlGeNN's ``delay_learn_conns``) or nobody.
 """
+import csv
+import os
+import time
+
 import numpy as np
 from ml_genn import Connection as MLGeNNConnection, Network, Population
+from ml_genn.callbacks import SpikeRecorder
 from ml_genn.compilers import EventPropCompiler as MLGeNNCompiler
 from ml_genn.compilers.event_prop_compiler import default_params
 from ml_genn.connectivity import Dense
@@ -16,7 +22,9 @@ from ml_genn.optimisers import Adam
 from ml_genn.synapses import Exponential
 from ml_genn.utils.data import preprocess_spikes
 
-from ml_genn_delays import Connection, EventPropCompiler, Learnable
+from tqdm import tqdm
+
+from ml_genn_delays import Connection, EventPropCompiler, Learnable, evaluate
 
 NUM_INPUTS = 700
 NUM_OUTPUTS = 20
@@ -121,3 +129,46 @@ def build(style, ff, rec, init, max_delay, timesteps, max_input_spikes,
     compiled = compiler.compile(network, name=name)
     compiled.genn_model.build()     # generate and compile C++ now, untimed
     return compiled, inp, hidden[0], out
+
+
+def time_round(model, x, y):
+    """Train one pass over ``x``; return (seconds/example, hidden spikes).
+
+    Loading (``with``) is untimed and re-initialises weights and delays,
+    so every round repeats one training run. Hidden spikes per example
+    (after training) come from an untimed evaluation pass.
+    """
+    compiled, inp, hid, out = model
+    with compiled:
+        start = time.perf_counter()
+        compiled.train({inp: x}, {out: y}, num_epochs=1, shuffle=False,
+                       callbacks=[])
+        seconds = (time.perf_counter() - start) / len(x)
+        _, data = evaluate(compiled, {inp: x}, {out: y},
+                           callbacks=[SpikeRecorder(hid, key="hid")])
+    return seconds, float(np.mean([len(t) for t in data["hid"][0]]))
+
+
+def time_interleaved(models, x, y, rounds):
+    """Time every model once per round, round-robin, so machine load hits
+    them alike; median (seconds/example, hidden spikes) per key."""
+    times = {k: [] for k in models}
+    spikes = {k: [] for k in models}
+    for _ in tqdm(range(rounds), desc="rounds"):
+        for key, model in models.items():
+            seconds, count = time_round(model, x, y)
+            times[key].append(seconds)
+            spikes[key].append(count)
+    return ({k: float(np.median(v)) for k, v in times.items()},
+            {k: float(np.median(v)) for k, v in spikes.items()})
+
+
+def write_csv_atomic(path, rows, columns):
+    """Write ``rows`` to ``path`` via a temporary file and ``os.replace``."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(tmp, path)

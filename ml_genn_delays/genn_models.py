@@ -12,7 +12,7 @@ delayed time t_k + d_ij:
 and, for a hidden presynaptic neuron, lambda_V,i jumps by
 w_ij (lambda_V,j - lambda_I,j)(t_k + d_ij) (summed over j).
 """
-from pygenn import VarAccess, VarAccessMode
+from pygenn import VarAccess
 from ml_genn.utils.model import CustomUpdateModel, WeightUpdateModel
 
 

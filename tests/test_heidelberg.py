@@ -1,7 +1,6 @@
 """SHD/SSC loaders on fixture files in the exact .h5 layout."""
 import os
 
-import numpy as np
 import pytest
 from fixtures import write_h5
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from ml_genn_delays import DelayPruning, get_delays
-from test_axonal import LABELS, TIMESTEPS, build
+from test_axonal import TIMESTEPS, build
 from ml_genn_delays import SGD, EventPropCompiler
 from networks import random_spikes
 

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 from fixtures import write_braille, write_heidelberg
 
-from ml_genn_delays.io import load_model
 from ml_genn_delays.resume import STATE_ARRAYS
 from scripts import last_accuracy, load_script
 
