@@ -8,7 +8,8 @@ from ml_genn_delays.runner import TrainingRun
 from scripts import load_script
 
 
-@pytest.mark.parametrize("arch", ["yy_ff_5", "yy_ff_5_nodelay"])
+@pytest.mark.parametrize("arch", ["yy_ff_5", "yy_ff_5_nodelay",
+                                  "yy_ff_5_axonal"])
 def test_reevaluation_equals_training_accuracy(arch, tmp_path):
     config = get_config(arch, epochs=2)
     splits = load_splits(config, max_examples=300)
