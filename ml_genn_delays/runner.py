@@ -153,7 +153,10 @@ class TrainingRun:
                 for conn, mask in zip(learnable, state.get("pruned", [])):
                     self.pruning.pruned[conn] = (
                         None if mask is None else np.array(mask, dtype=bool))
-            bar = tqdm(range(state["epoch"] + 1, config.epochs),
+            stopped = (config.patience is not None
+                       and state["waiting"] > config.patience)
+            bar = tqdm(range(config.epochs if stopped else
+                             state["epoch"] + 1, config.epochs),
                        disable=not self.progress, desc=config.arch)
             for epoch in bar:
                 x_train, y_train = splits.epoch_train(augment_rng)
