@@ -99,7 +99,7 @@ _NAME = re.compile(r"^(?P<prefix>[a-z]+)_(?P<kind>ff|rec)_(?P<hidden>\d+)"
                    r"(?P<nodelay>_nodelay)?(?:_(?P<delay_kind>axonal))?$")
 
 
-# Yin-Yang, fast CPU set-up (about 4 min on 2 cores): first-spike-time
+# Yin-Yang, fast CPU set-up (about 7 min on 2 cores): first-spike-time
 # readout with mlGeNN's relative mean-square error loss and the weight
 # initialisation of mlGeNN's own Yin-Yang example, dt 0.1 ms, inputs in
 # [2 dt, 30 ms - 2 dt], delays up to 10 ms. Batch, learning rates and decay

@@ -1,5 +1,5 @@
 """The main example: Yin-Yang with learnable delays on the CPU backend,
-no arguments, >= 90% (slow: ~4 min on 2 cores)."""
+no arguments, >= 90% (slow: ~7 min on 2 cores)."""
 import pytest
 
 from ml_genn_delays.configs import get_config
