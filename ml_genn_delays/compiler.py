@@ -116,10 +116,11 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
             if (spec := self._learnable_spec(conn)) is not None}
         if any(s.kind.name == "axonal"
                for s in compile_state.learnable_delays.values()):
-            # Axonal delays are presynaptic weight update variables. GeNN
-            # may fuse those of synapse groups leaving one population when
-            # their initialisers match, which every array initialiser does
-            # (pygenn skips loading the arrays of fused groups): don't fuse
+            # Axonal delays are presynaptic weight update variables, and
+            # pygenn does not load the initial values of a fused group's
+            # ones: don't let GeNN fuse them (a precaution; two axonal
+            # connections from one population load correctly either way,
+            # tests/test_axonal.py)
             genn_model.fuse_pre_post_weight_update_models = False
         compile_state.ring_buffer_pops = []
         return compile_state

@@ -268,3 +268,25 @@ def test_axonal_gradients_equal_numpy_reference(recurrent):
         rows = grad_d.sum(axis=1)
         assert np.count_nonzero(rows) >= rows.size // 2
         assert rel_err(c["dgrad"], rows) <= 1e-4
+
+
+def test_two_axonal_connections_from_one_population_keep_their_delays():
+    """Each connection's axonal delays are its own, though both are
+    presynaptic variables of the same population's outgoing groups."""
+    network = Network(default_params)
+    first, second = np.arange(5.0), 9.0 - np.arange(5.0)
+    with network:
+        inp = Population(SpikeInput(max_spikes=100), 5)
+        hid = Population(LeakyIntegrateFire(tau_refrac=None), 4)
+        out = Population(LeakyIntegrate(readout="sum_var"), 3)
+        a = Connection(inp, hid, Dense(1.0), Exponential(5.0),
+                       delay=Learnable(first, MAX_DELAY, kind="axonal"))
+        b = Connection(inp, out, Dense(1.0), Exponential(5.0),
+                       delay=Learnable(second, MAX_DELAY, kind="axonal"))
+        Connection(hid, out, Dense(1.0), Exponential(5.0))
+    compiled = EventPropCompiler(
+        TIMESTEPS, "sparse_categorical_crossentropy",
+        max_spikes=200).compile(network, name="ax_two")
+    with compiled:
+        np.testing.assert_array_equal(get_delays(compiled, a), first)
+        np.testing.assert_array_equal(get_delays(compiled, b), second)
