@@ -15,7 +15,9 @@ _LAZY = {"Connection": ".connection", "EventPropCompiler": ".compiler",
          "SpikeBufferOverflowError": ".training",
          "ModelCheckpoint": ".training", "DelayPruning": ".pruning",
          "evaluate": ".evaluation", "get_delays": ".evaluation",
-         "set_delays": ".evaluation"}
+         "set_delays": ".evaluation",
+         "AdaptiveLeakyIntegrateFire": ".neurons",
+         "LearnableParam": ".neurons"}
 
 __all__ = sorted(["ModelFileError", "load_model", "save_model", *_LAZY])
 

@@ -7,20 +7,26 @@ from ml_genn.compilers.compiler import create_reset_custom_update
 from ml_genn.compilers.event_prop_compiler import gradient_batch_reduce_model
 from ml_genn.callbacks import CustomUpdateOnBatchEnd, CustomUpdateOnTimestepEnd
 from ml_genn.neurons import (Input, LeakyIntegrate, LeakyIntegrateFire)
-from ml_genn.optimisers import Adam
+from ml_genn.optimisers import Adam, Optimiser
+from ml_genn.optimisers import default_optimisers
+from ml_genn.utils.module import get_object
 from ml_genn.synapses import Exponential
 from ml_genn.utils.model import CustomUpdateModel
 from ml_genn.utils.network import get_underlying_conn
-from pygenn import SynapseMatrixType, create_wu_var_ref
+from pygenn import SynapseMatrixType, create_var_ref, create_wu_var_ref
 
 from .genn_models import (add_dropped_spike_counter, block_last_step_spikes,
                           delayed_weight_update_model, gradient_scale_model)
 from .kinds.synaptic import SynapticDelay
 from .learnable import Learnable
+from .neurons.event_prop import get_neuron_kind
 from .training import GradientAccumulation, HostAllReduce, SpikeBufferMonitor
 
 #: Delay optimiser used when none is given (the paper's SHD set-up)
 DEFAULT_DELAY_OPTIMISER = Adam(0.1)
+
+#: Optimiser of learnable neuron parameters (LearnableParam) by default
+DEFAULT_PARAM_OPTIMISER = Adam(0.01)
 
 _CPU_BACKENDS = ("single_threaded_cpu",)
 _SUPPORTED_MATRIX_TYPES = (SynapseMatrixType.DENSE, SynapseMatrixType.SPARSE)
@@ -44,6 +50,10 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
         simulates one example at a time, gradients are accumulated over
         ``batch_size`` examples and applied once (see
         :class:`ml_genn_delays.training.GradientAccumulation`).
+    param_optimiser : Optimiser or str, optional
+        Optimiser for every :class:`ml_genn_delays.LearnableParam` of the
+        network's neurons (time constants, adaptation). Default
+        ``Adam(0.01)``.
     delay_learn_conns : sequence of Connection
         mlGeNN's way of asking for learnable (synaptic) delays; these
         connections are learned exactly like ``Learnable`` ones.
@@ -63,7 +73,7 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
     def __init__(self, example_timesteps: int, losses, optimiser="adam",
                  delay_optimiser=None, batch_size: int = 1,
                  delay_learn_conns=(), strict_buffer_checking: bool = False,
-                 **kwargs):
+                 param_optimiser=None, **kwargs):
         if delay_optimiser is None and not delay_learn_conns:
             delay_optimiser = DEFAULT_DELAY_OPTIMISER
         # mlGeNN's delay path is folded into ours, so give it nothing:
@@ -78,6 +88,9 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
         self.strict_spike_buffer = strict_buffer_checking
         self.host_communicator = None
         self._batch_sizes = (self.batch_size, self.full_batch_size)
+        self._param_optimiser = get_object(
+            param_optimiser or DEFAULT_PARAM_OPTIMISER, Optimiser,
+            "Optimiser", default_optimisers)
 
     def compile(self, network, name=None, **kwargs):
         if name is None:
@@ -123,6 +136,11 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
             # tests/test_axonal.py)
             genn_model.fuse_pre_post_weight_update_models = False
         compile_state.ring_buffer_pops = []
+        # (population, GeNN variable, gradient variable, LearnableParam)
+        compile_state.learnable_params = [
+            (pop, *learned) for pop in network.populations
+            if (kind := get_neuron_kind(pop.neuron)) is not None
+            for learned in kind.learnable(pop.neuron)]
         return compile_state
 
     def _learnable_spec(self, conn):
@@ -159,7 +177,15 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
         return spec
 
     def build_neuron_model(self, pop, model, compile_state):
-        model = super().build_neuron_model(pop, model, compile_state)
+        neuron_kind = get_neuron_kind(pop.neuron)
+        if neuron_kind is None:
+            model = super().build_neuron_model(pop, model, compile_state)
+        else:
+            # mlGeNN builds it as a hidden LIF neuron; the kind swaps in
+            # its own adjoint
+            with neuron_kind.as_mlgenn_lif(pop.neuron):
+                model = super().build_neuron_model(pop, model, compile_state)
+            neuron_kind.add_adjoint(model, pop, compile_state, self.dt)
         # Per-neuron delays of outgoing (axonal) or incoming connections
         for conn, spec in compile_state.learnable_delays.items():
             if spec.kind.holds(conn, pop):
@@ -227,9 +253,10 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
                     kind.channel(conn)
             gradient_ref = kind.var_ref(gradient_holder, gradient_var)
             gradient_refs.append(gradient_ref)
-            delay_cus.append(self._delay_optimiser_update(
-                i, kind, kind.var_ref(delay_holder, delay_var),
-                gradient_ref, genn_model, (0.0, spec.max_delay_steps)))
+            delay_cus.append(self._optimiser_update(
+                self._delay_optimiser, f"Delay{i}",
+                kind.var_ref(delay_holder, delay_var), gradient_ref,
+                genn_model, (0.0, spec.max_delay_steps), kind.var_ref))
             zero = create_reset_custom_update(
                 [(gradient_var, "scalar", 0.0)],
                 lambda name, h=gradient_holder, k=kind: k.var_ref(h, name))
@@ -238,6 +265,24 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
         if delay_cus:
             compiled.optimisers.append((self._delay_optimiser, delay_cus))
         compiled.delay_optimiser_updates = delay_cus
+
+        param_cus = []
+        for i, (pop, param, gradient_var, spec) in enumerate(
+                compile_state.learnable_params):
+            genn_pop = neuron_populations[pop]
+            gradient_ref = create_var_ref(genn_pop, gradient_var)
+            gradient_refs.append(gradient_ref)
+            param_cus.append(self._optimiser_update(
+                self._param_optimiser, f"Param{i}",
+                create_var_ref(genn_pop, param), gradient_ref, genn_model,
+                (spec.low, spec.high), create_var_ref))
+            zero = create_reset_custom_update(
+                [(gradient_var, "scalar", 0.0)],
+                lambda name, p=genn_pop: create_var_ref(p, name))
+            self.add_custom_update(genn_model, zero, "ZeroGradient",
+                                   f"CUZeroParamGradient{i}")
+        if param_cus:
+            compiled.optimisers.append((self._param_optimiser, param_cus))
 
         if self.accumulate_examples > 1 or self.host_communicator:
             weight_pops = [connection_populations[c] for c, weight, _
@@ -253,7 +298,10 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
                                          neuron_populations,
                                          connection_populations),
                         spec.kind.gradient_var(c))
-                    for c, spec in compile_state.learnable_delays.items()])
+                    for c, spec in compile_state.learnable_delays.items()] + [
+                    neuron_populations[pop].vars[gradient_var]
+                    for pop, _, gradient_var, _
+                    in compile_state.learnable_params])
             self._add_gradient_accumulation(genn_model, compiled,
                                             gradient_refs, all_reduce)
 
@@ -274,25 +322,26 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
         compiled.examples_per_step = self.accumulate_examples
         return compiled
 
-    def _delay_optimiser_update(self, i, kind, var_ref, gradient_ref,
-                                genn_model, clamp):
-        """The delay optimiser's custom update (as mlGeNN's
+    def _optimiser_update(self, optimiser, label, var_ref, gradient_ref,
+                          genn_model, clamp, make_ref):
+        """A clamped optimiser's custom update (as mlGeNN's
         ``_create_optimiser_custom_update``, whose batch reduction only
-        handles synapse variables; per-neuron delays need neuron ones)."""
-        optimiser = self._delay_optimiser
+        handles synapse variables; per-neuron delays and parameters need
+        neuron ones). ``make_ref(group, name)`` makes a variable reference
+        of the reduction's kind."""
         if self.full_batch_size > 1:
             reduction = self.add_custom_update(
                 genn_model, CustomUpdateModel(
                     gradient_batch_reduce_model, {}, {"ReducedGradient": 0.0},
                     {"Gradient": gradient_ref}),
-                "GradientBatchReduce", f"CUBatchReduceDelay{i}")
+                "GradientBatchReduce", f"CUBatchReduce{label}")
             model = optimiser.get_model(
-                kind.var_ref(reduction, "ReducedGradient"), var_ref, False,
+                make_ref(reduction, "ReducedGradient"), var_ref, False,
                 clamp)
         else:
             model = optimiser.get_model(gradient_ref, var_ref, True, clamp)
         return self.add_custom_update(genn_model, model, "GradientLearn",
-                                      f"LearnDelay{i}")
+                                      f"Learn{label}")
 
     def _add_gradient_accumulation(self, genn_model, compiled,
                                    gradient_refs, all_reduce):

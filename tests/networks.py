@@ -29,6 +29,8 @@ def random_spikes(num_examples, num_neurons, timesteps, rate, seed,
 class TinyNet:
     """input -> hidden LIF (optionally recurrent) -> LI readout.
 
+    ``hidden``: another hidden neuron (e.g. AdaptiveLeakyIntegrateFire).
+
     ``style`` picks how delays are asked for: "ours" (Connection with
     delay=Learnable), "legacy" (mlGeNN's Dense(w, d) + delay_learn_conns,
     compiled by our compiler) or "mlgenn" (the same, compiled by mlGeNN).
@@ -36,7 +38,7 @@ class TinyNet:
 
     def __init__(self, style, num_in=5, num_hid=4, num_out=3,
                  recurrent=False, max_delay=10, seed=1, hidden_delays=True,
-                 readout="avg_var_exp_weight", tau_syn=5.0):
+                 readout="avg_var_exp_weight", tau_syn=5.0, hidden=None):
         rng = np.random.default_rng(seed)
         self.w_in = rng.normal(0.8, 0.4, (num_in, num_hid))
         self.d_in = rng.uniform(1, max_delay - 2, (num_in, num_hid))
@@ -51,10 +53,9 @@ class TinyNet:
         learn = []
         with self.network:
             self.inp = Population(SpikeInput(max_spikes=10000), num_in)
-            self.hid = Population(LeakyIntegrateFire(v_thresh=1.0,
-                                                     tau_mem=20.0,
-                                                     tau_refrac=None),
-                                  num_hid, record_spikes=True)
+            hidden = hidden or LeakyIntegrateFire(v_thresh=1.0, tau_mem=20.0,
+                                                  tau_refrac=None)
+            self.hid = Population(hidden, num_hid, record_spikes=True)
             self.out = Population(LeakyIntegrate(tau_mem=20.0,
                                                  readout=readout), num_out)
             self.c_in = self._conn(self.inp, self.hid, self.w_in, self.d_in,
@@ -99,7 +100,11 @@ class TinyNet:
 
 
 def pull(compiled, conn, var):
-    genn_var = compiled.connection_populations[conn].vars[var]
+    """Values of a connection's variable (or, for a Population, a
+    neuron variable)."""
+    groups = (compiled.neuron_populations if conn in
+              compiled.neuron_populations else compiled.connection_populations)
+    genn_var = groups[conn].vars[var]
     genn_var.pull_from_device()
     return np.array(genn_var.values, dtype=np.float64)
 

@@ -108,6 +108,38 @@ class Conn:
 
 
 @dataclass
+class Adaptive:
+    """Hidden AdaptiveLeakyIntegrateFire neurons (per-neuron values) in
+    place of LIF ones, mirroring ml_genn_delays/neurons: forward
+
+        u = alpha u + (1 - alpha) (Isyn - w),  w = rho w + (1 - rho) a u,
+
+    spike: tape ``Isyn IsynScale - w - u``, ``u = 0``, ``w += b``; per
+    parameter the sensitivities G = (G_u, G_w) since the last spike
+    (taped, then zeroed at each spike); backward (LambdaV, LambdaW) with
+    the AdLIF coupling and jump, and at each back spike
+    ``dL/dp -= tau_mem (LambdaV G_u + LambdaW G_w)`` (``dL/db -=
+    tau_mem LambdaW``)."""
+    tau_mem: np.ndarray
+    tau_adapt: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+
+    #: GeNN names of the parameters whose sensitivities are integrated
+    SENSITIVITIES = ("TauMem", "TauAdapt", "AdaptA")
+
+    def decays(self, dt):
+        return np.exp(-dt / self.tau_mem), np.exp(-dt / self.tau_adapt)
+
+    def sources(self, i_syn, v, w):
+        """(tau_mem H_u, tau_adapt H_w) per parameter, before the step."""
+        zero = np.zeros_like(v)
+        return {"TauMem": (-(i_syn - v - w) / self.tau_mem, zero),
+                "TauAdapt": (zero, -(self.a * v - w) / self.tau_adapt),
+                "AdaptA": (zero, v)}
+
+
+@dataclass
 class Forward:
     """What the forward pass leaves for the backward pass."""
     spikes: dict                    # pop -> bool (timesteps, n)
@@ -116,6 +148,7 @@ class Forward:
     v_avg: np.ndarray               # readout
     softmax: np.ndarray
     loss: float = field(default=0.0)
+    tapes: dict = field(default_factory=dict)   # AdLIF: G tapes
 
 
 def spike_raster(end_spikes, spike_times, timesteps, dt=1.0):
@@ -130,7 +163,7 @@ def spike_raster(end_spikes, spike_times, timesteps, dt=1.0):
     return raster
 
 
-def forward(x, conns, n_hid, n_out, label, p=Params()):
+def forward(x, conns, n_hid, n_out, label, p=Params(), adaptive=None):
     """Discrete forward pass of one example, from a zero state.
 
     Parameters
@@ -145,6 +178,8 @@ def forward(x, conns, n_hid, n_out, label, p=Params()):
         True class.
     p : Params
         Constants.
+    adaptive : Adaptive, optional
+        Hidden AdLIF neurons instead of LIF.
     """
     T = p.timesteps
     n = {"in": x.shape[1], "hid": n_hid, "out": n_out}
@@ -160,6 +195,11 @@ def forward(x, conns, n_hid, n_out, label, p=Params()):
     v = {k: np.zeros(n[k]) for k in ("hid", "out")}
     v_avg = np.zeros(n_out)
     delays = [c.steps(p.max_delay) for c in conns]
+    w_hid = np.zeros(n_hid)
+    sens = {q: [np.zeros(n_hid), np.zeros(n_hid)]
+            for q in Adaptive.SENSITIVITIES}
+    tapes = {q: (np.zeros((T, n_hid)), np.zeros((T, n_hid)))
+             for q in Adaptive.SENSITIVITIES}
 
     for step in range(T):
         if step == T - 1:
@@ -180,11 +220,28 @@ def forward(x, conns, n_hid, n_out, label, p=Params()):
         y = in_syn["hid"] + arrive["hid"][step]
         i_syn = p.i_scale * y
         in_syn["hid"] = p.beta * y
-        v["hid"] = p.alpha * v["hid"] + (1.0 - p.alpha) * i_syn
+        if adaptive is None:
+            v["hid"] = p.alpha * v["hid"] + (1.0 - p.alpha) * i_syn
+        else:
+            alpha, rho = adaptive.decays(p.dt)
+            for q, (h_u, h_w) in adaptive.sources(i_syn, v["hid"],
+                                                  w_hid).items():
+                g = sens[q]
+                g[0] = alpha * g[0] + (1.0 - alpha) * (h_u - g[1])
+                g[1] = rho * g[1] + (1.0 - rho) * (adaptive.a * g[0] + h_w)
+            v["hid"] = alpha * v["hid"] + (1.0 - alpha) * (i_syn - w_hid)
+            w_hid = rho * w_hid + (1.0 - rho) * adaptive.a * v["hid"]
         fired = (v["hid"] >= p.v_thresh) & (step < T - 1)
         spikes["hid"][step] = fired
-        i_minus_v[step, fired] = (i_syn * p.isyn_scale - v["hid"])[fired]
+        i_minus_v[step, fired] = (i_syn * p.isyn_scale - w_hid
+                                  - v["hid"])[fired]
         v["hid"][fired] = 0.0
+        if adaptive is not None:
+            w_hid[fired] += adaptive.b[fired]
+            for q, g in sens.items():
+                for side in (0, 1):
+                    tapes[q][side][step, fired] = g[side][fired]
+                    g[side][fired] = 0.0
 
         # Neuron update: LI output and its exponentially weighted average
         y = in_syn["out"] + arrive["out"][step]
@@ -197,10 +254,10 @@ def forward(x, conns, n_hid, n_out, label, p=Params()):
     z = np.exp(v_avg - v_avg.max())
     softmax = z / z.sum()
     return Forward(spikes, i_minus_v, v_out, v_avg, softmax,
-                   float(-np.log(softmax[label])))
+                   float(-np.log(softmax[label])), tapes)
 
 
-def backward(fwd, conns, label, p=Params()):
+def backward(fwd, conns, label, p=Params(), adaptive=None):
     """Discrete EventProp backward pass of one example.
 
     Parameters
@@ -214,11 +271,15 @@ def backward(fwd, conns, label, p=Params()):
     p : Params
         Constants.
 
+    adaptive : Adaptive, optional
+        Hidden AdLIF neurons instead of LIF (as given to ``forward``).
+
     Returns
     -------
     list of (ndarray, ndarray)
         Per connection, the accumulated ``Gradient`` (dL/dw) and
-        ``DelayGradient`` (dL/dd), shaped like ``w``.
+        ``DelayGradient`` (dL/dd), shaped like ``w``. With ``adaptive``,
+        also a dict of the hidden parameter gradients (GeNN names).
     """
     T = p.timesteps
     n = {k: s.shape[1] for k, s in fwd.spikes.items()}
@@ -239,6 +300,9 @@ def backward(fwd, conns, label, p=Params()):
     delays = [c.steps(p.max_delay) for c in conns]
     grads = [(np.zeros(c.w.shape), np.zeros(c.w.shape)) for c in conns]
     onehot = np.eye(n["out"])[label]
+    lam_w = np.zeros(n["hid"])
+    param_grads = {q: np.zeros(n["hid"]) for q in
+                   ("TauMem", "TauAdapt", "AdaptA", "AdaptB")}
 
     for k in range(T):
         # Synapse update: back spikes of the previous step read the post
@@ -266,11 +330,32 @@ def backward(fwd, conns, label, p=Params()):
 
         # Hidden LIF: free adjoint dynamics, then the jump at a spike
         lv, li = history(lam_v, "hid", k - 1), history(lam_i, "hid", k - 1)
-        li = p.a * lv * (p.alpha - p.beta) + li * p.beta
-        lv = lv * p.alpha
-        for j in np.flatnonzero(back_spike["hid"]):
-            s = tape["hid"][j][-1]
-            lv[j] += (p.v_thresh * lv[j] + rev_i_syn[j]) / fwd.i_minus_v[s, j]
+        if adaptive is None:
+            li = p.a * lv * (p.alpha - p.beta) + li * p.beta
+            lv = lv * p.alpha
+            for j in np.flatnonzero(back_spike["hid"]):
+                s = tape["hid"][j][-1]
+                lv[j] += ((p.v_thresh * lv[j] + rev_i_syn[j])
+                          / fwd.i_minus_v[s, j])
+        else:
+            ad = adaptive
+            alpha, rho = ad.decays(p.dt)
+            li = (ad.tau_mem / (p.tau_syn - ad.tau_mem) * lv * (p.beta - alpha)
+                  + li * p.beta)
+            lv = (alpha * lv + (1.0 - alpha) * ad.a * ad.tau_mem
+                  / ad.tau_adapt * lam_w)
+            lam_w = rho * lam_w - (1.0 - rho) * ad.tau_adapt / ad.tau_mem * lv
+            for j in np.flatnonzero(back_spike["hid"]):
+                s = tape["hid"][j][-1]
+                lv[j] += (((p.v_thresh - ad.b[j]) * lv[j]
+                           - ad.tau_mem[j] * (ad.a[j] * p.v_thresh + ad.b[j])
+                           / ad.tau_adapt[j] * lam_w[j] + rev_i_syn[j])
+                          / fwd.i_minus_v[s, j])
+                for q in Adaptive.SENSITIVITIES:
+                    g_u, g_w = fwd.tapes[q]
+                    param_grads[q][j] -= ad.tau_mem[j] * (
+                        lv[j] * g_u[s, j] + lam_w[j] * g_w[s, j])
+                param_grads["AdaptB"][j] -= ad.tau_mem[j] * lam_w[j]
         lam_i["hid"][k + 1], lam_v["hid"][k + 1] = li, lv
 
         # Back spikes (inputs and hidden): pop the processed spike, then
@@ -281,4 +366,4 @@ def backward(fwd, conns, label, p=Params()):
                     tape[pop][j].pop()
                 back_spike[pop][j] = (len(tape[pop][j]) > 0
                                       and tape[pop][j][-1] == T - 2 - k)
-    return grads
+    return grads if adaptive is None else (grads, param_grads)

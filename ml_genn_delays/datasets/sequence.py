@@ -13,7 +13,7 @@ NUM_CLASSES = 2
 
 
 def sequence_detection(num_examples: int = 4, gap: float = 10.0,
-                       start: float = 0.0):
+                       start: float = 0.0, jitter: float = 0.0, seed=None):
     """Make the sequence-detection data set.
 
     Parameters
@@ -24,6 +24,12 @@ def sequence_detection(num_examples: int = 4, gap: float = 10.0,
         Time between the two input spikes [ms].
     start : float
         Time of the first spike [ms].
+    jitter : float
+        If > 0, the first spike time and the gap of each example are
+        drawn uniformly from ``start + [0, jitter]`` and
+        ``gap +- jitter`` (so that no exact timing identifies a class).
+    seed : int, optional
+        Seed of the jitter.
 
     Returns
     -------
@@ -34,12 +40,15 @@ def sequence_detection(num_examples: int = 4, gap: float = 10.0,
     """
     if num_examples < 1:
         raise ValueError(f"num_examples must be >= 1, got {num_examples}")
-    if gap <= 0 or start < 0:
-        raise ValueError(f"gap must be > 0 and start >= 0, got gap={gap}, "
-                         f"start={start}")
+    if gap <= 0 or start < 0 or not 0 <= jitter < gap:
+        raise ValueError(f"need gap > 0, start >= 0 and 0 <= jitter < gap, "
+                         f"got gap={gap}, start={start}, jitter={jitter}")
     labels = np.arange(num_examples) % NUM_CLASSES
-    times = np.array([start, start + gap])
-    spikes = [preprocess_spikes(times, np.array([0, 1]) if c == 0
-                                else np.array([1, 0]), NUM_INPUT)
-              for c in labels]
+    rng = np.random.default_rng(seed)
+    spikes = []
+    for c in labels:
+        first = start + rng.uniform(0.0, jitter)
+        second = first + gap + rng.uniform(-jitter, jitter)
+        spikes.append(preprocess_spikes(np.array([first, second]),
+                                        np.array([c, 1 - c]), NUM_INPUT))
     return spikes, labels

@@ -1,0 +1,57 @@
+"""LearnableParam: a per-neuron parameter learned by EventProp."""
+from numbers import Number
+
+import numpy as np
+
+from ml_genn.initializers import Initializer
+
+
+class LearnableParam:
+    """A neuron parameter learned together with weights and delays.
+
+    Each neuron of the population gets its own value, clamped to
+    ``[low, high]`` after every optimiser step.
+
+    Parameters
+    ----------
+    init : float, array or mlGeNN Initializer
+        Initial value(s): one number for all neurons, one per neuron, or
+        an initializer such as ``Uniform(5.0, 25.0)``.
+    low, high : float
+        Bounds of the learned values (the units of the parameter, e.g. ms
+        for time constants). ``low < high``; ``init`` must lie inside.
+
+    Examples
+    --------
+    >>> from ml_genn.initializers import Uniform
+    >>> from ml_genn_delays import AdaptiveLeakyIntegrateFire, LearnableParam
+    >>> neuron = AdaptiveLeakyIntegrateFire(
+    ...     tau_mem=LearnableParam(Uniform(5.0, 25.0), 3.0, 50.0),
+    ...     tau_adapt=LearnableParam(150.0, 60.0, 300.0))
+    """
+
+    def __init__(self, init, low: float, high: float):
+        for name, bound in (("low", low), ("high", high)):
+            if (isinstance(bound, bool) or not isinstance(bound, Number)
+                    or not np.isfinite(bound)):
+                raise ValueError(f"LearnableParam: {name} must be a finite "
+                                 f"number, got {bound!r}")
+        if not low < high:
+            raise ValueError(f"LearnableParam: low ({low}) must be below "
+                             f"high ({high})")
+        if not isinstance(init, Initializer):
+            values = np.asarray(init, dtype=float)
+            if not np.all(np.isfinite(values)):
+                raise ValueError("LearnableParam: init contains NaN or inf")
+            if np.any(values < low) or np.any(values > high):
+                raise ValueError(
+                    f"LearnableParam: init must lie in [low, high] = "
+                    f"[{low}, {high}], got values in [{values.min()}, "
+                    f"{values.max()}]")
+            init = float(values) if values.ndim == 0 else values
+        self.init = init
+        self.low = float(low)
+        self.high = float(high)
+
+    def __repr__(self):
+        return f"LearnableParam({self.init!r}, {self.low}, {self.high})"
