@@ -183,6 +183,7 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
         else:
             # mlGeNN builds it as a hidden LIF neuron; the kind swaps in
             # its own adjoint
+            neuron_kind.check(pop)
             with neuron_kind.as_mlgenn_lif(pop.neuron):
                 model = super().build_neuron_model(pop, model, compile_state)
             neuron_kind.add_adjoint(model, pop, compile_state, self.dt)
@@ -319,6 +320,7 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
              for p in compile_state.ring_buffer_pops},
             self.max_spikes, self.strict_spike_buffer))
         compiled.learnable_delays = compile_state.learnable_delays
+        compiled.learnable_params = compile_state.learnable_params
         compiled.examples_per_step = self.accumulate_examples
         return compiled
 

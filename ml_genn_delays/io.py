@@ -4,8 +4,10 @@ The layout is that of mlGeNN's Checkpoint callback with its Numpy
 serialiser and of the deventprop release: per connection
 ``<checkpoint>-<connection name>-g.npy`` (weights, float32, Dense flat
 row-major ``n_pre * n_post``) and, where it has learnable delays,
-``<checkpoint>-<connection name>-d.npy``. Directories written here also
-hold ``manifest.json``. Pure numpy: importable without GeNN.
+``<checkpoint>-<connection name>-d.npy`` (``-da.npy``: axonal). Learned
+neuron parameters go to ``<checkpoint>-<population name>-<parameter>.npy``
+(:mod:`ml_genn_delays.io_params`). Directories written here also hold
+``manifest.json``. Pure numpy: importable without GeNN.
 """
 import json
 import logging
@@ -15,6 +17,9 @@ import tempfile
 from numbers import Number
 
 import numpy as np
+
+from .io_params import (CONNECTION_SUFFIXES, apply_params,
+                        learned_populations, param_state, read_params)
 
 logger = logging.getLogger(__name__)
 
@@ -150,7 +155,8 @@ def _versions():
 
 # -------------------------------------------------------------------- save
 def save_model(target, directory, checkpoint):
-    """Write the weights and delays of every connection.
+    """Write the weights and delays of every connection (and the learned
+    neuron parameters of every population that has them).
 
     Parameters
     ----------
@@ -192,6 +198,15 @@ def save_model(target, directory, checkpoint):
                 "max_delay_steps": spec.max_delay_steps,
                 "file": f"{checkpoint}-{conn.name}-"
                         f"{spec.kind.file_suffix}.npy"}})
+    populations = []
+    for index, pop in enumerate(learned_populations(target)):
+        files = {}
+        for name, values in param_state(target, pop).items():
+            files[name] = f"{checkpoint}-{pop.name}-{name}.npy"
+            arrays[files[name]] = values
+        populations.append({"index": index, "name": pop.name,
+                            "size": int(np.prod(pop.shape)),
+                            "params": files})
     os.makedirs(directory, exist_ok=True)
     written = []
     for name, values in arrays.items():
@@ -201,7 +216,8 @@ def save_model(target, directory, checkpoint):
     manifest = {"format": FORMAT, "checkpoint": checkpoint,
                 "dt": (float(target.genn_model.dt) if _is_compiled(target)
                        else None),
-                "connections": entries, "versions": _versions()}
+                "connections": entries, "populations": populations,
+                "versions": _versions()}
     path = os.path.join(directory, MANIFEST)
     _atomic_save(path, lambda f: f.write(
         json.dumps(manifest, indent=1).encode()))
@@ -277,24 +293,44 @@ def _match(target, files, manifest):
     return dict(zip(conns, saved))
 
 
-def _read(directory, name, conn, what, size, low=None, high=None):
+def _read(directory, name, owner, what, size, low=None, high=None):
+    """Load one file and check it (``owner``: e.g. "connection X")."""
     path = os.path.join(directory, name)
     values = np.load(path)
     if not np.issubdtype(values.dtype, np.floating):
-        raise ModelFileError(f"{name}: {what} of connection {conn.name} "
-                             f"must be floats, not {values.dtype}")
+        raise ModelFileError(f"{name}: {what} of {owner} must be floats, "
+                             f"not {values.dtype}")
     if values.size != size:
-        raise ModelFileError(f"{name}: connection {conn.name} expects "
-                             f"{size} {what} values, the file has "
-                             f"{values.size} (shape {values.shape})")
+        raise ModelFileError(f"{name}: {owner} expects {size} {what} "
+                             f"values, the file has {values.size} (shape "
+                             f"{values.shape})")
     if not np.all(np.isfinite(values)):
         raise ModelFileError(f"{name}: {what} contain NaN or inf")
     if low is not None and (values.min() < low or values.max() > high):
         raise ModelFileError(
-            f"{name}: delays of connection {conn.name} must lie in "
-            f"[{low}, {high}] steps, the file has [{values.min()}, "
-            f"{values.max()}]")
+            f"{name}: {what} of {owner} must lie in [{low}, {high}], the "
+            f"file has [{values.min()}, {values.max()}]")
     return values.astype(np.float32).ravel()
+
+
+def _match_populations(target, files, manifest, directory):
+    """Pair each population with learned parameters with its file stem:
+    by name, else by position among such populations."""
+    pops = learned_populations(target)
+    if all(p.name in files for p in pops) and len(files) == len(pops):
+        return {p: p.name for p in pops}
+    if manifest is not None and "populations" in manifest:
+        saved = [e["name"] for e in sorted(manifest["populations"],
+                                           key=lambda e: e["index"])]
+    else:
+        saved = sorted(files, key=_natural_key)
+    if len(saved) != len(pops):
+        raise ModelFileError(
+            f"{directory} holds learned neuron parameters of "
+            f"{len(saved)} populations ({', '.join(saved) or 'none'}) but "
+            f"the network learns them in {len(pops)} "
+            f"({', '.join(p.name for p in pops) or 'none'})")
+    return dict(zip(pops, saved))
 
 
 def load_model(target, directory, checkpoint=None):
@@ -328,6 +364,11 @@ def load_model(target, directory, checkpoint=None):
             manifest = json.load(f)
         if manifest.get("checkpoint") != checkpoint:
             manifest = None     # describes another checkpoint
+    # Connection files end in -g/-d/-da; others hold neuron parameters
+    param_files = {stem: sfx for stem, sfx in files.items()
+                   if not set(sfx) & set(CONNECTION_SUFFIXES)}
+    files = {stem: sfx for stem, sfx in files.items()
+             if stem not in param_files}
     pairs = _match(target, files, manifest)
 
     loaded, report = [], {}
@@ -358,12 +399,13 @@ def load_model(target, directory, checkpoint=None):
                 f"{directory} holds "
                 f"{[suffixes[s] for s in sorted(extra)]} for it; give it "
                 f"delay=Learnable(...) or remove the file")
-        weights = _read(directory, suffixes[WEIGHT_SUFFIX], conn, "weights",
-                        size)
+        owner = f"connection {conn.name}"
+        weights = _read(directory, suffixes[WEIGHT_SUFFIX], owner,
+                        "weights", size)
         delays = None
         if spec is not None:
-            delays = _read(directory, suffixes[spec.kind.file_suffix], conn,
-                           f"{spec.kind.name} delays",
+            delays = _read(directory, suffixes[spec.kind.file_suffix], owner,
+                           f"{spec.kind.name} delays (steps)",
                            _delay_size(target, conn, spec), 0.0,
                            spec.max_delay_steps)
         loaded.append((conn, spec, weights, delays))
@@ -373,7 +415,19 @@ def load_model(target, directory, checkpoint=None):
         raise ModelFileError(f"Files for {sorted(unmatched)} match no "
                              f"connection of the network")
 
+    params = [
+        (pop, stem, read_params(
+            pop, directory, param_files.get(stem, {}), stem,
+            lambda name, what, size, low, high, pop=pop: _read(
+                directory, name, f"population {pop.name}", what, size, low,
+                high)))
+        for pop, stem in _match_populations(target, param_files, manifest,
+                                            directory).items()]
+
     # Everything checked: apply
+    for pop, stem, values in params:
+        apply_params(target, pop, values)
+        report[pop.name] = [param_files[stem][n] for n in values]
     for conn, spec, weights, delays in loaded:
         if _is_compiled(target):
             genn_pop = target.connection_populations[conn]

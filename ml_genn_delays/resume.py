@@ -1,6 +1,6 @@
 """Saving and restoring the whole training state, so that a resumed run
-equals an uninterrupted one: every weight and delay, the optimisers'
-moments, and the caller's own state (epoch, RNG states, history...)."""
+equals an uninterrupted one: every weight, delay and learned neuron
+parameter, the optimisers' moments, and the caller's own state (epoch, RNG states, history...)."""
 import json
 import os
 
@@ -30,6 +30,11 @@ def _genn_vars(compiled):
                 holder = kind.holder(conn, var, compiled.neuron_populations,
                                      compiled.connection_populations)
                 out[f"conn{i}/{key}"] = kind.genn_var(holder, var)
+    for i, (pop, var, gradient_var, _) in enumerate(
+            getattr(compiled, "learnable_params", [])):
+        genn_pop = compiled.neuron_populations[pop]
+        out[f"param{i}/{var}"] = genn_pop.vars[var]
+        out[f"param{i}/gradient"] = genn_pop.vars[gradient_var]
     for i, (_, custom_updates) in enumerate(compiled.optimisers):
         for j, cu in enumerate(custom_updates):
             for name in cu.vars:

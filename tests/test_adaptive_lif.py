@@ -212,3 +212,52 @@ def test_without_adaptation_it_is_mlgenns_lif():
     for lif, adlif in zip(*results):
         assert np.count_nonzero(lif) > lif.size // 2
         np.testing.assert_allclose(adlif, lif, rtol=1e-5, atol=1e-9)
+
+
+def test_learned_parameters_stay_within_bounds():
+    from ml_genn_delays import SGD
+    net, _ = adaptive_net(recurrent=False)
+    x = random_spikes(4, 5, TIMESTEPS, 0.25, seed=3)
+    compiled = net.compile(TIMESTEPS, "adlif_clamp",
+                           param_optimiser=SGD(1e6))
+    with compiled:
+        compiled.train({net.inp: x}, {net.out: np.array([0, 1, 2, 0])},
+                       num_epochs=2, shuffle=False, callbacks=[])
+        compiled.neuron_populations[net.hid].vars["TauMem"].pull_from_device()
+        tau = compiled.neuron_populations[net.hid].vars["TauMem"].values
+    # Huge steps: every learned value that moved sits on a bound
+    assert np.all((tau >= 3.0) & (tau <= 50.0))
+    assert np.any((tau == 3.0) | (tau == 50.0))
+
+
+@pytest.mark.parametrize("args, message", [
+    (dict(init=5.0, low=10.0, high=1.0), "low .* must be below high"),
+    (dict(init=60.0, low=3.0, high=50.0), r"init must lie in \[low, high\]"),
+    (dict(init=[5.0, np.nan], low=3.0, high=50.0), "NaN"),
+    (dict(init=5.0, low=float("nan"), high=50.0), "finite number")])
+def test_bad_learnable_params_are_refused(args, message):
+    with pytest.raises(ValueError, match=message):
+        LearnableParam(**args)
+
+
+def test_time_constants_must_stay_positive():
+    with pytest.raises(ValueError, match="tau_adapt must stay positive"):
+        AdaptiveLeakyIntegrateFire(tau_adapt=LearnableParam(10.0, 0.0, 50.0))
+
+
+def test_adaptive_output_neurons_are_refused():
+    from ml_genn import Network, Population
+    from ml_genn.compilers.event_prop_compiler import default_params
+    from ml_genn.connectivity import Dense
+    from ml_genn.neurons import SpikeInput
+    from ml_genn.synapses import Exponential
+    from ml_genn_delays import Connection, EventPropCompiler
+    network = Network(default_params)
+    with network:
+        inp = Population(SpikeInput(max_spikes=10), 2)
+        out = Population(AdaptiveLeakyIntegrateFire(readout="spike_count"),
+                         2)
+        Connection(inp, out, Dense(1.0), Exponential(5.0))
+    compiler = EventPropCompiler(10, "sparse_categorical_crossentropy")
+    with pytest.raises(NotImplementedError, match="hidden neurons only"):
+        compiler.compile(network, name="adlif_out")

@@ -83,14 +83,17 @@ class AdaptiveLifEventProp:
         finally:
             neuron.tau_mem = tau_mem
 
-    def add_adjoint(self, model, pop, compile_state, dt):
-        """Turn mlGeNN's hidden LIF EventProp model of ``pop`` into the
-        AdLIF one."""
+    def check(self, pop):
+        """Refuse what this kind does not support, before mlGeNN builds."""
         if pop.neuron.readout is not None:
             raise NotImplementedError(
                 f"Population {pop.name}: EventProp trains "
                 f"AdaptiveLeakyIntegrateFire neurons as hidden neurons only "
                 f"(no readout); use LeakyIntegrate outputs")
+
+    def add_adjoint(self, model, pop, compile_state, dt):
+        """Turn mlGeNN's hidden LIF EventProp model of ``pop`` into the
+        AdLIF one."""
         model.add_param("TauSyn", "scalar",
                         -dt / np.log(model.param_vals["Beta"]))
         model.add_var("LambdaW", "scalar", 0.0)

@@ -1,0 +1,108 @@
+"""Learned neuron parameters in model files and in the resume state."""
+import os
+
+import numpy as np
+import pytest
+from ml_genn.callbacks import VarRecorder
+
+from ml_genn_delays import (AdaptiveLeakyIntegrateFire, LearnableParam,
+                            ModelFileError, evaluate, load_model, save_model)
+from ml_genn_delays.resume import load_training_state, save_training_state
+from networks import TinyNet, pull, random_spikes
+
+T = 40
+X = random_spikes(3, 5, T, 0.3, seed=11)
+Y = np.array([0, 1, 2])
+
+
+def adaptive_net(tau_mem=None):
+    return TinyNet("ours", recurrent=True, seed=4,
+                   hidden=AdaptiveLeakyIntegrateFire(
+                       tau_mem=tau_mem or LearnableParam(15.0, 3.0, 50.0),
+                       tau_adapt=100.0, a=0.3,
+                       b=LearnableParam(np.linspace(0.1, 0.4, 4), 0.0, 2.0)))
+
+
+def hidden_values(compiled, net):
+    return {v: pull(compiled, net.hid, v) for v in ("TauMem", "AdaptB")}
+
+
+def outputs(compiled, net):
+    _, data = evaluate(compiled, {net.inp: X}, {net.out: Y},
+                       callbacks=[VarRecorder(net.out, "v", key="v")])
+    return np.asarray(data["v"])
+
+
+@pytest.fixture
+def trained(tmp_path):
+    net = adaptive_net()
+    compiled = net.compile(T, "adlif_trained", optimiser=None)
+    with compiled:
+        compiled.train({net.inp: X}, {net.out: Y}, num_epochs=2,
+                       callbacks=[])
+        values = hidden_values(compiled, net)
+        written = save_model(compiled, tmp_path / "model", checkpoint=2)
+        v = outputs(compiled, net)
+    return net, values, written, v, tmp_path / "model"
+
+
+def test_learned_parameters_are_saved_per_population(trained):
+    net, values, written, _, folder = trained
+    names = {os.path.basename(w) for w in written}
+    assert {f"2-{net.hid.name}-tau_mem.npy",
+            f"2-{net.hid.name}-b.npy"} <= names
+    # Learning moved them, and the files hold the learned values
+    assert not np.allclose(values["TauMem"], 15.0)
+    np.testing.assert_array_equal(
+        np.load(folder / f"2-{net.hid.name}-b.npy"), values["AdaptB"])
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_reloaded_model_computes_the_same(trained, when):
+    _, values, _, v, folder = trained
+    # A second network in this process: other population names
+    net = adaptive_net()
+    if when == "before":
+        load_model(net.network, folder)
+    compiled = net.compile(T, f"adlif_reload_{when}")
+    with compiled:
+        if when == "after":
+            load_model(compiled, folder)
+        for name, expected in values.items():
+            np.testing.assert_array_equal(pull(compiled, net.hid, name),
+                                          expected)
+        np.testing.assert_allclose(outputs(compiled, net), v, rtol=1e-6)
+
+
+def test_missing_or_bad_parameter_files_change_nothing(trained):
+    net0, _, _, _, folder = trained
+    net = adaptive_net()
+    before = net.hid.neuron.learnable_params["tau_mem"].init
+    b_file = folder / f"2-{net0.hid.name}-b.npy"
+    b = np.load(b_file)
+    np.save(b_file, np.full_like(b, 3.0))       # above high = 2.0
+    with pytest.raises(ModelFileError, match=r"b of population .* must "
+                       r"lie in \[0.0, 2.0\]"):
+        load_model(net.network, folder)
+    os.unlink(b_file)
+    with pytest.raises(ModelFileError, match=r"Missing .*-b\.npy"):
+        load_model(net.network, folder)
+    assert net.hid.neuron.learnable_params["tau_mem"].init == before
+
+
+def test_resume_state_holds_parameters(tmp_path):
+    net = adaptive_net()
+    compiled = net.compile(T, "adlif_resume")
+    with compiled:
+        compiled.train({net.inp: X}, {net.out: Y}, num_epochs=1,
+                       callbacks=[])
+        values = hidden_values(compiled, net)
+        save_training_state(compiled, tmp_path, {"epoch": 0})
+        compiled.train({net.inp: X}, {net.out: Y}, num_epochs=1,
+                       callbacks=[])
+        assert not np.array_equal(pull(compiled, net.hid, "TauMem"),
+                                  values["TauMem"])
+        load_training_state(compiled, tmp_path)
+        for name, expected in values.items():
+            np.testing.assert_array_equal(pull(compiled, net.hid, name),
+                                          expected)
