@@ -11,7 +11,8 @@ from ml_genn.connectivity import Dense
 from ml_genn.neurons import LeakyIntegrate, LeakyIntegrateFire, SpikeInput
 from ml_genn.synapses import Exponential
 
-from ml_genn_delays import (SGD, Connection, EventPropCompiler, Learnable,
+from ml_genn_delays import (SGD, AdaptiveLeakyIntegrateFire, Connection,
+                            EventPropCompiler, Learnable, LearnableParam,
                             get_delays, set_delays)
 from networks import random_spikes
 
@@ -57,7 +58,17 @@ class Probe(Callback):
             self.values.append(found)
 
 
-def build(kind, recurrent, seed=1):
+def hidden_neuron(name):
+    """mlGeNN's LIF, or an AdLIF neuron with learned adaptation."""
+    if name == "lif":
+        return LeakyIntegrateFire(v_thresh=1.0, tau_mem=20.0,
+                                  tau_refrac=None)
+    return AdaptiveLeakyIntegrateFire(
+        tau_mem=20.0, tau_adapt=100.0, a=LearnableParam(0.3, -1.0, 1.0),
+        b=LearnableParam(0.2, 0.0, 1.0))
+
+
+def build(kind, recurrent, seed=1, neuron="lif"):
     rng = np.random.default_rng(seed)
     shapes = [(5, 4)] + ([(4, 4)] if recurrent else []) + [(4, 3)]
     weights = [rng.normal(0.8, 0.4, (5, 4))]
@@ -75,9 +86,7 @@ def build(kind, recurrent, seed=1):
     network = Network(default_params)
     with network:
         inp = Population(SpikeInput(max_spikes=10000), 5)
-        hid = Population(LeakyIntegrateFire(v_thresh=1.0, tau_mem=20.0,
-                                            tau_refrac=None), 4,
-                         record_spikes=True)
+        hid = Population(hidden_neuron(neuron), 4, record_spikes=True)
         out = Population(LeakyIntegrate(tau_mem=20.0,
                                         readout="avg_var_exp_weight"), 3)
         pairs = [(inp, hid)] + ([(hid, hid)] if recurrent else []) + [
@@ -88,8 +97,8 @@ def build(kind, recurrent, seed=1):
     return network, inp, hid, out, conns
 
 
-def run(kind, recurrent, name):
-    network, inp, hid, out, conns = build(kind, recurrent)
+def run(kind, recurrent, name, neuron="lif"):
+    network, inp, hid, out, conns = build(kind, recurrent, neuron=neuron)
     compiled = EventPropCompiler(
         TIMESTEPS, "sparse_categorical_crossentropy", optimiser=SGD(1e-3),
         delay_optimiser=SGD(1e-3), max_spikes=200).compile(network,
@@ -108,10 +117,14 @@ def rel_err(a, b):
     return np.linalg.norm(a - b) / np.linalg.norm(b)
 
 
+@pytest.mark.parametrize("neuron", ["lif", "adlif"])
 @pytest.mark.parametrize("recurrent", [False, True], ids=["ff", "rec"])
-def test_axonal_equals_row_sums_of_synaptic(recurrent):
-    axonal, hid_ax = run("axonal", recurrent, f"ax_{recurrent}")
-    synaptic, hid_syn = run("synaptic", recurrent, f"syn_{recurrent}")
+def test_axonal_equals_row_sums_of_synaptic(recurrent, neuron):
+    # AdLIF: the axonal channel joins the AdLIF jump's feedback term
+    axonal, hid_ax = run("axonal", recurrent, f"ax_{recurrent}_{neuron}",
+                         neuron)
+    synaptic, hid_syn = run("synaptic", recurrent,
+                            f"syn_{recurrent}_{neuron}", neuron)
     # Same forward pass
     assert len(hid_syn[0]) >= 10
     np.testing.assert_array_equal(hid_ax[0], hid_syn[0])
