@@ -26,6 +26,10 @@ def make_parser(description: str, default_arch: str):
         help="synaptic: one delay per synapse (default); axonal: one per "
              "presynaptic neuron (the run is named <arch>_axonal). "
              "Dendritic delays are not implemented yet")
+    add("--neuron", choices=["lif", "adlif"],
+        help="hidden neurons: lif (default) or adlif (adaptive LIF with "
+             "learned time constants and adaptation; the run is named "
+             "<arch>_adlif)")
     add("--keep-delays", type=float, metavar="F",
         help="prune delays by magnitude to this fraction in (0, 1] "
              "(5 stages, from 10%% to 50%% of the epochs); pruned delays "
@@ -65,6 +69,8 @@ def config_from_args(args, dataset: str):
         overrides["delays"] = False
     if args.delay_kind is not None:
         overrides["delay_kind"] = args.delay_kind
+    if args.neuron is not None:
+        overrides["neuron"] = args.neuron
     return get_config(args.arch, published=args.published, **overrides)
 
 

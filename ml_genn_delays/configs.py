@@ -78,6 +78,12 @@ class Config:
     input_late: float = None
     #: The paper's own set-up (see get_config)
     published: bool = False
+    #: Hidden neurons: "lif" (mlGeNN's LIF) or "adlif"
+    #: (AdaptiveLeakyIntegrateFire with learned tau_mem, tau_adapt, a and
+    #: b, see experiment.ADLIF_RANGES; adds _adlif to the name)
+    neuron: str = "lif"
+    #: Learning rate of learned neuron parameters (Adam)
+    param_lr: float = 0.01
 
     @property
     def example_timesteps(self) -> int:
@@ -89,14 +95,16 @@ class Config:
         ``num_hidden``, ``recurrent`` and ``delays``)."""
         kind = ("" if not self.delays or self.delay_kind == "synaptic"
                 else f"_{self.delay_kind}")
+        neuron = "" if self.neuron == "lif" else f"_{self.neuron}"
         return (f"{_PREFIX[self.dataset]}_{'rec' if self.recurrent else 'ff'}"
                 f"_{self.num_hidden}{'' if self.delays else '_nodelay'}"
-                f"{kind}")
+                f"{kind}{neuron}")
 
 
 _PREFIX = {"yin_yang": "yy", "shd": "shd", "ssc": "ssc", "braille": "braille"}
 _NAME = re.compile(r"^(?P<prefix>[a-z]+)_(?P<kind>ff|rec)_(?P<hidden>\d+)"
-                   r"(?P<nodelay>_nodelay)?(?:_(?P<delay_kind>axonal))?$")
+                   r"(?P<nodelay>_nodelay)?(?:_(?P<delay_kind>axonal))?"
+                   r"(?:_(?P<neuron>adlif))?$")
 
 
 # Yin-Yang, fast CPU set-up (about 7 min on 2 cores): first-spike-time
@@ -206,7 +214,8 @@ def get_config(name: str, published: bool = False, **overrides) -> Config:
     Parameters
     ----------
     name : str
-        e.g. ``"yy_ff_30"``, ``"shd_rec_512"``, ``"ssc_ff_1024_nodelay"``.
+        e.g. ``"yy_ff_30"``, ``"shd_rec_512"``, ``"ssc_ff_1024_nodelay"``,
+        ``"shd_ff_256_axonal"``, ``"shd_ff_256_adlif"``.
     published : bool
         The paper's own set-up for this architecture instead of our
         default (see docs/published.md for what differs and why).
@@ -223,7 +232,8 @@ def get_config(name: str, published: bool = False, **overrides) -> Config:
         if base is not None:
             config = replace(base, name=name,
                              num_hidden=int(match["hidden"]),
-                             delay_kind=match["delay_kind"] or "synaptic")
+                             delay_kind=match["delay_kind"] or "synaptic",
+                             neuron=match["neuron"] or "lif")
     if config is None:
         raise ValueError(f"Unknown architecture {name!r}; known: "
                          f"{', '.join(sorted(CONFIGS))}")

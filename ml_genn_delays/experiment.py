@@ -15,6 +15,7 @@ from .connection import Connection
 from .evaluation import evaluate
 from .io import load_model
 from .learnable import Learnable
+from .neurons import AdaptiveLeakyIntegrateFire, LearnableParam
 
 
 @dataclass
@@ -32,9 +33,27 @@ class Model:
     feedforward: list = field(default_factory=list)
 
 
+#: AdLIF hidden set-up: each parameter starts Uniform over its range and
+#: is learned within it (the ranges of Bittar & Garner 2022, on which the
+#: d-cAdLIF delay + adaptation work builds; its own values are not public)
+ADLIF_RANGES = {"tau_mem": (3.0, 25.0), "tau_adapt": (30.0, 350.0),
+                "a": (-0.5, 5.0), "b": (0.0, 2.0)}
+
+
 def _lif(config, **kwargs):
     return LeakyIntegrateFire(v_thresh=1.0, tau_mem=config.tau_mem,
                               tau_refrac=None, **kwargs)
+
+
+def _hidden_neuron(config, rng, n):
+    if config.neuron == "lif":
+        return _lif(config)
+    if config.neuron != "adlif":
+        raise ValueError(f"Unknown hidden neuron {config.neuron!r}; choose "
+                         f"'lif' or 'adlif'")
+    return AdaptiveLeakyIntegrateFire(v_thresh=1.0, **{
+        name: LearnableParam(rng.uniform(low, high, n), low, high)
+        for name, (low, high) in ADLIF_RANGES.items()})
 
 
 def build_model(config, seed: int = 0, max_input_spikes: int = None) -> Model:
@@ -70,7 +89,8 @@ def build_model(config, seed: int = 0, max_input_spikes: int = None) -> Model:
         layers, conns, feedforward = [], [], []
         below, n_below, init = inp, n_in, config.input_hidden
         for _ in range(config.num_layers):
-            hid = Population(_lif(config), n_hid, record_spikes=True)
+            hid = Population(_hidden_neuron(config, rng, n_hid), n_hid,
+                             record_spikes=True)
             feedforward.append(Connection(
                 below, hid, Dense(weights((n_below, n_hid), init)), syn,
                 delay=delay((n_below, n_hid), config.delay_init_max)))
@@ -101,7 +121,8 @@ def compile_model(model: Model, name: str = None, **overrides):
     kwargs = dict(example_timesteps=config.example_timesteps, dt=config.dt,
                   batch_size=config.batch_size, max_spikes=config.max_spikes,
                   optimiser=Adam(config.lr),
-                  delay_optimiser=Adam(config.delay_lr))
+                  delay_optimiser=Adam(config.delay_lr),
+                  param_optimiser=Adam(config.param_lr))
     if config.loss == "rmse":
         # Settings of mlGeNN's own Yin-Yang example for this loss
         kwargs.update(losses=RelativeMeanSquareError(config.rmse_delta),

@@ -340,8 +340,11 @@ def backward(fwd, conns, label, p=Params(), adaptive=None):
         else:
             ad = adaptive
             alpha, rho = ad.decays(p.dt)
-            li = (ad.tau_mem / (p.tau_syn - ad.tau_mem) * lv * (p.beta - alpha)
-                  + li * p.beta)
+            gap = p.tau_syn - ad.tau_mem
+            coupling = np.where(np.abs(gap) > 1e-3 * ad.tau_mem,
+                                ad.tau_mem * (p.beta - alpha) / gap,
+                                alpha * p.dt / ad.tau_mem)
+            li = coupling * lv + li * p.beta
             lv = (alpha * lv + (1.0 - alpha) * ad.a * ad.tau_mem
                   / ad.tau_adapt * lam_w)
             lam_w = rho * lam_w - (1.0 - rho) * ad.tau_adapt / ad.tau_mem * lv

@@ -261,3 +261,24 @@ def test_adaptive_output_neurons_are_refused():
     compiler = EventPropCompiler(10, "sparse_categorical_crossentropy")
     with pytest.raises(NotImplementedError, match="hidden neurons only"):
         compiler.compile(network, name="adlif_out")
+
+
+def test_membrane_time_constant_may_equal_the_synaptic_one():
+    """tau_mem = tau_syn (5 ms) makes mlGeNN's LambdaI coupling 0/0; the
+    limit is used there and the gradients stay finite and continuous."""
+    results = []
+    for tau in (5.0, 5.0001, 5.1):
+        net = TinyNet("ours", seed=4, hidden=AdaptiveLeakyIntegrateFire(
+            tau_mem=LearnableParam(tau, 3.0, 50.0), a=0.3, b=0.2))
+        x = random_spikes(2, 5, TIMESTEPS, 0.25, seed=3)
+        probe = GradientProbe([(net.c_in, "Gradient"),
+                               (net.hid, "TauMemGradient")], TIMESTEPS)
+        compiled = net.compile(TIMESTEPS, f"adlif_tau_{tau}")
+        with compiled:
+            _, data = compiled.train({net.inp: x}, {net.out: LABELS},
+                                     num_epochs=1, shuffle=False,
+                                     callbacks=[probe])
+        results.append(np.concatenate(data["gradients"]))
+    assert np.all(np.isfinite(results[0])) and np.any(results[0] != 0.0)
+    assert rel_err(results[0], results[1]) < 1e-2
+    assert rel_err(results[0], results[2]) < 0.2

@@ -36,17 +36,26 @@ def check_run(run_dir, epochs, delays=True):
     return table
 
 
-@pytest.mark.parametrize("dataset, arch", [("shd", "shd_rec_64"),
-                                           ("ssc", "ssc_ff_64")])
-def test_heidelberg_examples(dataset, arch, tmp_path, capsys):
+@pytest.mark.parametrize("dataset, arch, neuron", [
+    ("shd", "shd_rec_64", "lif"), ("ssc", "ssc_ff_64", "lif"),
+    ("shd", "shd_ff_64", "adlif")])
+def test_heidelberg_examples(dataset, arch, neuron, tmp_path, capsys):
     # 12 examples per split: --max-examples 12 trains on all of them, so
     # test set and trial length (from the latest spike) match test.py's
     write_heidelberg(tmp_path / "data", dataset, n=12)
     example = load_script("examples", f"train_{dataset}")
     example.main(["--data-dir", str(tmp_path / "data"), "--arch", arch,
-                  "--out", str(tmp_path / "out"), *QUICK])
+                  "--out", str(tmp_path / "out"), "--neuron", neuron,
+                  *QUICK])
     trained = last_accuracy(capsys.readouterr().out)
+    arch = arch + ("_adlif" if neuron == "adlif" else "")
     table = check_run(tmp_path / "out" / arch.replace("64", "16") / "0", 1)
+    if neuron == "adlif":
+        # Learned tau_mem, tau_adapt, a, b of the hidden layer are saved
+        files = [p.name for p in
+                 (tmp_path / "out" / arch.replace("64", "16") / "0").iterdir()]
+        assert sum(f.endswith(("-tau_mem.npy", "-tau_adapt.npy", "-a.npy",
+                               "-b.npy")) for f in files) == 4
     # SHD holds 10% of its training set out for validation; SSC has one
     assert table[0]["valid_accuracy"] != ""
     # models/test.py re-evaluates the saved model: same accuracy

@@ -24,9 +24,13 @@ _MLGENN_JUMP = ("LambdaV += (1.0 / RingIMinusV[ringOffset + RingReadOffset])"
 _MLGENN_TAPE = "RingIMinusV[ringOffset + RingWriteOffset] = (Isyn * IsynScale) - V;"
 _MLGENN_END_OF_JUMP = "// Decrease read pointer"
 
-# Reverse-time adjoint dynamics of (I, u, w) for one step
+# Reverse-time adjoint dynamics of (I, u, w) for one step. mlGeNN's
+# LambdaI step has tau_u / (tau_s - tau_u) (beta - alpha); learned tau_u may
+# cross tau_s, where that tends to alpha dt / tau_u: use the limit nearby.
 DYNAMICS = """
-LambdaI = ((TauMem / (TauSyn - TauMem)) * LambdaV * (Beta - Alpha)) + (LambdaI * Beta);
+const scalar TauGap = TauSyn - TauMem;
+const scalar CouplingI = (fabs(TauGap) > (1.0e-3 * TauMem)) ? (TauMem * (Beta - Alpha) / TauGap) : (Alpha * dt / TauMem);
+LambdaI = (CouplingI * LambdaV) + (LambdaI * Beta);
 const scalar LambdaVNext = (Alpha * LambdaV) + ((1.0 - Alpha) * AdaptA * (TauMem / TauAdapt) * LambdaW);
 LambdaW = (Rho * LambdaW) - ((1.0 - Rho) * (TauAdapt / TauMem) * LambdaVNext);
 LambdaV = LambdaVNext;
