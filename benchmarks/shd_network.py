@@ -57,7 +57,7 @@ def initial_values(num_inputs, hidden, layers, seed=1):
 
 def build(style, ff, rec, init, max_delay, timesteps, max_input_spikes,
           batch_size=1, name="bench", kind="synaptic",
-          recurrent_delays=True, **genn_kwargs):
+          recurrent_delays=True, hidden_neuron=None, **genn_kwargs):
     """Compile one variant.
 
     Parameters
@@ -76,6 +76,8 @@ def build(style, ff, rec, init, max_delay, timesteps, max_input_spikes,
     kind : str
         Delay kind of ours ("synaptic" or "axonal": the first column of
         the initial delays, one per presynaptic neuron).
+    hidden_neuron : callable, optional
+        Makes each hidden layer's neuron (default mlGeNN's LIF).
 
     Returns
     -------
@@ -105,9 +107,10 @@ def build(style, ff, rec, init, max_delay, timesteps, max_input_spikes,
         below, hidden = inp, []
         for w, u in zip(init["w_ff"], init["u_ff"]):
             # record_spikes: GeNN's recording, equal cost for every variant
-            hid = Population(LeakyIntegrateFire(v_thresh=1.0, tau_mem=20.0,
-                                                tau_refrac=None),
-                             w.shape[1], record_spikes=True)
+            neuron = (hidden_neuron() if hidden_neuron is not None
+                      else LeakyIntegrateFire(v_thresh=1.0, tau_mem=20.0,
+                                              tau_refrac=None))
+            hid = Population(neuron, w.shape[1], record_spikes=True)
             conn(below, hid, w, u, ff)
             if rec:
                 conn(hid, hid, init["w_rec"], init["u_rec"],

@@ -65,3 +65,16 @@ def test_delay_kinds_tiny(tmp_path):
     assert (float(rows["axonal"]["delay_state_kib"])
             < 0.5 * float(rows["synaptic"]["delay_state_kib"]))
     assert all(float(r["ms_per_example"]) > 0 for r in rows.values())
+
+
+def test_adaptive_neurons_tiny(tmp_path):
+    out = tmp_path / "neurons.csv"
+    load_script("benchmarks", "adaptive_neurons").main(
+        ["--inputs", "20", "--hidden", "8", "--timesteps", "50",
+         "--spikes", "300", "--examples", "2", "--rounds", "2",
+         "--max-delay", "10", "--out", str(out)])
+    with open(out) as f:
+        rows = {r["neuron"]: r for r in csv.DictReader(f)}
+    assert sorted(rows) == ["adlif_fixed", "adlif_learned", "lif"]
+    assert float(rows["lif"]["time_vs_lif"]) == 1.0
+    assert all(float(r["ms_per_example"]) > 0 for r in rows.values())
