@@ -162,7 +162,7 @@ def train_long_gap_order(learn, seed=0, epochs=20):
         hid = Population(AdaptiveLeakyIntegrateFire(
             tau_mem=param(20.0, 3.0, 100.0),
             tau_adapt=param(200.0, 20.0, 1000.0),
-            a=param(0.0, -2.0, 5.0), b=param(0.0, -2.0, 5.0)), 32)
+            a=param(0.0, -0.5, 5.0), b=param(0.0, 0.0, 2.0)), 32)
         out = Population(LeakyIntegrate(tau_mem=20.0, readout="max_var"), 2)
         Connection(inp, hid, Dense(rng.normal(8.0, 4.0, (2, 32))),
                    Exponential(5.0))
@@ -170,7 +170,7 @@ def train_long_gap_order(learn, seed=0, epochs=20):
                    Exponential(5.0))
     compiler = EventPropCompiler(500, "sparse_categorical_crossentropy",
                                  optimiser=Adam(0.01),
-                                 param_optimiser=Adam(0.02), max_spikes=50,
+                                 param_optimiser=Adam(0.02), max_spikes=100,
                                  batch_size=4)
     compiled = compiler.compile(network, name=f"long_gap_{learn}_{seed}")
     with compiled:
