@@ -16,7 +16,6 @@ beside the time per example.
 
     python benchmarks/adaptive_neurons.py
 """
-import argparse
 import os
 import sys
 
@@ -25,8 +24,8 @@ from tqdm import tqdm
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import shd_network  # noqa: E402
-from shd_network import (NUM_OUTPUTS, initial_values,  # noqa: E402
-                         shd_like_input, time_interleaved, write_csv_atomic)
+from shd_network import (cpu_benchmark_args,  # noqa: E402
+                         print_table, time_interleaved, write_csv_atomic)
 
 from ml_genn_delays import AdaptiveLeakyIntegrateFire, LearnableParam
 from ml_genn_delays.experiment import ADLIF_RANGES
@@ -50,22 +49,8 @@ def adlif(hidden, learned, seed=5):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    for name, default in [("inputs", 700), ("hidden", 256),
-                          ("timesteps", 1000), ("rounds", 5),
-                          ("spikes", 8000), ("examples", 4),
-                          ("max-delay", 512)]:
-        parser.add_argument(f"--{name}", type=int, default=default)
-    parser.add_argument("--out", default=os.path.join(
-        os.path.dirname(os.path.abspath(__file__)), "results",
-        "adaptive_neurons.csv"))
-    args = parser.parse_args(argv)
-
-    init = initial_values(args.inputs, args.hidden, 1)
-    x = shd_like_input(args.examples, args.inputs, args.timesteps,
-                       args.spikes, 2)
-    y = np.random.default_rng(3).integers(0, NUM_OUTPUTS, args.examples)
+    args, init, x, y = cpu_benchmark_args(__doc__, "adaptive_neurons.csv", argv,
+                                          ())
     neurons = {"lif": None, "adlif_fixed": adlif(args.hidden, False),
                "adlif_learned": adlif(args.hidden, True)}
     models = {v: shd_network.build(
@@ -80,11 +65,7 @@ def main(argv=None):
              "us_per_hidden_spike": (1e6 * times[v] / spikes[v]
                                      if spikes[v] else "")}
             for v in VARIANTS]
-    widths = [max(len(c), 9) + 2 for c in COLUMNS]
-    print("".join(f"{c:>{w}}" for c, w in zip(COLUMNS, widths)))
-    for r in rows:
-        print("".join(f"{format(r[c], '.3f') if isinstance(r[c], float) else r[c]!s:>{w}}"
-                      for c, w in zip(COLUMNS, widths)))
+    print_table(rows, COLUMNS)
     write_csv_atomic(args.out, rows, COLUMNS)
     return rows
 

@@ -16,17 +16,15 @@ moments, adjoint histories) and, separately, of the delay state alone
 
     python benchmarks/delay_kinds.py --max-delay 512
 """
-import argparse
 import os
 import sys
 
-import numpy as np
 from tqdm import tqdm
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import shd_network  # noqa: E402
-from shd_network import (NUM_OUTPUTS, initial_values,  # noqa: E402
-                         shd_like_input, time_interleaved, write_csv_atomic)
+from shd_network import (cpu_benchmark_args,  # noqa: E402
+                         print_table, time_interleaved, write_csv_atomic)
 
 KINDS = ["none", "synaptic", "axonal"]
 COLUMNS = ["kind", "recurrent", "max_delay", "ms_per_example",
@@ -65,23 +63,8 @@ def memory(compiled):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    for name, default in [("inputs", 700), ("hidden", 256),
-                          ("timesteps", 1000), ("rounds", 5),
-                          ("spikes", 8000), ("examples", 4),
-                          ("max-delay", 512)]:
-        parser.add_argument(f"--{name}", type=int, default=default)
-    parser.add_argument("--recurrent", action="store_true")
-    parser.add_argument("--out", default=os.path.join(
-        os.path.dirname(os.path.abspath(__file__)), "results",
-        "delay_kinds.csv"))
-    args = parser.parse_args(argv)
-
-    init = initial_values(args.inputs, args.hidden, 1)
-    x = shd_like_input(args.examples, args.inputs, args.timesteps,
-                       args.spikes, 2)
-    y = np.random.default_rng(3).integers(0, NUM_OUTPUTS, args.examples)
+    args, init, x, y = cpu_benchmark_args(__doc__, "delay_kinds.csv", argv,
+                                          [("--recurrent", {"action": "store_true"})])
     models = {}
     for kind in tqdm(KINDS, desc="compiling"):
         delayed = kind != "none"
@@ -109,11 +92,7 @@ def main(argv=None):
             "delay_state_kib": mem[kind][1] / 2 ** 10,
             "delay_state_vs_synaptic": (mem[kind][1] / mem["synaptic"][1]
                                         if mem["synaptic"][1] else "")})
-    widths = [max(len(c), 9) + 2 for c in COLUMNS]
-    print("".join(f"{c:>{w}}" for c, w in zip(COLUMNS, widths)))
-    for r in rows:
-        print("".join(f"{format(r[c], '.3f') if isinstance(r[c], float) else r[c]!s:>{w}}"
-                      for c, w in zip(COLUMNS, widths)))
+    print_table(rows, COLUMNS)
     write_csv_atomic(args.out, rows, COLUMNS)
     return rows
 

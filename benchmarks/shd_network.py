@@ -7,6 +7,7 @@ random SHD-like input (about 8000 spikes per 1 s example). Variants differ
 only in who learns the delays: ``ours`` (ml_genn_delays), ``mlgenn``
 (mlGeNN's ``delay_learn_conns``) or nobody.
 """
+import argparse
 import csv
 import os
 import time
@@ -164,6 +165,39 @@ def time_interleaved(models, x, y, rounds):
             spikes[key].append(count)
     return ({k: float(np.median(v)) for k, v in times.items()},
             {k: float(np.median(v)) for k, v in spikes.items()})
+
+
+def cpu_benchmark_args(doc, csv_name, argv, extra=()):
+    """Parse the arguments shared by the CPU benchmarks (network size,
+    rounds, output CSV); ``extra``: (flag, kwargs) pairs. Returns the
+    arguments and the data: (args, init, x, y)."""
+    parser = argparse.ArgumentParser(
+        description=doc, formatter_class=argparse.RawTextHelpFormatter)
+    for name, default in [("inputs", 700), ("hidden", 256),
+                          ("timesteps", 1000), ("rounds", 5),
+                          ("spikes", 8000), ("examples", 4),
+                          ("max-delay", 512)]:
+        parser.add_argument(f"--{name}", type=int, default=default)
+    for flag, kwargs in extra:
+        parser.add_argument(flag, **kwargs)
+    parser.add_argument("--out", default=os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "results", csv_name))
+    args = parser.parse_args(argv)
+    init = initial_values(args.inputs, args.hidden, 1)
+    x = shd_like_input(args.examples, args.inputs, args.timesteps,
+                       args.spikes, 2)
+    y = np.random.default_rng(3).integers(0, NUM_OUTPUTS, args.examples)
+    return args, init, x, y
+
+
+def print_table(rows, columns):
+    """Print rows (dicts) as right-aligned columns, floats to 3 places."""
+    widths = [max(len(c), 9) + 2 for c in columns]
+    print("".join(f"{c:>{w}}" for c, w in zip(columns, widths)))
+    for r in rows:
+        print("".join(
+            f"{format(r[c], '.3f') if isinstance(r[c], float) else r[c]!s:>{w}}"
+            for c, w in zip(columns, widths)))
 
 
 def write_csv_atomic(path, rows, columns):

@@ -133,3 +133,12 @@ class GradientProbe(Callback):
     def on_timestep_end(self, timestep):
         if self._batch == self.batch and timestep == self.timesteps - 1:
             self._values = [pull(self._net, c, v) for c, v in self.conn_vars]
+
+
+def output_trace(compiled, net, x, y):
+    """Output membrane trace of ``net`` over examples ``x`` (evaluate)."""
+    from ml_genn.callbacks import VarRecorder
+    from ml_genn_delays import evaluate
+    _, data = evaluate(compiled, {net.inp: x}, {net.out: y},
+                       callbacks=[VarRecorder(net.out, "v", key="v")])
+    return np.asarray(data["v"])

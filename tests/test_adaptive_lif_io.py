@@ -3,12 +3,11 @@ import os
 
 import numpy as np
 import pytest
-from ml_genn.callbacks import VarRecorder
 
 from ml_genn_delays import (AdaptiveLeakyIntegrateFire, LearnableParam,
-                            ModelFileError, evaluate, load_model, save_model)
+                            ModelFileError, load_model, save_model)
 from ml_genn_delays.resume import load_training_state, save_training_state
-from networks import TinyNet, pull, random_spikes
+from networks import TinyNet, output_trace, pull, random_spikes
 
 T = 40
 X = random_spikes(3, 5, T, 0.3, seed=11)
@@ -28,9 +27,7 @@ def hidden_values(compiled, net):
 
 
 def outputs(compiled, net):
-    _, data = evaluate(compiled, {net.inp: X}, {net.out: Y},
-                       callbacks=[VarRecorder(net.out, "v", key="v")])
-    return np.asarray(data["v"])
+    return output_trace(compiled, net, X, Y)
 
 
 @pytest.fixture

@@ -6,12 +6,12 @@ import sys
 
 import numpy as np
 import pytest
-from ml_genn.callbacks import Checkpoint, VarRecorder
+from ml_genn.callbacks import Checkpoint
 from ml_genn.serialisers import Numpy
 
 import ml_genn_delays.io as model_io
-from ml_genn_delays import ModelFileError, evaluate, load_model, save_model
-from networks import TinyNet, pull, random_spikes
+from ml_genn_delays import ModelFileError, load_model, save_model
+from networks import TinyNet, output_trace, pull, random_spikes
 
 T = 40
 X = random_spikes(3, 5, T, 0.2, seed=11)
@@ -19,9 +19,7 @@ Y = np.array([0, 1, 2])
 
 
 def outputs(compiled, net):
-    _, data = evaluate(compiled, {net.inp: X}, {net.out: Y},
-                       callbacks=[VarRecorder(net.out, "v", key="v")])
-    return np.asarray(data["v"])
+    return output_trace(compiled, net, X, Y)
 
 
 @pytest.fixture
