@@ -22,10 +22,10 @@ def make_parser(description: str, default_arch: str):
     add("--hidden", type=int, help="hidden neurons per layer")
     add("--recurrent", action="store_true", help="recurrent hidden layers")
     add("--no-delays", action="store_true", help="train without delays")
-    add("--delay-kind", choices=["synaptic", "axonal"],
+    add("--delay-kind", choices=["synaptic", "axonal", "dendritic"],
         help="synaptic: one delay per synapse (default); axonal: one per "
-             "presynaptic neuron (the run is named <arch>_axonal). "
-             "Dendritic delays are not implemented yet")
+             "presynaptic neuron; dendritic: one per postsynaptic (hidden) "
+             "neuron (the run is named <arch>_axonal / <arch>_dendritic)")
     add("--neuron", choices=["lif", "adlif"],
         help="hidden neurons: lif (default) or adlif (adaptive LIF with "
              "learned time constants and adaptation; the run is named "

@@ -192,7 +192,8 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
             if spec.kind.holds(conn, pop):
                 spec.kind.add_neuron_terms(
                     model, conn, spec.init,
-                    feedback=not isinstance(conn.source().neuron, Input))
+                    feedback=not isinstance(conn.source().neuron, Input),
+                    compile_state=compile_state)
         if model.has_var("RingReadEndOffset"):
             compile_state.ring_buffer_pops.append(pop)
             add_dropped_spike_counter(model)
@@ -251,6 +252,9 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
             gradient_holder = kind.holder(conn, gradient_var, *pops)
             if kind.pre_channel:
                 connection_populations[conn].pre_target_var = \
+                    kind.channel(conn)
+            if kind.post_channel:
+                connection_populations[conn].post_target_var = \
                     kind.channel(conn)
             gradient_ref = kind.var_ref(gradient_holder, gradient_var)
             gradient_refs.append(gradient_ref)

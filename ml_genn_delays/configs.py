@@ -24,8 +24,10 @@ class Config:
     num_layers: int = 1
     recurrent: bool = False
     delays: bool = True
-    #: "synaptic" (one delay per synapse) or "axonal" (one per
-    #: presynaptic neuron); not synaptic adds _<kind> to the name
+    #: "synaptic" (one delay per synapse), "axonal" (one per
+    #: presynaptic neuron) or "dendritic" (one per postsynaptic neuron,
+    #: on the connections into hidden layers); not synaptic adds _<kind>
+    #: to the name
     delay_kind: str = "synaptic"
     dt: float = 1.0
     example_time: float = 1000.0
@@ -103,7 +105,7 @@ class Config:
 
 _PREFIX = {"yin_yang": "yy", "shd": "shd", "ssc": "ssc", "braille": "braille"}
 _NAME = re.compile(r"^(?P<prefix>[a-z]+)_(?P<kind>ff|rec)_(?P<hidden>\d+)"
-                   r"(?P<nodelay>_nodelay)?(?:_(?P<delay_kind>axonal))?"
+                   r"(?P<nodelay>_nodelay)?(?:_(?P<delay_kind>axonal|dendritic))?"
                    r"(?:_(?P<neuron>adlif))?$")
 
 

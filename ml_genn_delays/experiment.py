@@ -76,6 +76,8 @@ def build_model(config, seed: int = 0, max_input_spikes: int = None) -> Model:
             return None
         if config.delay_kind == "axonal":
             shape = shape[:1]   # one delay per presynaptic neuron
+        elif config.delay_kind == "dendritic":
+            shape = shape[1:]   # one delay per postsynaptic neuron
         return Learnable(rng.uniform(0.0, init_max, shape),
                          config.max_delay_steps, kind=config.delay_kind)
 

@@ -10,7 +10,7 @@ from numbers import Number
 import numpy as np
 
 #: Suffixes of connection files; any other suffix names a parameter
-CONNECTION_SUFFIXES = ("g", "d", "da")
+CONNECTION_SUFFIXES = ("g", "d", "da", "dd")
 
 
 def learned_populations(target):

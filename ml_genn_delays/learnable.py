@@ -82,7 +82,10 @@ class Learnable:
         Where the delay lives. ``"synaptic"``: one delay per synapse
         (``init`` of shape ``(n_pre, n_post)``). ``"axonal"``: one delay
         per presynaptic neuron, shared by all its synapses in the
-        connection (``init`` of shape ``(n_pre,)``).
+        connection (``init`` of shape ``(n_pre,)``). ``"dendritic"``: one
+        delay per postsynaptic neuron, shared by all its incoming synapses
+        in the connection (``init`` of shape ``(n_post,)``; the target
+        must be a hidden LeakyIntegrateFire population).
 
     Notes
     -----

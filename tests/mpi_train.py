@@ -14,6 +14,7 @@ from ml_genn.communicators import MPI
 from ml_genn_delays import SGD, EventPropCompiler, save_model
 from networks import TinyNet, random_spikes
 from test_axonal import build
+from test_dendritic import build as build_dendritic
 
 T = 40
 NUM_EXAMPLES = 12
@@ -37,7 +38,8 @@ def main(out, batch, kind="synaptic"):
         compiled = net.compile(T, "mpi", **kwargs)
         inp, readout = net.inp, net.out
     else:
-        network, inp, _, readout, _ = build(kind, True)
+        network, inp, _, readout, _ = (
+            build_dendritic if kind == "dendritic" else build)(kind, True)
         compiled = EventPropCompiler(
             T, "sparse_categorical_crossentropy", max_spikes=200,
             **kwargs).compile(network, name=f"mpi_{kind}")

@@ -9,6 +9,7 @@ import pytest
 
 from networks import TinyNet
 from test_axonal import build
+from test_dendritic import build as build_dendritic
 
 HERE = Path(__file__).resolve().parent
 
@@ -19,7 +20,7 @@ def run(args, cwd):
     subprocess.run(args, cwd=cwd, env=env, check=True, timeout=600)
 
 
-@pytest.mark.parametrize("kind", ["synaptic", "axonal"])
+@pytest.mark.parametrize("kind", ["synaptic", "axonal", "dendritic"])
 def test_two_ranks_equal_one_process_with_same_total_batch(kind, tmp_path):
     script = str(HERE / "mpi_train.py")
     run([sys.executable, script, str(tmp_path / "one"), "4", kind],
@@ -35,10 +36,12 @@ def test_two_ranks_equal_one_process_with_same_total_batch(kind, tmp_path):
         two = np.load(tmp_path / "two" / name)
         np.testing.assert_allclose(two, one, rtol=1e-5, atol=1e-6)
     # Training moved the parameters (two optimiser steps of batch 4)
-    suffix = "-d.npy" if kind == "synaptic" else "-da.npy"
+    suffix = {"synaptic": "-d.npy", "axonal": "-da.npy",
+              "dendritic": "-dd.npy"}[kind]
     first = sorted(n for n in names if n.endswith(suffix))[0]
     initial = (TinyNet("ours", recurrent=True).d_in.ravel()
                if kind == "synaptic"
-               else build("axonal", True)[4][0].delay_spec.init)
+               else (build_dendritic if kind == "dendritic" else build)(
+                   kind, True)[4][0].delay_spec.init)
     moved = np.abs(np.load(tmp_path / "one" / first) - initial)
     assert moved.max() > 1e-4

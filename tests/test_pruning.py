@@ -5,13 +5,15 @@ import pytest
 
 from ml_genn_delays import DelayPruning, get_delays
 from test_axonal import TIMESTEPS, build
+from test_dendritic import build as build_dendritic
 from ml_genn_delays import SGD, EventPropCompiler
 from networks import random_spikes
 
 
-@pytest.mark.parametrize("kind", ["synaptic", "axonal"])
+@pytest.mark.parametrize("kind", ["synaptic", "axonal", "dendritic"])
 def test_pruned_delays_are_zero_and_stay_zero(kind):
-    network, inp, hid, out, conns = build(kind, True)
+    network, inp, hid, out, conns = (
+        build_dendritic if kind == "dendritic" else build)(kind, True)
     compiled = EventPropCompiler(
         TIMESTEPS, "sparse_categorical_crossentropy", optimiser=SGD(0.1),
         delay_optimiser=SGD(5000.0), batch_size=2,

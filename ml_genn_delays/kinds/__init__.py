@@ -1,9 +1,11 @@
 """Delay kinds: where a learnable delay lives (one module per kind)."""
 from .axonal import AxonalDelay
 from .base import DelayKind
+from .dendritic import DendriticDelay
 from .synaptic import SynapticDelay
 
-KINDS = {k.name: k for k in (SynapticDelay(), AxonalDelay())}
+KINDS = {k.name: k for k in (SynapticDelay(), AxonalDelay(),
+                             DendriticDelay())}
 
 
 def get_kind(kind) -> DelayKind:

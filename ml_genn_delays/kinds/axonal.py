@@ -49,7 +49,8 @@ class AxonalDelay(DelayKind):
         # pre_var_vals dict between all models that were given none
         wum.pre_var_vals = {**wum.pre_var_vals, self.DELAY: init}
 
-    def add_neuron_terms(self, neuron_model, conn, init, feedback):
+    def add_neuron_terms(self, neuron_model, conn, init, feedback,
+                         compile_state=None):
         neuron_model.add_var(self.gradient_var(conn), "scalar", 0.0)
         channel = self.channel(conn)
         neuron_model.add_additional_input_var(channel, "scalar", 0.0)

@@ -30,6 +30,15 @@ class DelayKind(ABC):
     #: a synapse variable
     pre_channel = False
 
+    #: True when the connection's postsynaptic input goes to a channel of
+    #: its own in the target neuron (``channel(conn)``), not to ``Isyn``
+    post_channel = False
+
+    def channel(self, conn) -> str:
+        """The target neuron's additional input that the kind's channel
+        (``pre_channel`` or ``post_channel``) lands in."""
+        raise NotImplementedError
+
     @abstractmethod
     def delay_var(self, conn) -> str:
         """Name of the GeNN variable holding ``conn``'s delays."""
@@ -51,9 +60,11 @@ class DelayKind(ABC):
         """Add the kind's variables or neuron references to the weight
         update model of ``conn`` (``init``: the initial delays)."""
 
-    def add_neuron_terms(self, neuron_model, conn, init, feedback: bool):
+    def add_neuron_terms(self, neuron_model, conn, init, feedback: bool,
+                         compile_state=None):
         """Add the kind's variables to a neuron model (per-neuron kinds:
-        the population that holds ``conn``'s delays)."""
+        the population that holds ``conn``'s delays); variables to reset
+        every example are registered with ``compile_state``."""
 
     def holds(self, conn, pop) -> bool:
         """Whether population ``pop`` holds ``conn``'s delays."""

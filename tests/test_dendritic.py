@@ -1,0 +1,130 @@
+"""Dendritic delays (one per postsynaptic neuron): the same forward pass as
+synaptic delays set to d_j down column j, and a gradient equal to the
+column sum of the synaptic delay gradients, computed by the target
+neuron from sensitivities taped at its spikes; feedforward and recurrent,
+and with axonal and dendritic delays on the same network."""
+import numpy as np
+import pytest
+from ml_genn import Network, Population
+from ml_genn.callbacks import SpikeRecorder
+from ml_genn.compilers.event_prop_compiler import default_params
+from ml_genn.connectivity import Dense
+from ml_genn.neurons import LeakyIntegrate, LeakyIntegrateFire, SpikeInput
+from ml_genn.synapses import Exponential
+
+from ml_genn_delays import (SGD, Connection, EventPropCompiler, Learnable,
+                            get_delays, set_delays)
+from networks import random_spikes
+from test_axonal import LABELS, MAX_DELAY, TIMESTEPS, Probe, rel_err
+
+
+def build(kind, recurrent, seed=1):
+    """input -> hidden (optionally recurrent) -> output; the connections
+    into the hidden layer have dendritic delays (or, ``kind="synaptic"``,
+    the same delays down each column), the output one synaptic delays."""
+    rng = np.random.default_rng(seed)
+    w_in = rng.normal(0.8, 0.4, (5, 4))
+    w_rec = rng.normal(0.0, 0.3, (4, 4))
+    w_out = rng.normal(0.5, 0.5, (4, 3))
+    d_in, d_rec = rng.uniform(1, MAX_DELAY - 2, (2, 4))
+    d_out = rng.uniform(1, MAX_DELAY - 2, (4, 3))
+
+    def delay(d, n_pre):
+        if kind == "dendritic":
+            return Learnable(d, MAX_DELAY, kind="dendritic")
+        return Learnable(np.repeat(d[None, :], n_pre, axis=0), MAX_DELAY)
+
+    network = Network(default_params)
+    with network:
+        inp = Population(SpikeInput(max_spikes=10000), 5)
+        hid = Population(LeakyIntegrateFire(v_thresh=1.0, tau_mem=20.0,
+                                            tau_refrac=None), 4,
+                         record_spikes=True)
+        out = Population(LeakyIntegrate(tau_mem=20.0,
+                                        readout="avg_var_exp_weight"), 3)
+        conns = [Connection(inp, hid, Dense(w_in), Exponential(5.0),
+                            delay=delay(d_in, 5))]
+        if recurrent:
+            conns.append(Connection(hid, hid, Dense(w_rec), Exponential(5.0),
+                                    delay=delay(d_rec, 4)))
+        conns.append(Connection(hid, out, Dense(w_out), Exponential(5.0),
+                                delay=Learnable(d_out, MAX_DELAY)))
+    return network, inp, hid, out, conns
+
+
+def run(kind, recurrent, name, examples=2):
+    network, inp, hid, out, conns = build(kind, recurrent)
+    compiled = EventPropCompiler(
+        TIMESTEPS, "sparse_categorical_crossentropy", optimiser=SGD(1e-3),
+        delay_optimiser=SGD(1e-3), max_spikes=200).compile(network,
+                                                           name=name)
+    x = random_spikes(examples, 5, TIMESTEPS, 0.2, seed=3)
+    probe = Probe(conns)
+    with compiled:
+        _, data = compiled.train({inp: x}, {out: LABELS[:examples]},
+                                 num_epochs=1, shuffle=False,
+                                 callbacks=[probe, SpikeRecorder(hid,
+                                                                 key="hid")])
+    return data["probe"], (data["hid"][0][0], data["hid"][1][0])
+
+
+@pytest.mark.parametrize("recurrent", [False, True], ids=["ff", "rec"])
+def test_dendritic_equals_column_sums_of_synaptic(recurrent):
+    dendritic, hid_den = run("dendritic", recurrent, f"den_{recurrent}")
+    synaptic, hid_syn = run("synaptic", recurrent, f"dsyn_{recurrent}")
+    # Same forward pass
+    assert len(hid_syn[0]) >= 10
+    np.testing.assert_array_equal(hid_den[0], hid_syn[0])
+    np.testing.assert_array_equal(hid_den[1], hid_syn[1])
+    for den, syn in zip(dendritic[:-1], synaptic[:-1]):
+        n_post = den["d"].size
+        np.testing.assert_allclose(syn["d"].reshape(-1, n_post)[0],
+                                   den["d"], rtol=1e-6)
+        # Weight gradients (EventProp feedback included) are unchanged
+        assert np.count_nonzero(syn["Gradient"]) > syn["Gradient"].size // 2
+        assert rel_err(den["Gradient"], syn["Gradient"]) <= 1e-5
+        # The shared delay's gradient is the sum over its synapses
+        columns = syn["dgrad"].reshape(-1, n_post).sum(axis=0)
+        assert np.count_nonzero(columns) >= n_post // 2
+        assert rel_err(den["dgrad"], columns) <= 1e-5
+
+
+def test_dendritic_delays_save_load_and_shapes(tmp_path):
+    from ml_genn_delays import load_model, save_model
+    network, inp, hid, out, conns = build("dendritic", True)
+    compiled = EventPropCompiler(
+        TIMESTEPS, "sparse_categorical_crossentropy",
+        max_spikes=200).compile(network, name="den_io")
+    with compiled:
+        assert get_delays(compiled, conns[0]).shape == (4,)
+        with pytest.raises(ValueError, match=r"shape \(4,\)"):
+            set_delays(compiled, conns[0], np.zeros(5))
+        for i, c in enumerate(conns[:2]):
+            set_delays(compiled, c, np.linspace(0, MAX_DELAY, 4) / (i + 1))
+        saved = [get_delays(compiled, c) for c in conns]
+        save_model(compiled, tmp_path / "m", checkpoint=3)
+    names = sorted(p.name for p in (tmp_path / "m").iterdir())
+    assert sum(n.endswith("-dd.npy") for n in names) == 2
+    network2, _, _, _, conns2 = build("dendritic", True, seed=5)
+    load_model(network2, tmp_path / "m")
+    compiled2 = EventPropCompiler(
+        TIMESTEPS, "sparse_categorical_crossentropy",
+        max_spikes=200).compile(network2, name="den_io2")
+    with compiled2:
+        for c, d in zip(conns2, saved):
+            np.testing.assert_allclose(get_delays(compiled2, c), d)
+
+
+def test_dendritic_delays_into_a_readout_are_refused():
+    network = Network(default_params)
+    with network:
+        inp = Population(SpikeInput(max_spikes=10), 2)
+        out = Population(LeakyIntegrate(tau_mem=20.0,
+                                        readout="avg_var_exp_weight"), 2)
+        Connection(inp, out, Dense(1.0), Exponential(5.0),
+                   delay=Learnable(np.zeros(2), 5, kind="dendritic"))
+    compiler = EventPropCompiler(10, "sparse_categorical_crossentropy")
+    with pytest.raises(NotImplementedError,
+                       match="dendritic delays need a hidden "
+                             "LeakyIntegrateFire target"):
+        compiler.compile(network, name="den_readout")
