@@ -7,6 +7,7 @@ with --recurrent, on the recurrent one:
     none      no delays
     synaptic  one delay per synapse
     axonal    one delay per presynaptic neuron
+    dendritic one delay per postsynaptic (hidden) neuron
 
 Compiled first, then timed interleaved (round-robin), medians over
 rounds. Memory: bytes of every GeNN variable of the model (neuron,
@@ -26,7 +27,7 @@ import shd_network  # noqa: E402
 from shd_network import (cpu_benchmark_args,  # noqa: E402
                          print_table, time_interleaved, write_csv_atomic)
 
-KINDS = ["none", "synaptic", "axonal"]
+KINDS = ["none", "synaptic", "axonal", "dendritic"]
 COLUMNS = ["kind", "recurrent", "max_delay", "ms_per_example",
            "hidden_spikes_per_example", "time_vs_none", "model_mib",
            "delay_state_kib", "delay_state_vs_synaptic"]

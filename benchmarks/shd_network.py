@@ -75,8 +75,9 @@ def build(style, ff, rec, init, max_delay, timesteps, max_input_spikes,
         Largest learnable delay in steps; delays start Uniform(0,
         min(150, max_delay)) as in the paper's SHD set-up.
     kind : str
-        Delay kind of ours ("synaptic" or "axonal": the first column of
-        the initial delays, one per presynaptic neuron).
+        Delay kind of ours ("synaptic"; "axonal": the first column of
+        the initial delays, one per presynaptic neuron; "dendritic": the
+        first row, one per postsynaptic neuron).
     hidden_neuron : callable, optional
         Makes each hidden layer's neuron (default mlGeNN's LIF).
 
@@ -93,7 +94,8 @@ def build(style, ff, rec, init, max_delay, timesteps, max_input_spikes,
         if not delayed:
             return Connection(pre, post, Dense(w), Exponential(5.0))
         if style == "ours":
-            delays = u * scale if kind == "synaptic" else u[:, 0] * scale
+            delays = {"synaptic": u, "axonal": u[:, 0],
+                      "dendritic": u[0, :]}[kind] * scale
             return Connection(pre, post, Dense(w), Exponential(5.0),
                               delay=Learnable(delays, max_delay, kind=kind))
         c = MLGeNNConnection(pre, post, Dense(w, u * scale),
