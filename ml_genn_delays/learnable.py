@@ -85,7 +85,7 @@ class Learnable:
         connection (``init`` of shape ``(n_pre,)``). ``"dendritic"``: one
         delay per postsynaptic neuron, shared by all its incoming synapses
         in the connection (``init`` of shape ``(n_post,)``; the target
-        must be a hidden LeakyIntegrateFire population).
+        must be a hidden population, LIF or AdLIF).
 
     Notes
     -----

@@ -9,16 +9,17 @@ from ml_genn import Network, Population
 from ml_genn.callbacks import SpikeRecorder
 from ml_genn.compilers.event_prop_compiler import default_params
 from ml_genn.connectivity import Dense
-from ml_genn.neurons import LeakyIntegrate, LeakyIntegrateFire, SpikeInput
+from ml_genn.neurons import LeakyIntegrate, SpikeInput
 from ml_genn.synapses import Exponential
 
 from ml_genn_delays import (SGD, Connection, EventPropCompiler, Learnable,
                             get_delays, set_delays)
 from networks import random_spikes
-from test_axonal import LABELS, MAX_DELAY, TIMESTEPS, Probe, rel_err
+from test_axonal import (LABELS, MAX_DELAY, TIMESTEPS, Probe, hidden_neuron,
+                         rel_err)
 
 
-def build(kind, recurrent, seed=1):
+def build(kind, recurrent, seed=1, neuron="lif"):
     """input -> hidden (optionally recurrent) -> output; the connections
     into the hidden layer have dendritic delays (or, ``kind="synaptic"``,
     the same delays down each column), the output one synaptic delays."""
@@ -37,9 +38,7 @@ def build(kind, recurrent, seed=1):
     network = Network(default_params)
     with network:
         inp = Population(SpikeInput(max_spikes=10000), 5)
-        hid = Population(LeakyIntegrateFire(v_thresh=1.0, tau_mem=20.0,
-                                            tau_refrac=None), 4,
-                         record_spikes=True)
+        hid = Population(hidden_neuron(neuron), 4, record_spikes=True)
         out = Population(LeakyIntegrate(tau_mem=20.0,
                                         readout="avg_var_exp_weight"), 3)
         conns = [Connection(inp, hid, Dense(w_in), Exponential(5.0),
@@ -52,8 +51,8 @@ def build(kind, recurrent, seed=1):
     return network, inp, hid, out, conns
 
 
-def run(kind, recurrent, name, examples=2):
-    network, inp, hid, out, conns = build(kind, recurrent)
+def run(kind, recurrent, name, examples=2, neuron="lif"):
+    network, inp, hid, out, conns = build(kind, recurrent, neuron=neuron)
     compiled = EventPropCompiler(
         TIMESTEPS, "sparse_categorical_crossentropy", optimiser=SGD(1e-3),
         delay_optimiser=SGD(1e-3), max_spikes=200).compile(network,
@@ -68,10 +67,14 @@ def run(kind, recurrent, name, examples=2):
     return data["probe"], (data["hid"][0][0], data["hid"][1][0])
 
 
+@pytest.mark.parametrize("neuron", ["lif", "adlif"])
 @pytest.mark.parametrize("recurrent", [False, True], ids=["ff", "rec"])
-def test_dendritic_equals_column_sums_of_synaptic(recurrent):
-    dendritic, hid_den = run("dendritic", recurrent, f"den_{recurrent}")
-    synaptic, hid_syn = run("synaptic", recurrent, f"dsyn_{recurrent}")
+def test_dendritic_equals_column_sums_of_synaptic(recurrent, neuron):
+    # AdLIF: S follows its three-variable adjoint step
+    dendritic, hid_den = run("dendritic", recurrent,
+                             f"den_{recurrent}_{neuron}", neuron=neuron)
+    synaptic, hid_syn = run("synaptic", recurrent,
+                            f"dsyn_{recurrent}_{neuron}", neuron=neuron)
     # Same forward pass
     assert len(hid_syn[0]) >= 10
     np.testing.assert_array_equal(hid_den[0], hid_syn[0])

@@ -24,6 +24,7 @@ import re
 import numpy as np
 from pygenn import VarAccess, create_var_ref, create_wu_post_var_ref
 
+from ..neurons.event_prop import get_neuron_kind
 from .base import DelayKind
 
 
@@ -58,10 +59,9 @@ class DendriticDelay(DelayKind):
 
     def add_neuron_terms(self, neuron_model, conn, init, feedback,
                          compile_state=None):
-        # S uses mlGeNN's LIF adjoint step (not AdLIF's), and needs the
-        # adjoint to be free between spikes (hidden, not a readout)
-        if (not neuron_model.has_egp("RingIMinusV")
-                or neuron_model.has_var("LambdaW")):
+        # S needs the adjoint to be free between spikes: a hidden neuron,
+        # not a readout driven by the loss at every step
+        if not neuron_model.has_egp("RingIMinusV"):
             raise NotImplementedError(
                 f"Connection {conn.name}: dendritic delays need a hidden "
                 f"LeakyIntegrateFire target, not "
@@ -69,40 +69,54 @@ class DendriticDelay(DelayKind):
                 f"{' with a readout' if conn.target().neuron.readout else ''}")
         c = conn.name
         channel, previous = self.channel(conn), f"PreviousIn_{c}"
-        sens_i, sens_v = f"SensI_{c}", f"SensV_{c}"
-        ring_i, ring_v = f"RingSensI_{c}", f"RingSensV_{c}"
         gradient = self.gradient_var(conn)
+        neuron_kind = get_neuron_kind(conn.target().neuron)
+        if neuron_kind is None:
+            # B: mlGeNN's LIF backward step (LambdaI = beta LambdaI
+            # + A (beta - alpha) LambdaV, LambdaV *= alpha)
+            sens = (f"SensI_{c}", f"SensV_{c}")
+            update = f"""
+            {{
+                const scalar sensI = {sens[0]};
+                {sens[0]} = (Beta * sensI) + arrived;
+                {sens[1]} = (A * (Beta - Alpha) * sensI) + (Alpha * {sens[1]}) - arrived;
+            }}
+            """
+            adjoints = ("LambdaI", "LambdaV")
+        else:
+            sens = (f"SensI_{c}", f"SensV_{c}", f"SensW_{c}")
+            update, adjoints = neuron_kind.arrival_sensitivity("arrived",
+                                                               sens)
+        rings = [f"Ring{v}" for v in sens]
         neuron_model.add_additional_input_var(channel, "scalar", 0.0)
-        for var in (previous, sens_i, sens_v, gradient):
+        for var in (previous, *sens, gradient):
             neuron_model.add_var(var, "scalar", 0.0)
         tape_size = neuron_model.egp_vals["RingIMinusV"].size
-        for ring in (ring_i, ring_v):
+        for ring in rings:
             neuron_model.add_egp(ring, "scalar*",
                                  np.empty(tape_size, dtype=np.float32))
         # The connection's current joins the other inputs
         for code in ("sim_code", "reset_code"):
             neuron_model.model[code] = re.sub(
                 r"\bIsyn\b", f"(Isyn + {channel})", neuron_model.model[code])
-        # S = B^T S + c (1, -1), B: mlGeNN's LIF backward step
-        # (LambdaI = beta LambdaI + A (beta - alpha) LambdaV, LambdaV *= alpha)
+        # S = B^T S + c (1, -1, 0...), c: this step's arrived weight
         neuron_model.append_sim_code(f"""
         {{
             const scalar arrived = ({channel} - (Beta * {previous})) * IsynScale;
             {previous} = {channel};
-            const scalar sensI = {sens_i};
-            {sens_i} = (Beta * sensI) + arrived;
-            {sens_v} = (A * (Beta - Alpha) * sensI) + (Alpha * {sens_v}) - arrived;
+            {update}
         }}
         """)
         # Tape S beside the spike (where mlGeNN's reset writes, before it
         # moves the write offset), then start the next interval
+        tape = "\n".join(f"{r}[ringOffset + RingWriteOffset] = {v};"
+                          for r, v in zip(rings, sens))
+        zero = "\n".join(f"{v} = 0.0;" for v in sens)
         neuron_model.prepend_reset_code(f"""
         if (RingWriteOffset != RingReadEndOffset) {{
-            {ring_i}[ringOffset + RingWriteOffset] = {sens_i};
-            {ring_v}[ringOffset + RingWriteOffset] = {sens_v};
+            {tape}
         }}
-        {sens_i} = 0.0;
-        {sens_v} = 0.0;
+        {zero}
         """)
         # At the back spike, after the jump: -(adjoints . S)
         marker = "// Decrease read pointer"
@@ -111,14 +125,14 @@ class DendriticDelay(DelayKind):
             raise RuntimeError("ml_genn_delays: mlGeNN's EventProp neuron "
                                "code has changed; dendritic delays need "
                                "updating for this mlGeNN version")
-        neuron_model.model["sim_code"] = code.replace(marker, f"""
-        {gradient} -= (LambdaI * {ring_i}[ringOffset + RingReadOffset]) + (LambdaV * {ring_v}[ringOffset + RingReadOffset]);
-        {marker}""", 1)
+        product = " + ".join(f"({a} * {r}[ringOffset + RingReadOffset])"
+                             for a, r in zip(adjoints, rings))
+        neuron_model.model["sim_code"] = code.replace(
+            marker, f"{gradient} -= {product};\n{marker}", 1)
         if compile_state is not None:
             compile_state.add_neuron_reset_vars(
                 conn.target(), [(v, "scalar", 0.0)
-                                for v in (previous, sens_i, sens_v)],
-                False, False)
+                                for v in (previous, *sens)], False, False)
 
     def holds(self, conn, pop):
         return conn.target() is pop

@@ -148,6 +148,27 @@ class AdaptiveLifEventProp:
         return model
 
 
+    def arrival_sensitivity(self, arrived, names):
+        """Code for the dendritic-delay sensitivity S of one connection
+        (kinds/dendritic.py): S = B^T S + c (1, -1, 0), with B this
+        neuron's backward step on (LambdaI, LambdaV, LambdaW) above, and
+        the product of S with the adjoints. ``names``: the S variables
+        (I, V, W), which the caller adds."""
+        s_i, s_v, s_w = names
+        update = f"""
+        {{
+            const scalar k1 = (1.0 - Alpha) * AdaptA * (TauMem / TauAdapt);
+            const scalar k2 = (1.0 - Rho) * (TauAdapt / TauMem);
+            const scalar sensI = {s_i};
+            const scalar sensV = {s_v};
+            {s_i} = (Beta * sensI) + {arrived};
+            {s_v} = (CouplingI * sensI) + (Alpha * sensV) - (k2 * Alpha * {s_w}) - {arrived};
+            {s_w} = (k1 * sensV) + ((Rho - (k2 * k1)) * {s_w});
+        }}
+        """
+        return update, ("LambdaI", "LambdaV", "LambdaW")
+
+
 #: neuron class -> its EventProp kind
 NEURON_KINDS = {AdaptiveLeakyIntegrateFire: AdaptiveLifEventProp()}
 
