@@ -22,10 +22,12 @@ def make_parser(description: str, default_arch: str):
     add("--hidden", type=int, help="hidden neurons per layer")
     add("--recurrent", action="store_true", help="recurrent hidden layers")
     add("--no-delays", action="store_true", help="train without delays")
-    add("--delay-kind", choices=["synaptic", "axonal", "dendritic"],
+    add("--delay-kind",
+        choices=["synaptic", "axonal", "dendritic", "axonal+dendritic"],
         help="synaptic: one delay per synapse (default); axonal: one per "
              "presynaptic neuron; dendritic: one per postsynaptic (hidden) "
-             "neuron (the run is named <arch>_axonal / <arch>_dendritic)")
+             "neuron; axonal+dendritic: their sum (the run is named "
+             "<arch>_axonal, <arch>_dendritic, <arch>_axonal_dendritic)")
     add("--neuron", choices=["lif", "adlif"],
         help="hidden neurons: lif (default) or adlif (adaptive LIF with "
              "learned time constants and adaptation; the run is named "

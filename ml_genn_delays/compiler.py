@@ -127,13 +127,14 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
         compile_state.learnable_delays = {
             conn: spec for conn in network.connections
             if (spec := self._learnable_spec(conn)) is not None}
-        if any(s.kind.name == "axonal"
-               for s in compile_state.learnable_delays.values()):
-            # Axonal delays are presynaptic weight update variables, and
-            # pygenn does not load the initial values of a fused group's
-            # ones: don't let GeNN fuse them (a precaution; two axonal
-            # connections from one population load correctly either way,
-            # tests/test_axonal.py)
+        if any(kind.name != "synaptic"
+               for s in compile_state.learnable_delays.values()
+               for kind, _ in s.parts):
+            # Axonal (dendritic) delays are pre- (post-)synaptic weight
+            # update variables, and pygenn does not load the initial
+            # values of a fused group's ones: don't let GeNN fuse them (a
+            # precaution; two axonal connections from one population load
+            # correctly either way, tests/test_axonal.py)
             genn_model.fuse_pre_post_weight_update_models = False
         compile_state.ring_buffer_pops = []
         # (population, GeNN variable, gradient variable, LearnableParam)
@@ -189,11 +190,12 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
             neuron_kind.add_adjoint(model, pop, compile_state, self.dt)
         # Per-neuron delays of outgoing (axonal) or incoming connections
         for conn, spec in compile_state.learnable_delays.items():
-            if spec.kind.holds(conn, pop):
-                spec.kind.add_neuron_terms(
-                    model, conn, spec.init,
-                    feedback=not isinstance(conn.source().neuron, Input),
-                    compile_state=compile_state)
+            for kind, init in spec.parts:
+                if kind.holds(conn, pop):
+                    kind.add_neuron_terms(
+                        model, conn, init,
+                        feedback=not isinstance(conn.source().neuron, Input),
+                        compile_state=compile_state)
         if model.has_var("RingReadEndOffset"):
             compile_state.ring_buffer_pops.append(pop)
             add_dropped_spike_counter(model)
@@ -242,9 +244,10 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
 
         gradient_refs = []
         delay_cus = []
-        for i, (conn, spec) in enumerate(
-                compile_state.learnable_delays.items()):
-            kind = spec.kind
+        parts = [(conn, spec, kind) for conn, spec
+                 in compile_state.learnable_delays.items()
+                 for kind, _ in spec.parts]
+        for i, (conn, spec, kind) in enumerate(parts):
             pops = (neuron_populations, connection_populations)
             delay_var, gradient_var = (kind.delay_var(conn),
                                        kind.gradient_var(conn))
@@ -298,12 +301,12 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
             if self.host_communicator is not None:
                 all_reduce = HostAllReduce(self.host_communicator, [
                     p.vars["Gradient"] for p in weight_pops] + [
-                    spec.kind.genn_var(
-                        spec.kind.holder(c, spec.kind.gradient_var(c),
-                                         neuron_populations,
-                                         connection_populations),
-                        spec.kind.gradient_var(c))
-                    for c, spec in compile_state.learnable_delays.items()] + [
+                    kind.genn_var(
+                        kind.holder(c, kind.gradient_var(c),
+                                    neuron_populations,
+                                    connection_populations),
+                        kind.gradient_var(c))
+                    for c, _, kind in parts] + [
                     neuron_populations[pop].vars[gradient_var]
                     for pop, _, gradient_var, _
                     in compile_state.learnable_params])

@@ -25,9 +25,9 @@ class Config:
     recurrent: bool = False
     delays: bool = True
     #: "synaptic" (one delay per synapse), "axonal" (one per
-    #: presynaptic neuron) or "dendritic" (one per postsynaptic neuron,
-    #: on the connections into hidden layers); not synaptic adds _<kind>
-    #: to the name
+    #: presynaptic neuron), "dendritic" (one per postsynaptic neuron, on
+    #: the connections into hidden layers) or "axonal+dendritic" (their
+    #: sum); not synaptic adds _<kind> to the name (+ written _)
     delay_kind: str = "synaptic"
     dt: float = 1.0
     example_time: float = 1000.0
@@ -96,7 +96,7 @@ class Config:
         """Release-layout name of this set-up (follows overrides of
         ``num_hidden``, ``recurrent`` and ``delays``)."""
         kind = ("" if not self.delays or self.delay_kind == "synaptic"
-                else f"_{self.delay_kind}")
+                else f"_{self.delay_kind.replace('+', '_')}")
         neuron = "" if self.neuron == "lif" else f"_{self.neuron}"
         return (f"{_PREFIX[self.dataset]}_{'rec' if self.recurrent else 'ff'}"
                 f"_{self.num_hidden}{'' if self.delays else '_nodelay'}"
@@ -105,7 +105,8 @@ class Config:
 
 _PREFIX = {"yin_yang": "yy", "shd": "shd", "ssc": "ssc", "braille": "braille"}
 _NAME = re.compile(r"^(?P<prefix>[a-z]+)_(?P<kind>ff|rec)_(?P<hidden>\d+)"
-                   r"(?P<nodelay>_nodelay)?(?:_(?P<delay_kind>axonal|dendritic))?"
+                   r"(?P<nodelay>_nodelay)?"
+                   r"(?:_(?P<delay_kind>axonal_dendritic|axonal|dendritic))?"
                    r"(?:_(?P<neuron>adlif))?$")
 
 
@@ -234,7 +235,8 @@ def get_config(name: str, published: bool = False, **overrides) -> Config:
         if base is not None:
             config = replace(base, name=name,
                              num_hidden=int(match["hidden"]),
-                             delay_kind=match["delay_kind"] or "synaptic",
+                             delay_kind=(match["delay_kind"] or "synaptic"
+                                         ).replace("_", "+"),
                              neuron=match["neuron"] or "lif")
     if config is None:
         raise ValueError(f"Unknown architecture {name!r}; known: "

@@ -71,13 +71,14 @@ class Connection(MLGeNNConnection):
                 f"Connection {self.name}: a delay is given both in "
                 f"{type(self.connectivity).__name__}(weight, delay) and as "
                 f"delay=; give it once, as delay=")
-        if (isinstance(spec.init, np.ndarray)
-                and isinstance(spec, Learnable)):
-            expected = spec.kind.shape(self)
-            if spec.init.shape != expected:
-                raise ValueError(
-                    f"Connection {self.name}: {spec.kind.name} delays must "
-                    f"have shape {expected}, got {spec.init.shape}")
+        for kind, init in (spec.parts if isinstance(spec, Learnable)
+                           else []):
+            if isinstance(init, np.ndarray):
+                expected = kind.shape(self)
+                if init.shape != expected:
+                    raise ValueError(
+                        f"Connection {self.name}: {kind.name} delays must "
+                        f"have shape {expected}, got {init.shape}")
         if isinstance(spec, Learnable) and spec.kind.name != "synaptic":
             # Per-neuron delays live in a neuron population, not in the
             # connectivity (the compiler reads them from the spec)

@@ -61,16 +61,18 @@ def evaluate(compiled_net, x: dict, y: dict,
 
 
 def _learnable(compiled_net, connection):
+    """(conn, spec, [(kind, GeNN group holding its delays)])."""
     conn = get_underlying_conn(connection)
     specs = getattr(compiled_net, "learnable_delays", {})
     if conn not in specs:
         raise ValueError(f"Connection {conn.name} has no learnable delays "
                          f"in this compiled network")
     spec = specs[conn]
-    holder = spec.kind.holder(conn, spec.kind.delay_var(conn),
-                              compiled_net.neuron_populations,
-                              compiled_net.connection_populations)
-    return conn, spec, holder
+    holders = [(kind, kind.holder(conn, kind.delay_var(conn),
+                                  compiled_net.neuron_populations,
+                                  compiled_net.connection_populations))
+               for kind, _ in spec.parts]
+    return conn, spec, holders
 
 
 def _is_dense(holder):
@@ -80,35 +82,58 @@ def _is_dense(holder):
         matrix_type & SynapseMatrixConnectivity.SPARSE)
 
 
-def get_delays(compiled_net, connection) -> np.ndarray:
+def _get(conn, kind, holder):
+    values = np.array(kind.pull(holder, kind.delay_var(conn)))
+    return (values.reshape(kind.shape(conn)) if _is_dense(holder)
+            else values)
+
+
+def get_delays(compiled_net, connection):
     """Current learnable delays of ``connection`` (in timesteps, float).
 
     Dense synaptic delays come back as ``(n_pre, n_post)``, sparse ones
-    in GeNN's synapse order, axonal ones as ``(n_pre,)``.
+    in GeNN's synapse order, axonal ones as ``(n_pre,)``, dendritic ones
+    as ``(n_post,)``; mixed delays as a dict of these by kind name
+    (``{"axonal": ..., "dendritic": ...}``).
     """
-    conn, spec, genn_pop = _learnable(compiled_net, connection)
-    values = np.array(spec.kind.pull(genn_pop, spec.kind.delay_var(conn)))
-    if _is_dense(genn_pop):
-        values = values.reshape(spec.kind.shape(conn))
-    return values
+    conn, spec, holders = _learnable(compiled_net, connection)
+    if len(holders) == 1:
+        return _get(conn, *holders[0])
+    return {kind.name: _get(conn, kind, holder) for kind, holder in holders}
 
 
 def set_delays(compiled_net, connection, delays):
     """Set the learnable delays of ``connection`` and push them to the
-    device. Accepts the shape :func:`get_delays` returns, or flat."""
-    conn, spec, genn_pop = _learnable(compiled_net, connection)
-    delays = np.asarray(delays, dtype=float)
-    current = np.asarray(spec.kind.pull(genn_pop, spec.kind.delay_var(conn)))
-    shape = spec.kind.shape(conn) if _is_dense(genn_pop) else current.shape
-    if delays.shape not in (tuple(shape), current.shape):
-        raise ValueError(f"Connection {conn.name}: delays must have shape "
-                         f"{tuple(shape)}, got {delays.shape}")
-    if not np.all(np.isfinite(delays)):
-        raise ValueError(f"Connection {conn.name}: delays contain NaN/inf")
-    if delays.size and (delays.min() < 0
-                        or delays.max() > spec.max_delay_steps):
-        raise ValueError(f"Connection {conn.name}: delays must lie in "
-                         f"[0, {spec.max_delay_steps}] steps, got "
-                         f"[{delays.min()}, {delays.max()}]")
-    spec.kind.push(genn_pop, spec.kind.delay_var(conn),
-                   delays.reshape(current.shape))
+    device. Accepts what :func:`get_delays` returns (for mixed delays, a
+    dict with some or all of the kinds), or flat arrays."""
+    conn, spec, holders = _learnable(compiled_net, connection)
+    if len(holders) == 1:
+        delays = {holders[0][0].name: delays}
+    elif not isinstance(delays, dict):
+        raise ValueError(f"Connection {conn.name} has {spec.kind.name} "
+                         f"delays: pass a dict by kind name")
+    by_name = dict((kind.name, (kind, holder)) for kind, holder in holders)
+    unknown = set(delays) - set(by_name)
+    if unknown:
+        raise ValueError(f"Connection {conn.name} has no {sorted(unknown)} "
+                         f"delays; it has {sorted(by_name)}")
+    checked = []
+    for name, values in delays.items():
+        kind, holder = by_name[name]
+        values = np.asarray(values, dtype=float)
+        current = np.asarray(kind.pull(holder, kind.delay_var(conn)))
+        shape = kind.shape(conn) if _is_dense(holder) else current.shape
+        if values.shape not in (tuple(shape), current.shape):
+            raise ValueError(f"Connection {conn.name}: delays must have "
+                             f"shape {tuple(shape)}, got {values.shape}")
+        if not np.all(np.isfinite(values)):
+            raise ValueError(f"Connection {conn.name}: delays contain "
+                             f"NaN/inf")
+        if values.size and (values.min() < 0
+                            or values.max() > spec.max_delay_steps):
+            raise ValueError(f"Connection {conn.name}: delays must lie in "
+                             f"[0, {spec.max_delay_steps}] steps, got "
+                             f"[{values.min()}, {values.max()}]")
+        checked.append((kind, holder, values.reshape(current.shape)))
+    for kind, holder, values in checked:
+        kind.push(holder, kind.delay_var(conn), values)

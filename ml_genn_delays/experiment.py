@@ -74,6 +74,11 @@ def build_model(config, seed: int = 0, max_input_spikes: int = None) -> Model:
     def delay(shape, init_max):
         if not config.delays:
             return None
+        if config.delay_kind == "axonal+dendritic":
+            # d_i + d_j, each half of the range
+            return Learnable(tuple(rng.uniform(0.0, init_max / 2, (n,))
+                                   for n in shape), config.max_delay_steps,
+                             kind=("axonal", "dendritic"))
         if config.delay_kind == "axonal":
             shape = shape[:1]   # one delay per presynaptic neuron
         elif config.delay_kind == "dendritic":

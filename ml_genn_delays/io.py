@@ -58,36 +58,36 @@ def _sizes(conn):
             int(np.prod(conn.target().shape)))
 
 
-def _holder(target, conn, spec):
-    """The GeNN group holding ``conn``'s weights (spec None) or delays."""
-    if spec is None:
+def _holder(target, conn, kind):
+    """The GeNN group holding ``conn``'s weights (kind None) or the
+    delays of ``kind`` (one part of its spec)."""
+    if kind is None:
         return target.connection_populations[conn]
-    return spec.kind.holder(conn, spec.kind.delay_var(conn),
-                            target.neuron_populations,
-                            target.connection_populations)
+    return kind.holder(conn, kind.delay_var(conn),
+                       target.neuron_populations,
+                       target.connection_populations)
 
 
-def _genn_values(target, conn, var, spec=None):
+def _genn_values(target, conn, var, kind=None):
     # Only reached with a compiled network, so GeNN is there
     from pygenn import SynapseMatrixConnectivity
     genn_pop = target.connection_populations[conn]
     if genn_pop.matrix_type & SynapseMatrixConnectivity.SPARSE:
         genn_pop.pull_connectivity_from_device()
-    holder = _holder(target, conn, spec)
-    if spec is not None:
-        return np.array(spec.kind.pull(holder, var),
-                        dtype=np.float32).ravel()
+    holder = _holder(target, conn, kind)
+    if kind is not None:
+        return np.array(kind.pull(holder, var), dtype=np.float32).ravel()
     genn_var = holder.vars[var]
     genn_var.pull_from_device()
     return np.array(genn_var.values, dtype=np.float32).ravel()
 
 
-def _delay_size(target, conn, spec):
+def _delay_size(target, conn, kind):
     """How many delay values ``conn`` has (its kind's shape; for sparse
     synaptic delays, the number of synapses)."""
-    if spec.kind.name == "synaptic" and _is_compiled(target):
+    if kind.name == "synaptic" and _is_compiled(target):
         return target.connection_populations[conn].vars["g"].values.size
-    return int(np.prod(spec.kind.shape(conn)))
+    return int(np.prod(kind.shape(conn)))
 
 
 def _network_values(conn, value, what, size=None):
@@ -100,28 +100,28 @@ def _network_values(conn, value, what, size=None):
                      f"initializer, not values; save the compiled network")
 
 
-def _network_delays(conn, spec):
-    """Initial delays of an uncompiled connection (per-synapse delays sit
-    in the connectivity, per-neuron ones in the spec)."""
-    return (conn.connectivity.delay if spec.kind.name == "synaptic"
-            else spec.init)
+def _network_delays(conn, kind, init):
+    """Initial delays of one part of an uncompiled connection's spec
+    (per-synapse delays sit in the connectivity)."""
+    return conn.connectivity.delay if kind.name == "synaptic" else init
 
 
 def _state(target, conn):
     """{suffix: float32 array} of the connection's weights and delays."""
     spec = _learnable(target, conn)
+    parts = [] if spec is None else spec.parts
     if _is_compiled(target):
         state = {WEIGHT_SUFFIX: _genn_values(target, conn, "g")}
-        if spec is not None:
-            state[spec.kind.file_suffix] = _genn_values(
-                target, conn, spec.kind.delay_var(conn), spec)
+        for kind, _ in parts:
+            state[kind.file_suffix] = _genn_values(
+                target, conn, kind.delay_var(conn), kind)
     else:
         state = {WEIGHT_SUFFIX: _network_values(
             conn, conn.connectivity.weight, "weight")}
-        if spec is not None:
-            state[spec.kind.file_suffix] = _network_values(
-                conn, _network_delays(conn, spec), "delay",
-                int(np.prod(spec.kind.shape(conn))))
+        for kind, init in parts:
+            state[kind.file_suffix] = _network_values(
+                conn, _network_delays(conn, kind, init), "delay",
+                int(np.prod(kind.shape(conn))))
     return state
 
 
@@ -154,6 +154,18 @@ def _versions():
 
 
 # -------------------------------------------------------------------- save
+def _manifest_delay(spec, conn, checkpoint):
+    entries = [{"kind": kind.name, "shape": list(kind.shape(conn)),
+                "file": f"{checkpoint}-{conn.name}-{kind.file_suffix}.npy"}
+               for kind, _ in spec.parts]
+    entry = {"kind": spec.kind.name,
+             "max_delay_steps": spec.max_delay_steps}
+    if len(entries) == 1:
+        return {**entry, "shape": entries[0]["shape"],
+                "file": entries[0]["file"]}
+    return {**entry, "parts": entries}
+
+
 def save_model(target, directory, checkpoint):
     """Write the weights and delays of every connection (and the learned
     neuron parameters of every population that has them).
@@ -192,12 +204,8 @@ def save_model(target, directory, checkpoint):
             "source": conn.source().name, "target": conn.target().name,
             "shape": list(_sizes(conn)),
             "weight_file": f"{checkpoint}-{conn.name}-{WEIGHT_SUFFIX}.npy",
-            "delay": None if spec is None else {
-                "kind": spec.kind.name,
-                "shape": list(spec.kind.shape(conn)),
-                "max_delay_steps": spec.max_delay_steps,
-                "file": f"{checkpoint}-{conn.name}-"
-                        f"{spec.kind.file_suffix}.npy"}})
+            "delay": None if spec is None else _manifest_delay(
+                spec, conn, checkpoint)})
     populations = []
     for index, pop in enumerate(learned_populations(target)):
         files = {}
@@ -384,7 +392,8 @@ def load_model(target, directory, checkpoint=None):
         size = (target.connection_populations[conn].vars["g"].values.size
                 if _is_compiled(target) else int(np.prod(_sizes(conn))))
         suffixes = files.get(stem, {})
-        expected = [WEIGHT_SUFFIX] + ([spec.kind.file_suffix] if spec else [])
+        parts = [] if spec is None else [k for k, _ in spec.parts]
+        expected = [WEIGHT_SUFFIX] + [k.file_suffix for k in parts]
         for suffix in expected:
             if suffix not in suffixes:
                 name = f"{checkpoint}-{stem}-{suffix}.npy"
@@ -402,12 +411,11 @@ def load_model(target, directory, checkpoint=None):
         owner = f"connection {conn.name}"
         weights = _read(directory, suffixes[WEIGHT_SUFFIX], owner,
                         "weights", size)
-        delays = None
-        if spec is not None:
-            delays = _read(directory, suffixes[spec.kind.file_suffix], owner,
-                           f"{spec.kind.name} delays (steps)",
-                           _delay_size(target, conn, spec), 0.0,
-                           spec.max_delay_steps)
+        delays = [(kind, _read(directory, suffixes[kind.file_suffix], owner,
+                               f"{kind.name} delays (steps)",
+                               _delay_size(target, conn, kind), 0.0,
+                               spec.max_delay_steps))
+                  for kind in parts]
         loaded.append((conn, spec, weights, delays))
         report[conn.name] = [suffixes[s] for s in expected]
     unmatched = set(files) - set(pairs.values())
@@ -433,15 +441,16 @@ def load_model(target, directory, checkpoint=None):
             genn_pop = target.connection_populations[conn]
             genn_pop.vars["g"].values = weights
             genn_pop.vars["g"].push_to_device()
-            if delays is not None:
-                spec.kind.push(_holder(target, conn, spec),
-                               spec.kind.delay_var(conn), delays)
+            for kind, values in delays:
+                kind.push(_holder(target, conn, kind), kind.delay_var(conn),
+                          values)
         else:
             conn.connectivity.weight = weights
-            if delays is not None and spec.kind.name == "synaptic":
-                conn.connectivity.delay = delays
-            elif delays is not None:
-                spec.init = delays
+            for kind, values in delays:
+                if kind.name == "synaptic":
+                    conn.connectivity.delay = values
+                else:
+                    spec.with_part_init(kind, values)
     for name, names in report.items():
         logger.info(f"loaded {', '.join(names)} into {name}")
     return report

@@ -85,7 +85,11 @@ class Learnable:
         connection (``init`` of shape ``(n_pre,)``). ``"dendritic"``: one
         delay per postsynaptic neuron, shared by all its incoming synapses
         in the connection (``init`` of shape ``(n_post,)``; the target
-        must be a hidden population, LIF or AdLIF).
+        must be a hidden population, LIF or AdLIF). A tuple
+        ``("axonal", "dendritic")``: both, the delay of synapse ij being
+        ``d_i + d_j`` (clamped to ``[0, max_delay_steps]``); ``init`` is
+        then one value for both or a tuple of one per kind, in the order
+        given.
 
     Notes
     -----
@@ -103,13 +107,46 @@ class Learnable:
         self.kind = get_kind(kind)
         self.max_delay_steps = check_max_delay_steps(max_delay_steps,
                                                      "Learnable")
-        high = init_upper_bound(init, "Learnable")
-        if high is not None and high > self.max_delay_steps:
-            raise ValueError(f"Learnable: initial delays reach {high} steps "
-                             f"but max_delay_steps is "
-                             f"{self.max_delay_steps}; raise "
-                             f"max_delay_steps or lower the initial delays")
-        self.init = init
+        inits = self._part_inits(kind, init)
+        for part_init in inits:
+            high = init_upper_bound(part_init, "Learnable")
+            if high is not None and high > self.max_delay_steps:
+                raise ValueError(
+                    f"Learnable: initial delays reach {high} steps but "
+                    f"max_delay_steps is {self.max_delay_steps}; raise "
+                    f"max_delay_steps or lower the initial delays")
+        self.init = inits[0] if len(inits) == 1 else tuple(inits)
+
+    def _part_inits(self, kind, init):
+        """One initial value per part of the kind, in ``kind.parts``
+        order (a tuple init of a mixed kind is in the order of ``kind``)."""
+        parts = self.kind.parts
+        if len(parts) == 1:
+            return [init]
+        if isinstance(init, tuple):
+            if len(init) != len(parts):
+                raise ValueError(
+                    f"Learnable: kind {tuple(kind)} needs one init per "
+                    f"kind, got {len(init)}")
+            by_name = dict(zip(kind, init))
+            return [by_name[p.name] for p in parts]
+        return [init] * len(parts)
+
+    @property
+    def parts(self):
+        """(kind, initial value) of each part: one for a single kind,
+        one per kind for mixed delays (e.g. axonal + dendritic)."""
+        parts = self.kind.parts
+        inits = [self.init] if len(parts) == 1 else list(self.init)
+        return list(zip(parts, inits))
+
+    def with_part_init(self, kind, init):
+        """Replace one part's initial value (loading saved delays)."""
+        if len(self.kind.parts) == 1:
+            self.init = init
+        else:
+            self.init = tuple(init if k is kind else i
+                              for k, i in self.parts)
 
     def __repr__(self):
         return (f"Learnable(init={self.init!r}, max_delay_steps="

@@ -65,15 +65,27 @@ class DelayPruning(Callback):
         fraction = 1.0 - (1.0 - self.keep) * (stage + 1) / self.stages
         for conn, mask in self.pruned.items():
             delays = get_delays(self._net, conn)
-            if mask is None:
-                mask = np.zeros(delays.shape, dtype=bool)
-            n_keep = int(np.ceil(fraction * delays.size))
-            # Rank the unpruned delays; pruned ones rank last
-            order = np.argsort(np.where(mask, -np.inf, delays), axis=None)
-            mask = np.ones(delays.size, dtype=bool)
-            mask[order[::-1][:n_keep]] = False
-            self.pruned[conn] = mask.reshape(delays.shape)
+            if isinstance(delays, dict):
+                # Mixed delays: each kind pruned on its own
+                old = mask or {}
+                self.pruned[conn] = {name: self._rank(values,
+                                                      old.get(name), fraction)
+                                     for name, values in delays.items()}
+            else:
+                self.pruned[conn] = self._rank(delays, mask, fraction)
             self._zero(conn)
+
+    @staticmethod
+    def _rank(delays, mask, fraction):
+        """Mask of the delays to prune: all but the largest ``fraction``
+        of the unpruned ones (pruned ones rank last)."""
+        if mask is None:
+            mask = np.zeros(delays.shape, dtype=bool)
+        n_keep = int(np.ceil(fraction * delays.size))
+        order = np.argsort(np.where(mask, -np.inf, delays), axis=None)
+        mask = np.ones(delays.size, dtype=bool)
+        mask[order[::-1][:n_keep]] = False
+        return mask.reshape(delays.shape)
 
     def on_batch_end(self, batch, metrics):
         # After mlGeNN's (or our accumulated) optimiser step
@@ -82,14 +94,24 @@ class DelayPruning(Callback):
 
     def _zero(self, conn):
         mask = self.pruned[conn]
-        if mask is None or not mask.any():
+        if mask is None:
             return
         delays = get_delays(self._net, conn)
-        if np.any(delays[mask] != 0.0):
-            delays[mask] = 0.0
-            set_delays(self._net, conn, delays)
+        masks, values = ((mask, delays) if isinstance(mask, dict)
+                         else ({"": mask}, {"": delays}))
+        changed = {name: values[name] for name, m in masks.items()
+                   if np.any(values[name][m] != 0.0)}
+        for name in changed:
+            changed[name][masks[name]] = 0.0
+        if changed:
+            set_delays(self._net, conn,
+                       changed if isinstance(mask, dict) else changed[""])
 
     def kept_fraction(self, conn) -> float:
-        """Fraction of ``conn``'s delays not pruned."""
+        """Fraction of ``conn``'s delays not pruned (all kinds together
+        for mixed delays)."""
         mask = self.pruned.get(conn)
-        return 1.0 if mask is None else float(1.0 - mask.mean())
+        if mask is None:
+            return 1.0
+        masks = list(mask.values()) if isinstance(mask, dict) else [mask]
+        return float(1.0 - np.concatenate([m.ravel() for m in masks]).mean())

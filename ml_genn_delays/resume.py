@@ -23,13 +23,15 @@ def _genn_vars(compiled):
             if name in genn_pop.vars:
                 out[f"conn{i}/{name}"] = genn_pop.vars[name]
         spec = specs.get(conn)
-        if spec is not None:
-            kind = spec.kind
+        parts = [] if spec is None else [k for k, _ in spec.parts]
+        for kind in parts:
+            # Mixed delays: one entry per part, named after its kind
+            tag = "" if len(parts) == 1 else f"/{kind.name}"
             for key, var in (("delay", kind.delay_var(conn)),
                              ("delay_gradient", kind.gradient_var(conn))):
                 holder = kind.holder(conn, var, compiled.neuron_populations,
                                      compiled.connection_populations)
-                out[f"conn{i}/{key}"] = kind.genn_var(holder, var)
+                out[f"conn{i}/{key}{tag}"] = kind.genn_var(holder, var)
     for i, (pop, var, gradient_var, _) in enumerate(
             getattr(compiled, "learnable_params", [])):
         genn_pop = compiled.neuron_populations[pop]

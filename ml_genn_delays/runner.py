@@ -88,8 +88,13 @@ class TrainingRun:
 
     # ------------------------------------------------------------ helpers
     def _delays(self):
-        values = [get_delays(self.compiled, c).ravel()
-                  for c in self.compiled.learnable_delays]
+        """Every learnable delay, flat (all parts of mixed delays)."""
+        values = []
+        for conn in self.compiled.learnable_delays:
+            delays = get_delays(self.compiled, conn)
+            parts = (delays.values() if isinstance(delays, dict)
+                     else [delays])
+            values += [np.ravel(d) for d in parts]
         return np.concatenate(values) if values else np.zeros(0)
 
     def _accuracy(self, x, y):

@@ -36,20 +36,29 @@ def check_run(run_dir, epochs, delays=True):
     return table
 
 
-@pytest.mark.parametrize("dataset, arch, neuron", [
-    ("shd", "shd_rec_64", "lif"), ("ssc", "ssc_ff_64", "lif"),
-    ("shd", "shd_ff_64", "adlif")])
-def test_heidelberg_examples(dataset, arch, neuron, tmp_path, capsys):
+@pytest.mark.parametrize("dataset, arch, neuron, kind", [
+    ("shd", "shd_rec_64", "lif", "synaptic"),
+    ("ssc", "ssc_ff_64", "lif", "synaptic"),
+    ("shd", "shd_ff_64", "adlif", "synaptic"),
+    ("shd", "shd_rec_64", "adlif", "axonal+dendritic")])
+def test_heidelberg_examples(dataset, arch, neuron, kind, tmp_path, capsys):
     # 12 examples per split: --max-examples 12 trains on all of them, so
     # test set and trial length (from the latest spike) match test.py's
     write_heidelberg(tmp_path / "data", dataset, n=12)
     example = load_script("examples", f"train_{dataset}")
     example.main(["--data-dir", str(tmp_path / "data"), "--arch", arch,
                   "--out", str(tmp_path / "out"), "--neuron", neuron,
-                  *QUICK])
+                  "--delay-kind", kind, *QUICK])
     trained = last_accuracy(capsys.readouterr().out)
-    arch = arch + ("_adlif" if neuron == "adlif" else "")
-    table = check_run(tmp_path / "out" / arch.replace("64", "16") / "0", 1)
+    arch += ("" if kind == "synaptic" else "_" + kind.replace("+", "_"))
+    arch += "_adlif" if neuron == "adlif" else ""
+    table = check_run(tmp_path / "out" / arch.replace("64", "16") / "0", 1,
+                      delays=kind == "synaptic")
+    if kind != "synaptic":
+        files = [p.name for p in
+                 (tmp_path / "out" / arch.replace("64", "16") / "0").iterdir()]
+        assert any(f.endswith("-da.npy") for f in files)
+        assert any(f.endswith("-dd.npy") for f in files)
     if neuron == "adlif":
         # Learned tau_mem, tau_adapt, a, b of the hidden layer are saved
         files = [p.name for p in

@@ -21,6 +21,12 @@ class DelayKind(ABC):
     #: Name users pass as ``Learnable(kind=...)``
     name = None
 
+    @property
+    def parts(self):
+        """The kinds whose variables make up this one (a mixed kind has
+        several, see kinds/mixed.py)."""
+        return (self,)
+
     #: Suffix of the delay file written for this kind
     file_suffix = None
 

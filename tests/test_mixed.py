@@ -1,0 +1,207 @@
+"""Mixed delays: an axonal and a dendritic delay on one connection. The
+forward pass is that of synaptic delays d_ij = d_i + d_j; the axonal
+gradient is the row sum and the dendritic one the column sum of the
+synaptic delay gradients."""
+import numpy as np
+import pytest
+from ml_genn import Network, Population
+from ml_genn.callbacks import Callback, SpikeRecorder
+from ml_genn.compilers.event_prop_compiler import default_params
+from ml_genn.connectivity import Dense
+from ml_genn.neurons import LeakyIntegrate, SpikeInput
+from ml_genn.synapses import Exponential
+
+from ml_genn_delays import (SGD, Connection, DelayPruning, EventPropCompiler,
+                            Learnable, get_delays, load_model, save_model,
+                            set_delays)
+from networks import random_spikes
+from test_axonal import LABELS, TIMESTEPS, hidden_neuron, rel_err
+
+MAX_DELAY = 12
+
+
+class Probe(Callback):
+    """Weights, delays and delay gradients of every part of every
+    connection at the end of example 1 (example 0's gradients)."""
+
+    def __init__(self, conns):
+        self.conns = conns
+        self.values = None
+
+    def set_params(self, compiled_network, **kwargs):
+        self._net = compiled_network
+
+    def get_data(self):
+        return "probe", self.values
+
+    def on_batch_begin(self, batch):
+        self._batch = batch
+
+    def on_timestep_end(self, timestep):
+        if self._batch != 1 or timestep != TIMESTEPS - 1:
+            return
+        net, self.values = self._net, []
+        for conn in self.conns:
+            var = net.connection_populations[conn].vars["Gradient"]
+            var.pull_from_device()
+            found = {"Gradient": np.array(var.values, dtype=np.float64)}
+            for kind, _ in net.learnable_delays[conn].parts:
+                for key, name in (("d", kind.delay_var(conn)),
+                                  ("dgrad", kind.gradient_var(conn))):
+                    holder = kind.holder(conn, name, net.neuron_populations,
+                                         net.connection_populations)
+                    found[f"{kind.name}/{key}"] = np.array(
+                        kind.pull(holder, name), dtype=np.float64).ravel()
+            self.values.append(found)
+
+
+def build(mixed, recurrent, seed=1, neuron="lif", kind_order=None):
+    """input -> hidden (optionally recurrent) -> output; the connections
+    into the hidden layer have axonal + dendritic delays (or, not
+    ``mixed``, synaptic delays d_i + d_j)."""
+    rng = np.random.default_rng(seed)
+    w_in = rng.normal(0.8, 0.4, (5, 4))
+    w_rec = rng.normal(0.0, 0.3, (4, 4))
+    w_out = rng.normal(0.5, 0.5, (4, 3))
+    axonal = [rng.uniform(0, 5, 5), rng.uniform(0, 5, 4)]
+    dendritic = [rng.uniform(0, 5, 4), rng.uniform(0, 5, 4)]
+
+    def delay(i):
+        if mixed:
+            order = kind_order or ("axonal", "dendritic")
+            init = {"axonal": axonal[i], "dendritic": dendritic[i]}
+            return Learnable(tuple(init[k] for k in order), MAX_DELAY,
+                             kind=order)
+        return Learnable(axonal[i][:, None] + dendritic[i][None, :],
+                         MAX_DELAY)
+
+    network = Network(default_params)
+    with network:
+        inp = Population(SpikeInput(max_spikes=10000), 5)
+        hid = Population(hidden_neuron(neuron), 4, record_spikes=True)
+        out = Population(LeakyIntegrate(tau_mem=20.0,
+                                        readout="avg_var_exp_weight"), 3)
+        conns = [Connection(inp, hid, Dense(w_in), Exponential(5.0),
+                            delay=delay(0))]
+        if recurrent:
+            conns.append(Connection(hid, hid, Dense(w_rec), Exponential(5.0),
+                                    delay=delay(1)))
+        conns.append(Connection(hid, out, Dense(w_out), Exponential(5.0)))
+    return network, inp, hid, out, conns
+
+
+def compile_net(network, name, **kwargs):
+    kwargs = {"optimiser": SGD(1e-3), "delay_optimiser": SGD(1e-3),
+              "max_spikes": 200, **kwargs}
+    return EventPropCompiler(
+        TIMESTEPS, "sparse_categorical_crossentropy",
+        **kwargs).compile(network, name=name)
+
+
+def run(mixed, recurrent, name, neuron="lif"):
+    network, inp, hid, out, conns = build(mixed, recurrent, neuron=neuron)
+    compiled = compile_net(network, name)
+    x = random_spikes(2, 5, TIMESTEPS, 0.2, seed=3)
+    probe = Probe(conns[:-1])
+    with compiled:
+        _, data = compiled.train({inp: x}, {out: LABELS}, num_epochs=1,
+                                 shuffle=False,
+                                 callbacks=[probe, SpikeRecorder(hid,
+                                                                 key="hid")])
+    return data["probe"], (data["hid"][0][0], data["hid"][1][0])
+
+
+@pytest.mark.parametrize("neuron", ["lif", "adlif"])
+@pytest.mark.parametrize("recurrent", [False, True], ids=["ff", "rec"])
+def test_mixed_gradients_are_row_and_column_sums(recurrent, neuron):
+    mixed, hid_mixed = run(True, recurrent, f"mix_{recurrent}_{neuron}",
+                           neuron)
+    synaptic, hid_syn = run(False, recurrent, f"mixsyn_{recurrent}_{neuron}",
+                            neuron)
+    assert len(hid_syn[0]) >= 10
+    np.testing.assert_array_equal(hid_mixed[0], hid_syn[0])
+    np.testing.assert_array_equal(hid_mixed[1], hid_syn[1])
+    for mix, syn in zip(mixed, synaptic):
+        n_pre = mix["axonal/d"].size
+        n_post = mix["dendritic/d"].size
+        np.testing.assert_allclose(
+            syn["synaptic/d"].reshape(n_pre, n_post),
+            mix["axonal/d"][:, None] + mix["dendritic/d"][None, :],
+            rtol=1e-6)
+        assert rel_err(mix["Gradient"], syn["Gradient"]) <= 1e-5
+        per_synapse = syn["synaptic/dgrad"].reshape(n_pre, n_post)
+        rows, columns = per_synapse.sum(axis=1), per_synapse.sum(axis=0)
+        assert np.count_nonzero(rows) >= n_pre // 2
+        assert rel_err(mix["axonal/dgrad"], rows) <= 1e-5
+        assert rel_err(mix["dendritic/dgrad"], columns) <= 1e-5
+
+
+def test_mixed_delays_read_write_save_load_and_prune(tmp_path):
+    network, inp, hid, out, conns = build(True, True,
+                                          kind_order=("dendritic", "axonal"))
+    # A tuple init follows the order of the kinds given
+    spec = conns[0].delay_spec
+    assert [k.name for k, _ in spec.parts] == ["axonal", "dendritic"]
+    assert spec.parts[0][1].shape == (5,) and spec.parts[1][1].shape == (4,)
+    compiled = compile_net(network, "mix_io", delay_optimiser=SGD(500.0),
+                           batch_size=2)
+    x = random_spikes(4, 5, TIMESTEPS, 0.2, seed=4)
+    with compiled:
+        delays = get_delays(compiled, conns[0])
+        assert sorted(delays) == ["axonal", "dendritic"]
+        with pytest.raises(ValueError, match="pass a dict"):
+            set_delays(compiled, conns[0], np.zeros(5))
+        with pytest.raises(ValueError, match="no \\['synaptic'\\]"):
+            set_delays(compiled, conns[0], {"synaptic": np.zeros((5, 4))})
+        set_delays(compiled, conns[0], {"axonal": np.arange(5.0)})
+        np.testing.assert_array_equal(get_delays(compiled, conns[0])["axonal"],
+                                      np.arange(5.0))
+        pruning = DelayPruning(0.5)
+        compiled.train({inp: x}, {out: np.array([0, 1, 2, 0])},
+                       num_epochs=2, shuffle=False, callbacks=[pruning])
+        after = get_delays(compiled, conns[0])
+        for name, mask in pruning.pruned[conns[0]].items():
+            assert np.all(after[name][mask] == 0.0)
+        assert pruning.kept_fraction(conns[0]) == pytest.approx(
+            (3 + 2) / 9)
+        saved = [get_delays(compiled, c) for c in conns[:2]]
+        save_model(compiled, tmp_path / "m", checkpoint=1)
+    names = sorted(p.name for p in (tmp_path / "m").iterdir())
+    assert sum(n.endswith("-da.npy") for n in names) == 2
+    assert sum(n.endswith("-dd.npy") for n in names) == 2
+    # Into a fresh network before compiling
+    network2, _, _, _, conns2 = build(True, True, seed=7)
+    load_model(network2, tmp_path / "m")
+    compiled2 = compile_net(network2, "mix_io2")
+    with compiled2:
+        for c, d in zip(conns2, saved):
+            got = get_delays(compiled2, c)
+            for name in d:
+                np.testing.assert_allclose(got[name], d[name])
+
+
+def test_bad_mixed_kinds_are_refused():
+    for kind in (("axonal",), ("axonal", "axonal"), ("synaptic", "axonal")):
+        with pytest.raises(ValueError, match="Mixed delay kinds"):
+            Learnable(0.0, 10, kind=kind)
+    with pytest.raises(ValueError, match="one init per kind"):
+        Learnable((1.0, 2.0, 3.0), 10, kind=("axonal", "dendritic"))
+
+
+def test_resume_state_holds_every_part(tmp_path):
+    from ml_genn_delays.resume import load_training_state, save_training_state
+    network, inp, hid, out, conns = build(True, True)
+    compiled = compile_net(network, "mix_resume", delay_optimiser=SGD(500.0))
+    x = random_spikes(3, 5, TIMESTEPS, 0.2, seed=4)
+    y = np.array([0, 1, 2])
+    with compiled:
+        compiled.train({inp: x}, {out: y}, num_epochs=1, callbacks=[])
+        saved = get_delays(compiled, conns[0])
+        save_training_state(compiled, tmp_path, {"epoch": 0})
+        compiled.train({inp: x}, {out: y}, num_epochs=1, callbacks=[])
+        moved = get_delays(compiled, conns[0])
+        assert any(np.any(moved[k] != saved[k]) for k in saved)
+        load_training_state(compiled, tmp_path)
+        restored = get_delays(compiled, conns[0])
+    for name in saved:
+        np.testing.assert_array_equal(restored[name], saved[name])
