@@ -8,6 +8,7 @@ with --recurrent, on the recurrent one:
     synaptic  one delay per synapse
     axonal    one delay per presynaptic neuron
     dendritic one delay per postsynaptic (hidden) neuron
+    axonal+dendritic  both on each delayed connection (d_i + d_j)
 
 Compiled first, then timed interleaved (round-robin), medians over
 rounds. Memory: bytes of every GeNN variable of the model (neuron,
@@ -27,7 +28,7 @@ import shd_network  # noqa: E402
 from shd_network import (cpu_benchmark_args,  # noqa: E402
                          print_table, time_interleaved, write_csv_atomic)
 
-KINDS = ["none", "synaptic", "axonal", "dendritic"]
+KINDS = ["none", "synaptic", "axonal", "dendritic", "axonal+dendritic"]
 COLUMNS = ["kind", "recurrent", "max_delay", "ms_per_example",
            "hidden_spikes_per_example", "time_vs_none", "model_mib",
            "delay_state_kib", "delay_state_vs_synaptic"]
@@ -52,12 +53,11 @@ def memory(compiled):
     total = sum(_nbytes(g) for g in groups)
     delay_state = 0
     for conn, spec in compiled.learnable_delays.items():
-        for name in (spec.kind.delay_var(conn),
-                     spec.kind.gradient_var(conn)):
-            holder = spec.kind.holder(conn, name,
-                                      compiled.neuron_populations,
-                                      compiled.connection_populations)
-            delay_state += spec.kind.genn_var(holder, name).view.nbytes
+        for kind, _ in spec.parts:
+            for name in (kind.delay_var(conn), kind.gradient_var(conn)):
+                holder = kind.holder(conn, name, compiled.neuron_populations,
+                                     compiled.connection_populations)
+                delay_state += kind.genn_var(holder, name).view.nbytes
     delay_state += sum(_nbytes(cu)
                        for cu in compiled.delay_optimiser_updates)
     return total, delay_state
@@ -72,7 +72,8 @@ def main(argv=None):
         models[kind] = shd_network.build(
             "ours", delayed, args.recurrent, init, args.max_delay,
             args.timesteps, 2 * args.spikes,
-            name=f"kinds_{kind}_{args.recurrent}_{args.max_delay}",
+            name=(f"kinds_{kind.replace('+', '_')}_{args.recurrent}_"
+                  f"{args.max_delay}"),
             kind="synaptic" if kind == "none" else kind,
             recurrent_delays=delayed)
     times, spikes = time_interleaved(models, x, y, args.rounds)

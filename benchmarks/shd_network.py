@@ -94,10 +94,16 @@ def build(style, ff, rec, init, max_delay, timesteps, max_input_spikes,
         if not delayed:
             return Connection(pre, post, Dense(w), Exponential(5.0))
         if style == "ours":
-            delays = {"synaptic": u, "axonal": u[:, 0],
-                      "dendritic": u[0, :]}[kind] * scale
+            if kind == "axonal+dendritic":
+                # d_i + d_j, each half the range
+                delays = (u[:, 0] * scale / 2, u[0, :] * scale / 2)
+                kinds = ("axonal", "dendritic")
+            else:
+                delays = {"synaptic": u, "axonal": u[:, 0],
+                          "dendritic": u[0, :]}[kind] * scale
+                kinds = kind
             return Connection(pre, post, Dense(w), Exponential(5.0),
-                              delay=Learnable(delays, max_delay, kind=kind))
+                              delay=Learnable(delays, max_delay, kind=kinds))
         c = MLGeNNConnection(pre, post, Dense(w, u * scale),
                              Exponential(5.0), max_delay_steps=max_delay)
         learn.append(c)

@@ -59,10 +59,11 @@ def test_delay_kinds_tiny(tmp_path):
          "--max-delay", "10", "--recurrent", "--out", str(out)])
     with open(out) as f:
         rows = {r["kind"]: r for r in csv.DictReader(f)}
-    assert sorted(rows) == ["axonal", "dendritic", "none", "synaptic"]
+    assert sorted(rows) == ["axonal", "axonal+dendritic", "dendritic", "none",
+                            "synaptic"]
     assert float(rows["none"]["delay_state_kib"]) == 0.0
     # Axonal and dendritic delay state is O(n), synaptic O(n_pre * n_post)
-    for kind in ("axonal", "dendritic"):
+    for kind in ("axonal", "dendritic", "axonal+dendritic"):
         assert (float(rows[kind]["delay_state_kib"])
                 < 0.5 * float(rows["synaptic"]["delay_state_kib"]))
     assert all(float(r["ms_per_example"]) > 0 for r in rows.values())
