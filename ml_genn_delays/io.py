@@ -18,6 +18,7 @@ from numbers import Number
 
 import numpy as np
 
+from .errors import ModelFileError
 from .io_params import (CONNECTION_SUFFIXES, apply_params,
                         learned_populations, param_state, read_params)
 
@@ -28,10 +29,6 @@ WEIGHT_SUFFIX = "g"
 FORMAT = "ml_genn_delays/1"
 _FILE = re.compile(r"^(?P<checkpoint>[^-]+)-(?P<conn>.+)-(?P<suffix>[^-]+)"
                    r"\.npy$")
-
-
-class ModelFileError(ValueError):
-    """A model directory or file that cannot be loaded as asked."""
 
 
 # ----------------------------------------------------------------- helpers

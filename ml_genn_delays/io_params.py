@@ -9,6 +9,8 @@ from numbers import Number
 
 import numpy as np
 
+from .errors import ModelFileError
+
 #: Suffixes of connection files; any other suffix names a parameter
 CONNECTION_SUFFIXES = ("g", "d", "da", "dd")
 
@@ -58,7 +60,6 @@ def read_params(pop, directory, files, stem, read):
     """Check and read the files of ``pop``'s learned parameters
     (``files``: suffix -> file name of its stem); ``read(name, what, size,
     low, high)`` loads one checked file."""
-    from .io import ModelFileError
     values = {}
     for name, spec in pop.neuron.learnable_params.items():
         if name not in files:
