@@ -21,6 +21,14 @@ class LearnableParam:
         Bounds of the learned values (the units of the parameter, e.g. ms
         for time constants). ``low < high``; ``init`` must lie inside.
 
+    Notes
+    -----
+    Neurons that take it: :class:`AdaptiveLeakyIntegrateFire` (``tau_mem``,
+    ``tau_adapt``, ``a``, ``b``). For a LIF neuron with a learned
+    ``tau_mem`` use ``AdaptiveLeakyIntegrateFire(a=0.0, b=0.0,
+    tau_mem=LearnableParam(...))``: with ``a = b = 0`` it is mlGeNN's LIF
+    (mlGeNN's own LeakyIntegrateFire refuses a LearnableParam).
+
     Examples
     --------
     >>> from ml_genn.initializers import Uniform
