@@ -15,6 +15,10 @@ machine load affects them alike. Medians over rounds are reported with the
 hidden spikes per example, since EventProp's cost follows activity.
 
     python benchmarks/cpu_delay_overhead.py --max-delays 64 512 1000
+
+Every variant is built with -O3 (our compiler's CPU default; mlGeNN's
+variants are given the same); ``--unoptimised`` builds all of them at
+GeNN's own CPU default, -O0.
 """
 import argparse
 import os
@@ -51,9 +55,11 @@ def build(variant, args, max_delay, init):
     """Compile one variant (key of :data:`VARIANTS`) with the sizes of
     ``args``; returns (compiled, input, hidden, output)."""
     style, ff, rec = VARIANTS[variant]
+    opt = "" if args.optimize_code else "_O0"
     return shd_network.build(style, ff, rec, init, max_delay,
                              args.timesteps, 2 * args.spikes,
-                             name=f"bench_{variant}_{max_delay}")
+                             name=f"bench_{variant}_{max_delay}{opt}",
+                             optimize_code=args.optimize_code)
 
 
 def make_rows(max_delay, med, spk):
@@ -101,6 +107,10 @@ def main(argv=None):
     parser.add_argument("--out", default=os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "results",
         "cpu_delay_overhead.csv"))
+    parser.add_argument("--unoptimised", dest="optimize_code",
+                        action="store_false",
+                        help="build every variant as GeNN does by default "
+                             "on the CPU (-O0) instead of -O3")
     args = parser.parse_args(argv)
 
     # Fixed arrays, so every variant starts from identical weights/delays

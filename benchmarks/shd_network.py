@@ -13,6 +13,7 @@ import os
 import time
 
 import numpy as np
+from pygenn.genn_model import backend_modules
 from ml_genn import Connection as MLGeNNConnection, Network, Population
 from ml_genn.callbacks import SpikeRecorder
 from ml_genn.compilers import EventPropCompiler as MLGeNNCompiler
@@ -131,6 +132,11 @@ def build(style, ff, rec, init, max_delay, timesteps, max_input_spikes,
                          NUM_OUTPUTS)
         conn(below, out, init["w_out"], None, False)
     cls = MLGeNNCompiler if style == "mlgenn" else EventPropCompiler
+    backend = genn_kwargs.get("backend") or next(iter(backend_modules))
+    if style == "mlgenn" and backend == "single_threaded_cpu":
+        # ours builds CPU code with -O3 by default, mlGeNN at GeNN's -O0:
+        # compare like with like
+        genn_kwargs.setdefault("optimize_code", True)
     extra = {"delay_learn_conns": learn} if style == "mlgenn" else {}
     # EventProp's ring holds two examples (one read back while the next is
     # written) and a neuron spikes at most once a step: never drop a spike

@@ -68,6 +68,11 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
         NCCL; on the CPU backend they are all-reduced on the host before
         every optimiser step, and each rank builds its model in its own
         directory (``<name>_rank<r>``).
+    optimize_code : bool, optional
+        GeNN's preference. GeNN compiles CPU models without optimisation
+        unless asked; on the CPU backend ours defaults to True (``-O3
+        -ffast-math``: training is about 3x faster). Pass False for
+        GeNN's default. On CUDA GeNN's default is kept.
     """
 
     def __init__(self, example_timesteps: int, losses, optimiser="adam",
@@ -88,6 +93,10 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
         self.strict_spike_buffer = strict_buffer_checking
         self.host_communicator = None
         self._batch_sizes = (self.batch_size, self.full_batch_size)
+        if self._backend() in _CPU_BACKENDS:
+            # GeNN builds CPU code at -O0 by default (measured 3.2-3.5x
+            # slower per training example, benchmarks/README.md)
+            self.genn_kwargs.setdefault("optimize_code", True)
         self._param_optimiser = get_object(
             param_optimiser or DEFAULT_PARAM_OPTIMISER, Optimiser,
             "Optimiser", default_optimisers)

@@ -80,3 +80,18 @@ def test_adaptive_neurons_tiny(tmp_path):
     assert sorted(rows) == ["adlif_fixed", "adlif_learned", "lif"]
     assert float(rows["lif"]["time_vs_lif"]) == 1.0
     assert all(float(r["ms_per_example"]) > 0 for r in rows.values())
+
+
+def test_cpu_optimisation_tiny(tmp_path):
+    out = tmp_path / "opt.csv"
+    load_script("benchmarks", "cpu_optimisation").main(
+        ["--inputs", "20", "--hidden", "8", "--timesteps", "50",
+         "--spikes", "300", "--examples", "2", "--rounds", "2",
+         "--max-delay", "10", "--out", str(out)])
+    with open(out) as f:
+        rows = {r["variant"]: r for r in csv.DictReader(f)}
+    assert sorted(rows) == ["a", "b", "d"]
+    for r in rows.values():
+        assert float(r["ms_O0"]) > 0 and float(r["ms_O3"]) > 0
+        # same model, same input: the build flags change no spike
+        assert r["hidden_spikes_O0"] == r["hidden_spikes_O3"]
