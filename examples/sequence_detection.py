@@ -3,12 +3,21 @@ spike orders apart. Weights are frozen; only delays learn.
 
     python examples/sequence_detection.py [--no-delays] [--epochs 50]
     python examples/sequence_detection.py --delay-kind axonal --epochs 100
+    python examples/sequence_detection.py --delay-kind dendritic --epochs 100
 
 Synaptic delays start from equal weights (1.0): without delays the two
 outputs are identical (50%). Axonal delays (one per input, shared by both
 outputs) need outputs that differ: the weights are then [[1.0, 0.9],
 [1.0, 1.1]] (input x output), with which the network without delays
-gets every example wrong.
+gets every example wrong. Dendritic delays (one per postsynaptic neuron)
+are learned on hidden neurons only: each input drives its own hidden LIF
+relay (frozen diagonal weights, one spike per input spike), whose
+dendritic delay then plays the part of an axonal delay on that input;
+the relays feed the outputs through the weights above, and the trial is
+10 steps longer for the relays' latency. With one delay per input, the
+learned solutions use the end of the trial: axonal delays end near
+(15, 12.3) and dendritic ones at (15, 15), which pushes the second input
+spike's effect past the end, so the output sees which input came first.
 """
 import argparse
 
@@ -17,7 +26,7 @@ import numpy as np
 from ml_genn import Network, Population
 from ml_genn.compilers.event_prop_compiler import default_params
 from ml_genn.connectivity import Dense
-from ml_genn.neurons import LeakyIntegrate, SpikeInput
+from ml_genn.neurons import LeakyIntegrate, LeakyIntegrateFire, SpikeInput
 from ml_genn.optimisers import Adam
 from ml_genn.synapses import Exponential
 
@@ -32,25 +41,38 @@ def main(argv=None):
     parser.add_argument("--gap", type=float, default=10.0,
                         help="time between the two input spikes [ms]")
     parser.add_argument("--no-delays", action="store_true")
-    parser.add_argument("--delay-kind", choices=["synaptic", "axonal"],
+    parser.add_argument("--delay-kind",
+                        choices=["synaptic", "axonal", "dendritic"],
                         default="synaptic")
     args = parser.parse_args(argv)
 
     x, y = sequence_detection(4, gap=args.gap)
     max_delay = int(round(1.5 * args.gap))
+    timesteps = int(2.5 * args.gap)
+    delay = (None if args.no_delays
+             else Learnable(0.0, max_delay, kind=args.delay_kind))
     network = Network(default_params)
     with network:
         inp = Population(SpikeInput(max_spikes=4), 2)
         out = Population(LeakyIntegrate(tau_mem=10.0, readout="max_var"), 2)
-        weights = (1.0 if args.delay_kind == "synaptic"
-                   else np.array([[1.0, 0.9], [1.0, 1.1]]))
-        conn = Connection(inp, out, Dense(weights), Exponential(5.0),
-                          delay=None if args.no_delays
-                          else Learnable(0.0, max_delay,
-                                         kind=args.delay_kind))
+        # Axonal and dendritic delays need outputs that differ (see above)
+        differing = np.array([[1.0, 0.9], [1.0, 1.1]])
+        if args.delay_kind == "synaptic":
+            conn = Connection(inp, out, Dense(1.0), Exponential(5.0),
+                              delay=delay)
+        elif args.delay_kind == "axonal":
+            conn = Connection(inp, out, Dense(differing), Exponential(5.0),
+                              delay=delay)
+        else:
+            relay = Population(LeakyIntegrateFire(
+                v_thresh=1.0, tau_mem=20.0, tau_refrac=None), 2)
+            conn = Connection(inp, relay, Dense(8.0 * np.eye(2)),
+                              Exponential(5.0), delay=delay)
+            Connection(relay, out, Dense(differing), Exponential(5.0))
+            timesteps += 10
 
     compiler = EventPropCompiler(
-        example_timesteps=int(2.5 * args.gap), max_spikes=4,
+        example_timesteps=timesteps, max_spikes=4,
         losses="sparse_categorical_crossentropy",
         optimiser=Adam(0.0), delay_optimiser=Adam(1.0))
     compiled = compiler.compile(network, name="sequence_detection")

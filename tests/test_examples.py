@@ -27,3 +27,13 @@ def test_train_yin_yang_example_runs(capsys, tmp_path):
     assert (tmp_path / "yy_ff_5" / "0" / "manifest.json").exists()
     assert any(p.name.startswith("0-") and p.name.endswith("-d.npy")
                for p in (tmp_path / "yy_ff_5" / "0").iterdir())
+
+
+def test_sequence_detection_with_dendritic_delays_alone(capsys):
+    example = load_script("examples", "sequence_detection")
+    example.main(["--epochs", "100", "--delay-kind", "dendritic"])
+    out = capsys.readouterr().out
+    assert last_accuracy(out) == 100.0
+    example.main(["--epochs", "5", "--delay-kind", "dendritic",
+                  "--no-delays"])
+    assert last_accuracy(capsys.readouterr().out) == 0.0
