@@ -1,7 +1,7 @@
 """Small networks and inputs shared by the tests (real GeNN, CPU)."""
 import numpy as np
 from ml_genn import Connection as MLGeNNConnection, Network, Population
-from ml_genn.callbacks import Callback
+from ml_genn.callbacks import Callback, SpikeRecorder
 from ml_genn.compilers import EventPropCompiler as MLGeNNEventPropCompiler
 from ml_genn.compilers.event_prop_compiler import default_params
 from ml_genn.connectivity import Dense
@@ -132,7 +132,59 @@ class GradientProbe(Callback):
 
     def on_timestep_end(self, timestep):
         if self._batch == self.batch and timestep == self.timesteps - 1:
-            self._values = [pull(self._net, c, v) for c, v in self.conn_vars]
+            self._values = self._capture(self._net)
+
+    def _capture(self, net):
+        return [pull(net, c, v) for c, v in self.conn_vars]
+
+
+class DelayProbe(GradientProbe):
+    """A GradientProbe of whole connections: per connection a dict of
+    "g", "Gradient" and, for every delay part (kind), "<kind>/d" and
+    "<kind>/dgrad" (flat); a connection with one part also has "d" and
+    "dgrad". Comes back under "probe"."""
+
+    def __init__(self, conns, timesteps, batch=1):
+        super().__init__([], timesteps, batch=batch, key="probe")
+        self.conns = conns
+
+    def _capture(self, net):
+        values = []
+        for conn in self.conns:
+            found = {name: pull(net, conn, name) for name in ("g", "Gradient")}
+            parts = net.learnable_delays[conn].parts
+            for kind, _ in parts:
+                for key, name in (("d", kind.delay_var(conn)),
+                                  ("dgrad", kind.gradient_var(conn))):
+                    holder = kind.holder(conn, name, net.neuron_populations,
+                                         net.connection_populations)
+                    found[f"{kind.name}/{key}"] = np.array(
+                        kind.pull(holder, name), dtype=np.float64).ravel()
+                    if len(parts) == 1:
+                        found[key] = found[f"{kind.name}/{key}"]
+            values.append(found)
+        return values
+
+
+def train_probed(network, inp, hid, out, conns, name, labels, timesteps,
+                 probe_conns=None):
+    """Compile (SGD 1e-3 for weights and delays), train one epoch on
+    ``len(labels)`` random examples and return the DelayProbe of
+    ``probe_conns`` (default ``conns``) after example 1 and the hidden
+    spike times of examples 0 and 1."""
+    compiled = EventPropCompiler(
+        timesteps, "sparse_categorical_crossentropy", optimiser=SGD(1e-3),
+        delay_optimiser=SGD(1e-3), max_spikes=200).compile(network,
+                                                           name=name)
+    x = random_spikes(len(labels), 5, timesteps, 0.2, seed=3)
+    probe = DelayProbe(conns if probe_conns is None else probe_conns,
+                       timesteps)
+    with compiled:
+        _, data = compiled.train({inp: x}, {out: labels}, num_epochs=1,
+                                 shuffle=False,
+                                 callbacks=[probe, SpikeRecorder(hid,
+                                                                 key="hid")])
+    return data["probe"], (data["hid"][0][0], data["hid"][1][0])
 
 
 def output_trace(compiled, net, x, y):

@@ -5,7 +5,7 @@ hidden population (whose EventProp feedback shares the channel)."""
 import numpy as np
 import pytest
 from ml_genn import Network, Population
-from ml_genn.callbacks import Callback, SpikeRecorder
+from ml_genn.callbacks import SpikeRecorder
 from ml_genn.compilers.event_prop_compiler import default_params
 from ml_genn.connectivity import Dense
 from ml_genn.neurons import LeakyIntegrate, LeakyIntegrateFire, SpikeInput
@@ -14,48 +14,11 @@ from ml_genn.synapses import Exponential
 from ml_genn_delays import (SGD, AdaptiveLeakyIntegrateFire, Connection,
                             EventPropCompiler, Learnable, LearnableParam,
                             get_delays, set_delays)
-from networks import random_spikes
+from networks import random_spikes, train_probed
 
 TIMESTEPS = 50
 MAX_DELAY = 10
 LABELS = np.array([1, 2])
-
-
-class Probe(Callback):
-    """Weights, delays and both gradients of every connection at the end
-    of example 1 (example 0's gradients, before any optimiser step)."""
-
-    def __init__(self, conns):
-        self.conns = conns
-        self.values = None
-
-    def set_params(self, compiled_network, **kwargs):
-        self._net = compiled_network
-
-    def get_data(self):
-        return "probe", self.values
-
-    def on_batch_begin(self, batch):
-        self._batch = batch
-
-    def on_timestep_end(self, timestep):
-        if self._batch != 1 or timestep != TIMESTEPS - 1:
-            return
-        net, self.values = self._net, []
-        for conn in self.conns:
-            found = {}
-            for name in ("g", "Gradient"):
-                var = net.connection_populations[conn].vars[name]
-                var.pull_from_device()
-                found[name] = np.array(var.values, dtype=np.float64)
-            spec = net.learnable_delays[conn]
-            for key, name in (("d", spec.kind.delay_var(conn)),
-                              ("dgrad", spec.kind.gradient_var(conn))):
-                holder = spec.kind.holder(conn, name, net.neuron_populations,
-                                          net.connection_populations)
-                found[key] = np.array(spec.kind.pull(holder, name),
-                                      dtype=np.float64).ravel()
-            self.values.append(found)
 
 
 def hidden_neuron(name):
@@ -99,18 +62,8 @@ def build(kind, recurrent, seed=1, neuron="lif"):
 
 def run(kind, recurrent, name, neuron="lif"):
     network, inp, hid, out, conns = build(kind, recurrent, neuron=neuron)
-    compiled = EventPropCompiler(
-        TIMESTEPS, "sparse_categorical_crossentropy", optimiser=SGD(1e-3),
-        delay_optimiser=SGD(1e-3), max_spikes=200).compile(network,
-                                                           name=name)
-    x = random_spikes(2, 5, TIMESTEPS, 0.2, seed=3)
-    probe = Probe(conns)
-    with compiled:
-        _, data = compiled.train({inp: x}, {out: LABELS}, num_epochs=1,
-                                 shuffle=False,
-                                 callbacks=[probe, SpikeRecorder(hid,
-                                                                 key="hid")])
-    return data["probe"], (data["hid"][0][0], data["hid"][1][0])
+    return train_probed(network, inp, hid, out, conns, name, LABELS,
+                        TIMESTEPS)
 
 
 def rel_err(a, b):

@@ -5,8 +5,7 @@ from ml_genn import Connection as MLGeNNConnection, Network, Population
 from ml_genn.compilers.event_prop_compiler import default_params
 from ml_genn.connectivity import Conv2D, Dense
 from ml_genn.initializers import Normal, Uniform
-from ml_genn.neurons import (IntegrateFire, LeakyIntegrate, LeakyIntegrateFire,
-                             SpikeInput)
+from ml_genn.neurons import IntegrateFire, LeakyIntegrate, SpikeInput
 from ml_genn.synapses import Delta, Exponential
 
 from ml_genn_delays import Connection, EventPropCompiler, Fixed, Learnable

@@ -7,7 +7,6 @@ in step t during step t + 1 (one step of synaptic latency) and the delay
 adds d steps to that. With d = 0 this is GeNN's usual one-step latency.
 """
 import numpy as np
-import pytest
 from ml_genn import Network, Population
 from ml_genn.callbacks import VarRecorder
 from ml_genn.compilers.event_prop_compiler import default_params

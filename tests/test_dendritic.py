@@ -6,17 +6,15 @@ and with axonal and dendritic delays on the same network."""
 import numpy as np
 import pytest
 from ml_genn import Network, Population
-from ml_genn.callbacks import SpikeRecorder
 from ml_genn.compilers.event_prop_compiler import default_params
 from ml_genn.connectivity import Dense
 from ml_genn.neurons import LeakyIntegrate, SpikeInput
 from ml_genn.synapses import Exponential
 
-from ml_genn_delays import (SGD, Connection, EventPropCompiler, Learnable,
+from ml_genn_delays import (Connection, EventPropCompiler, Learnable,
                             get_delays, set_delays)
-from networks import random_spikes
-from test_axonal import (LABELS, MAX_DELAY, TIMESTEPS, Probe, hidden_neuron,
-                         rel_err)
+from networks import train_probed
+from test_axonal import LABELS, MAX_DELAY, TIMESTEPS, hidden_neuron, rel_err
 
 
 def build(kind, recurrent, seed=1, neuron="lif"):
@@ -51,20 +49,10 @@ def build(kind, recurrent, seed=1, neuron="lif"):
     return network, inp, hid, out, conns
 
 
-def run(kind, recurrent, name, examples=2, neuron="lif"):
+def run(kind, recurrent, name, neuron="lif"):
     network, inp, hid, out, conns = build(kind, recurrent, neuron=neuron)
-    compiled = EventPropCompiler(
-        TIMESTEPS, "sparse_categorical_crossentropy", optimiser=SGD(1e-3),
-        delay_optimiser=SGD(1e-3), max_spikes=200).compile(network,
-                                                           name=name)
-    x = random_spikes(examples, 5, TIMESTEPS, 0.2, seed=3)
-    probe = Probe(conns)
-    with compiled:
-        _, data = compiled.train({inp: x}, {out: LABELS[:examples]},
-                                 num_epochs=1, shuffle=False,
-                                 callbacks=[probe, SpikeRecorder(hid,
-                                                                 key="hid")])
-    return data["probe"], (data["hid"][0][0], data["hid"][1][0])
+    return train_probed(network, inp, hid, out, conns, name, LABELS,
+                        TIMESTEPS)
 
 
 @pytest.mark.parametrize("neuron", ["lif", "adlif"])

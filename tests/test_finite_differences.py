@@ -1,8 +1,7 @@
 """EventProp gradients against central finite differences of the loss."""
 import numpy as np
-import pytest
 
-from ml_genn_delays import evaluate, get_delays, set_delays
+from ml_genn_delays import evaluate
 from networks import GradientProbe, TinyNet, random_spikes
 
 

@@ -5,7 +5,6 @@ synaptic delay gradients."""
 import numpy as np
 import pytest
 from ml_genn import Network, Population
-from ml_genn.callbacks import Callback, SpikeRecorder
 from ml_genn.compilers.event_prop_compiler import default_params
 from ml_genn.connectivity import Dense
 from ml_genn.neurons import LeakyIntegrate, SpikeInput
@@ -14,45 +13,10 @@ from ml_genn.synapses import Exponential
 from ml_genn_delays import (SGD, Connection, DelayPruning, EventPropCompiler,
                             Learnable, get_delays, load_model, save_model,
                             set_delays)
-from networks import random_spikes
+from networks import random_spikes, train_probed
 from test_axonal import LABELS, TIMESTEPS, hidden_neuron, rel_err
 
 MAX_DELAY = 12
-
-
-class Probe(Callback):
-    """Weights, delays and delay gradients of every part of every
-    connection at the end of example 1 (example 0's gradients)."""
-
-    def __init__(self, conns):
-        self.conns = conns
-        self.values = None
-
-    def set_params(self, compiled_network, **kwargs):
-        self._net = compiled_network
-
-    def get_data(self):
-        return "probe", self.values
-
-    def on_batch_begin(self, batch):
-        self._batch = batch
-
-    def on_timestep_end(self, timestep):
-        if self._batch != 1 or timestep != TIMESTEPS - 1:
-            return
-        net, self.values = self._net, []
-        for conn in self.conns:
-            var = net.connection_populations[conn].vars["Gradient"]
-            var.pull_from_device()
-            found = {"Gradient": np.array(var.values, dtype=np.float64)}
-            for kind, _ in net.learnable_delays[conn].parts:
-                for key, name in (("d", kind.delay_var(conn)),
-                                  ("dgrad", kind.gradient_var(conn))):
-                    holder = kind.holder(conn, name, net.neuron_populations,
-                                         net.connection_populations)
-                    found[f"{kind.name}/{key}"] = np.array(
-                        kind.pull(holder, name), dtype=np.float64).ravel()
-            self.values.append(found)
 
 
 def build(mixed, recurrent, seed=1, neuron="lif", kind_order=None):
@@ -100,15 +64,8 @@ def compile_net(network, name, **kwargs):
 
 def run(mixed, recurrent, name, neuron="lif"):
     network, inp, hid, out, conns = build(mixed, recurrent, neuron=neuron)
-    compiled = compile_net(network, name)
-    x = random_spikes(2, 5, TIMESTEPS, 0.2, seed=3)
-    probe = Probe(conns[:-1])
-    with compiled:
-        _, data = compiled.train({inp: x}, {out: LABELS}, num_epochs=1,
-                                 shuffle=False,
-                                 callbacks=[probe, SpikeRecorder(hid,
-                                                                 key="hid")])
-    return data["probe"], (data["hid"][0][0], data["hid"][1][0])
+    return train_probed(network, inp, hid, out, conns, name, LABELS,
+                        TIMESTEPS, probe_conns=conns[:-1])
 
 
 @pytest.mark.parametrize("neuron", ["lif", "adlif"])

@@ -1,5 +1,4 @@
 """The paper's sequence-detection task: only delays can solve it."""
-import numpy as np
 from ml_genn import Network, Population
 from ml_genn.compilers.event_prop_compiler import default_params
 from ml_genn.connectivity import Dense
