@@ -64,12 +64,10 @@ def memory(compiled):
 
 
 def main(argv=None):
-    args, init, x, y = cpu_benchmark_args(__doc__, "delay_kinds.csv", argv,
-                                          [("--recurrent", {"action": "store_true"})])
-    if args.recurrent and os.path.basename(args.out) == "delay_kinds.csv":
-        # the default name of the recurrent table: keep both tables
-        args.out = os.path.join(os.path.dirname(args.out),
-                                "delay_kinds_recurrent.csv")
+    args, init, x, y = cpu_benchmark_args(
+        __doc__, lambda a: ("delay_kinds_recurrent.csv" if a.recurrent
+                            else "delay_kinds.csv"),
+        argv, [("--recurrent", {"action": "store_true"})])
     models = {}
     for kind in tqdm(KINDS, desc="compiling"):
         delayed = kind != "none"

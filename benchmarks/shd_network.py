@@ -13,7 +13,6 @@ import os
 import time
 
 import numpy as np
-from pygenn.genn_model import backend_modules
 from ml_genn import Connection as MLGeNNConnection, Network, Population
 from ml_genn.callbacks import SpikeRecorder
 from ml_genn.compilers import EventPropCompiler as MLGeNNCompiler
@@ -27,6 +26,7 @@ from ml_genn.utils.data import preprocess_spikes
 from tqdm import tqdm
 
 from ml_genn_delays import Connection, EventPropCompiler, Learnable, evaluate
+from ml_genn_delays.compiler import with_cpu_optimisation
 
 NUM_INPUTS = 700
 NUM_OUTPUTS = 20
@@ -132,11 +132,10 @@ def build(style, ff, rec, init, max_delay, timesteps, max_input_spikes,
                          NUM_OUTPUTS)
         conn(below, out, init["w_out"], None, False)
     cls = MLGeNNCompiler if style == "mlgenn" else EventPropCompiler
-    backend = genn_kwargs.get("backend") or next(iter(backend_modules))
-    if style == "mlgenn" and backend == "single_threaded_cpu":
+    if style == "mlgenn":
         # ours builds CPU code with -O3 by default, mlGeNN at GeNN's -O0:
         # compare like with like
-        genn_kwargs.setdefault("optimize_code", True)
+        genn_kwargs = with_cpu_optimisation(genn_kwargs)
     extra = {"delay_learn_conns": learn} if style == "mlgenn" else {}
     # EventProp's ring holds two examples (one read back while the next is
     # written) and a neuron spikes at most once a step: never drop a spike
@@ -183,8 +182,10 @@ def time_interleaved(models, x, y, rounds):
 
 def cpu_benchmark_args(doc, csv_name, argv, extra=()):
     """Parse the arguments shared by the CPU benchmarks (network size,
-    rounds, output CSV); ``extra``: (flag, kwargs) pairs. Returns the
-    arguments and the data: (args, init, x, y)."""
+    rounds, output CSV); ``extra``: (flag, kwargs) pairs; ``csv_name``
+    (the default output's name in results/) may be a function of the
+    parsed arguments. Returns the arguments and the data:
+    (args, init, x, y)."""
     parser = argparse.ArgumentParser(
         description=doc, formatter_class=argparse.RawTextHelpFormatter)
     for name, default in [("inputs", 700), ("hidden", 256),
@@ -194,9 +195,12 @@ def cpu_benchmark_args(doc, csv_name, argv, extra=()):
         parser.add_argument(f"--{name}", type=int, default=default)
     for flag, kwargs in extra:
         parser.add_argument(flag, **kwargs)
-    parser.add_argument("--out", default=os.path.join(
-        os.path.dirname(os.path.abspath(__file__)), "results", csv_name))
+    parser.add_argument("--out")
     args = parser.parse_args(argv)
+    if args.out is None:
+        name = csv_name(args) if callable(csv_name) else csv_name
+        args.out = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "results", name)
     init = initial_values(args.inputs, args.hidden, 1)
     x = shd_like_input(args.examples, args.inputs, args.timesteps,
                        args.spikes, 2)

@@ -32,6 +32,21 @@ _CPU_BACKENDS = ("single_threaded_cpu",)
 _SUPPORTED_MATRIX_TYPES = (SynapseMatrixType.DENSE, SynapseMatrixType.SPARSE)
 
 
+def backend_name(genn_kwargs):
+    """The GeNN backend a model built with ``genn_kwargs`` gets."""
+    from pygenn.genn_model import backend_modules
+    return genn_kwargs.get("backend") or next(iter(backend_modules))
+
+
+def with_cpu_optimisation(genn_kwargs):
+    """``genn_kwargs`` plus ``optimize_code=True`` on the CPU backend,
+    unless given: GeNN builds CPU code at -O0 by default (measured
+    3.3-3.5x slower per training example, benchmarks/README.md)."""
+    if backend_name(genn_kwargs) in _CPU_BACKENDS:
+        return {"optimize_code": True, **genn_kwargs}
+    return dict(genn_kwargs)
+
+
 class EventPropCompiler(MLGeNNEventPropCompiler):
     """mlGeNN's EventPropCompiler, learning the delays of connections made
     with ``ml_genn_delays.Connection(..., delay=Learnable(...))``.
@@ -93,10 +108,7 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
         self.strict_spike_buffer = strict_buffer_checking
         self.host_communicator = None
         self._batch_sizes = (self.batch_size, self.full_batch_size)
-        if self._backend() in _CPU_BACKENDS:
-            # GeNN builds CPU code at -O0 by default (measured 3.2-3.5x
-            # slower per training example, benchmarks/README.md)
-            self.genn_kwargs.setdefault("optimize_code", True)
+        self.genn_kwargs = with_cpu_optimisation(self.genn_kwargs)
         self._param_optimiser = get_object(
             param_optimiser or DEFAULT_PARAM_OPTIMISER, Optimiser,
             "Optimiser", default_optimisers)
@@ -108,7 +120,7 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
             name = os.path.splitext(os.path.basename(caller))[0]
         self.host_communicator = None
         comm = self.communicator
-        if comm is None or self._backend() == "cuda":
+        if comm is None or backend_name(self.genn_kwargs) == "cuda":
             return super().compile(network, name, **kwargs)
         # mlGeNN's communicator asks GeNN for NCCL reductions (CUDA only):
         # hide it from mlGeNN and reduce on the host instead
@@ -118,10 +130,6 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
                                    **kwargs)
         finally:
             self.communicator = comm
-
-    def _backend(self):
-        from pygenn.genn_model import backend_modules
-        return self.genn_kwargs.get("backend") or next(iter(backend_modules))
 
     def pre_compile(self, network, genn_model, **kwargs):
         self.batch_size, self.full_batch_size = self._batch_sizes
