@@ -13,8 +13,12 @@ Variants, two feedforward hidden LIF layers, same initial weights/delays:
     d  DCLS-Delays (PyTorch + dcls, surrogate-gradient BPTT)
 
 Each (variant, max delay) runs in its own process, so its peak memory is
-its own: GPU memory used by the process (NVML) on CUDA, peak resident
-memory on the CPU. Time per batch is the median over --batches batches
+its own: GPU memory used by the process (NVML) on CUDA, or, where NVML
+cannot see the process (PID namespaces of containers and VMs), the
+device's used memory minus what was used when the process started; peak
+resident memory on the CPU. GeNN variants are compiled first, up to
+--compile-jobs at a time (CUDA compiles take about a minute each), then
+timed one by one. Time per batch is the median over --batches batches
 after --warmup. Targets (at hidden 256, max delay 512 for DCLS): b/c <= 1.0,
 b/a <= 1.2, DCLS/ours time >= 30, ours/DCLS memory <= 0.4.
 """
@@ -27,6 +31,7 @@ import sys
 import time
 
 import numpy as np
+from tqdm import tqdm
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 VARIANTS = {"a": "no delays", "b": "ours", "c": "mlGeNN delay path",
@@ -56,25 +61,56 @@ def parse(argv=None):
         choices=list(VARIANTS))
     add("--batches", type=int, default=5, help="timed batches")
     add("--warmup", type=int, default=2)
+    add("--compile-jobs", type=int, default=3,
+        help="GeNN models (variant, max delay) compiled at once before "
+        "any is timed")
     add("--out", help="CSV path (default results/gpu_shd_<backend>.csv; "
         "the PNG goes beside it)")
     add("--worker", help=argparse.SUPPRESS)
     add("--max-delay", type=int, help=argparse.SUPPRESS)
+    add("--compile-only", action="store_true", help=argparse.SUPPRESS)
+    add("--profile", action="store_true",
+        help="GeNN variants with GeNN's kernel timers on (separately "
+        "compiled models; the timers add synchronisation): the split of "
+        "each batch into kernels goes to <out>_profile.csv")
     return parser.parse_args(argv)
 
 
 # ------------------------------------------------------------ one variant
-def _memory_mib(backend):
-    """Memory this process holds: GPU memory (NVML) or peak RSS."""
-    if backend == "cpu":
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+def _nvml_device():
     import pynvml
     pynvml.nvmlInit()
-    handle = pynvml.nvmlDeviceGetHandleByIndex(0)
+    return pynvml, pynvml.nvmlDeviceGetHandleByIndex(0)
+
+
+def _device_used_mib(backend):
+    """Memory in use on the whole GPU (None on the CPU)."""
+    if backend == "cpu":
+        return None
+    pynvml, handle = _nvml_device()
+    return pynvml.nvmlDeviceGetMemoryInfo(handle).used / 2 ** 20
+
+
+def _memory_mib(backend, baseline_mib=None):
+    """Memory this process holds: (MiB, how it was measured).
+
+    GPU memory of this process as NVML lists it; where NVML lists no such
+    process (inside a container or VM the driver sees other PIDs), the
+    device's used memory minus ``baseline_mib``, taken before this
+    process touched the GPU. GeNN allocates everything at load and
+    PyTorch's caching allocator keeps what it took, so both read after
+    training are peaks. Peak resident memory on the CPU."""
+    if backend == "cpu":
+        return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+                "peak RSS")
+    pynvml, handle = _nvml_device()
     used = [p.usedGpuMemory for p in
             pynvml.nvmlDeviceGetComputeRunningProcesses(handle)
-            if p.pid == os.getpid()]
-    return (used[0] if used and used[0] else 0) / 2 ** 20
+            if p.pid == os.getpid() and p.usedGpuMemory]
+    if used:
+        return used[0] / 2 ** 20, "NVML process"
+    return (_device_used_mib(backend) - (baseline_mib or 0.0),
+            "NVML device - baseline")
 
 
 def _device_name(backend):
@@ -96,7 +132,7 @@ def _data(args):
     return x, y
 
 
-def _genn_worker(args):
+def _genn_worker(args, baseline_mib):
     sys.path.insert(0, HERE)
     from ml_genn.callbacks import Callback
     from shd_network import build, initial_values
@@ -117,18 +153,42 @@ def _genn_worker(args):
     compiled, inp, _, out = build(
         style, args.worker != "a", False, init, args.max_delay,
         args.timesteps, 2 * args.spikes, batch_size=args.batch_size,
-        name=f"gpu_shd_{args.worker}_{args.max_delay}_{args.hidden}",
-        backend=backend)
+        name=(f"gpu_shd_{args.worker}_{args.max_delay}_{args.hidden}"
+              + ("_profiled" if args.profile else "")),
+        backend=backend, kernel_profiling=args.profile)
+    if args.compile_only:  # build() generated and compiled the code
+        return None, None, None
     x, y = _data(args)
     timer = BatchTimer()
     with compiled:
         compiled.train({inp: x}, {out: y}, num_epochs=1, shuffle=False,
                        callbacks=[timer])
-        memory = _memory_mib(args.backend)
-    return timer.times[args.warmup:], memory
+        memory = _memory_mib(args.backend, baseline_mib)
+        profile = (kernel_times(compiled.genn_model, timer.times)
+                   if args.profile else None)
+    return timer.times[args.warmup:], memory, profile
 
 
-def _dcls_worker(args):
+def kernel_times(genn_model, batch_times):
+    """GeNN's kernel timers (``kernel_profiling``), seconds per batch
+    averaged over every batch run (warm-up included: GeNN's timers
+    count from loading): each part, each custom update group, and the
+    rest of the wall time (host work: spike uploads, readouts, Python)."""
+    n = len(batch_times)
+    parts = {"neuron update": genn_model.neuron_update_time,
+             "presynaptic update": genn_model.presynaptic_update_time,
+             "postsynaptic update": genn_model.postsynaptic_update_time,
+             "synapse dynamics": genn_model.synapse_dynamics_time}
+    for group in sorted({cu.update_group_name
+                         for cu in genn_model.custom_updates.values()}):
+        parts[f"custom update {group}"] = \
+            genn_model.get_custom_update_time(group)
+    parts = {k: v / n for k, v in parts.items()}
+    parts["host and other"] = sum(batch_times) / n - sum(parts.values())
+    return parts
+
+
+def _dcls_worker(args, baseline_mib):
     try:
         import torch
         sys.path.insert(0, HERE)
@@ -156,28 +216,64 @@ def _dcls_worker(args):
         if device == "cuda":
             torch.cuda.synchronize()
         times.append(time.perf_counter() - start)
-    return times[args.warmup:], _memory_mib(args.backend)
+    return times[args.warmup:], _memory_mib(args.backend, baseline_mib), None
 
 
 def worker(args):
-    times, memory = (_dcls_worker(args) if args.worker == "d"
-                     else _genn_worker(args))
+    # Before anything touches the GPU (see _memory_mib)
+    baseline_mib = _device_used_mib(args.backend)
+    times, memory, profile = (
+        _dcls_worker(args, baseline_mib) if args.worker == "d"
+        else _genn_worker(args, baseline_mib))
+    if args.compile_only:
+        print(json.dumps({"compiled": True}))
+        return
     print(json.dumps({"s_per_batch": float(np.median(times)),
-                      "memory_mib": memory}))
+                      "memory_mib": memory[0], "memory_source": memory[1],
+                      "profile": profile}))
 
 
 # -------------------------------------------------------------- the table
+def _variant_command(argv, variant, max_delay, *extra):
+    return [sys.executable, os.path.abspath(__file__), *argv,
+            "--worker", variant, "--max-delay", str(max_delay), *extra]
+
+
+def _json_result(stdout, stderr):
+    """The worker's last JSON line, or an error from its output."""
+    lines = [l for l in (stdout + stderr).splitlines() if l.startswith("{")]
+    if not lines:
+        return {"error": " ".join((stderr or stdout).strip()
+                                  .splitlines()[-1:]) or "no output"}
+    return json.loads(lines[-1])
+
+
+def compile_variants(args, argv):
+    """Build every GeNN (variant, max delay) model, ``--compile-jobs``
+    processes at a time; the timed runs then find their code up to date
+    (GeNN rebuilds only a changed model). Returns {(variant, max delay):
+    error} for failed builds."""
+    todo = [(v, d) for d in args.max_delays for v in args.variants
+            if v != "d"]
+    jobs = max(1, args.compile_jobs)
+    errors = {}
+    for start in tqdm(range(0, len(todo), jobs), desc="compiling"):
+        running = {key: subprocess.Popen(
+            _variant_command(argv, *key, "--compile-only"),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for key in todo[start:start + jobs]}
+        for key, process in running.items():
+            result = _json_result(*process.communicate())
+            if "error" in result:
+                errors[key] = result["error"]
+    return errors
+
+
 def run_variant(args, argv, variant, max_delay):
     """Run one variant in its own process; its JSON line, or an error."""
-    command = [sys.executable, os.path.abspath(__file__), *argv,
-               "--worker", variant, "--max-delay", str(max_delay)]
-    done = subprocess.run(command, capture_output=True, text=True)
-    lines = [l for l in (done.stdout + done.stderr).splitlines()
-             if l.startswith("{")]
-    if not lines:
-        return {"error": (done.stderr or done.stdout).strip()
-                .splitlines()[-1:] or ["no output"]}
-    return json.loads(lines[-1])
+    done = subprocess.run(_variant_command(argv, variant, max_delay),
+                          capture_output=True, text=True)
+    return _json_result(done.stdout, done.stderr)
 
 
 def make_rows(args, device, max_delay, results):
@@ -189,7 +285,7 @@ def make_rows(args, device, max_delay, results):
         rows.append({**base, "row": f"{v} {VARIANTS[v]}",
                      "s_per_batch": r.get("s_per_batch", ""),
                      "memory_mib": r.get("memory_mib", ""),
-                     "note": r.get("error", "")})
+                     "note": r.get("error", r.get("memory_source", ""))})
     for name, num, den, what, target, sense in RATIOS:
         if what in results.get(num, {}) and what in results.get(den, {}):
             ratio = results[num][what] / max(results[den][what], 1e-12)
@@ -200,10 +296,36 @@ def make_rows(args, device, max_delay, results):
     return rows
 
 
+PROFILE_COLUMNS = ["device", "variant", "max_delay", "part", "ms_per_batch",
+                   "share"]
+
+
+def profile_path(out):
+    return os.path.splitext(out)[0] + "_profile.csv"
+
+
+def make_profile_rows(device, max_delay, results):
+    """One row per (variant, part of a batch) from ``--profile`` runs."""
+    rows = []
+    for v, r in results.items():
+        parts = r.get("profile") or {}
+        total = sum(parts.values())
+        rows += [{"device": device, "variant": f"{v} {VARIANTS[v]}",
+                  "max_delay": max_delay, "part": part,
+                  "ms_per_batch": 1e3 * seconds,
+                  "share": seconds / total if total > 0 else 0.0}
+                 for part, seconds in parts.items()]
+    return rows
+
+
+def write_csv_atomic(path, rows, columns):
+    sys.path.insert(0, HERE)
+    from shd_network import write_csv_atomic as write
+    write(path, rows, columns)
+
+
 def write_outputs(path, rows):
     """CSV (atomically) and a PNG of time and memory against max delay."""
-    sys.path.insert(0, HERE)
-    from shd_network import write_csv_atomic
     write_csv_atomic(path, rows, COLUMNS)
 
     import matplotlib
@@ -211,8 +333,9 @@ def write_outputs(path, rows):
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for v, label in VARIANTS.items():
-        mine = [r for r in rows if r["row"] == f"{v} {label}"
-                and r["s_per_batch"] != ""]
+        mine = sorted((r for r in rows if r["row"] == f"{v} {label}"
+                       and r["s_per_batch"] != ""),
+                      key=lambda r: r["max_delay"])
         if not mine:
             continue
         delays = [r["max_delay"] for r in mine]
@@ -243,11 +366,20 @@ def main(argv=None):
     device = _device_name(args.backend)
     out = args.out or os.path.join(HERE, "results",
                                    f"gpu_shd_{args.backend}.csv")
-    rows = []
+    failed = compile_variants(args, argv)
+    rows, profile_rows = [], []
     for max_delay in args.max_delays:
-        results = {v: run_variant(args, argv, v, max_delay)
-                   for v in args.variants}
+        results = {v: ({"error": failed[v, max_delay]}
+                       if (v, max_delay) in failed
+                       else run_variant(args, argv, v, max_delay))
+                   for v in tqdm(args.variants, desc=f"max delay {max_delay}")}
         rows += make_rows(args, device, max_delay, results)
+        profile_rows += make_profile_rows(device, max_delay, results)
+        # After every max delay, so a run cut short keeps what it measured
+        write_outputs(out, rows)
+        if profile_rows:
+            write_csv_atomic(profile_path(out), profile_rows,
+                             PROFILE_COLUMNS)
     print(f"{'row':<26}{'max delay':>10}{'s/batch':>12}{'MiB':>10}"
           f"{'ratio':>9}{'target':>9}{'status':>8}  note")
     for r in rows:
@@ -256,7 +388,9 @@ def main(argv=None):
               f"{format(r['memory_mib'], '.0f') if r['memory_mib'] != '' else '':>10}"
               f"{format(r['ratio'], '.3f') if r['ratio'] != '' else '':>9}"
               f"{r['target']:>9}{r['status']:>8}  {r['note']}")
-    write_outputs(out, rows)
+    for r in profile_rows:
+        print(f"{r['variant']:<26}{r['max_delay']:>10}  {r['part']:<40}"
+              f"{r['ms_per_batch']:>10.2f} ms {100 * r['share']:>5.1f}%")
     return rows
 
 

@@ -1,6 +1,8 @@
 """Benchmarks run at tiny size (their figures come from full runs)."""
 import csv
 
+import pytest
+
 from scripts import load_script
 
 
@@ -38,17 +40,29 @@ def test_gpu_shd_runs_on_cpu_at_tiny_size(tmp_path):
         ["--backend", "cpu", "--batch-size", "1", "--hidden", "8",
          "--layers", "2", "--inputs", "20", "--timesteps", "50",
          "--spikes", "200", "--max-delays", "5", "--variants", "a", "b",
-         "c", "--batches", "2", "--warmup", "1", "--out", str(out)])
+         "c", "--batches", "2", "--warmup", "1", "--profile", "--out",
+         str(out)])
     with open(out) as f:
         rows = {r["row"]: r for r in csv.DictReader(f)}
     for variant in ("a no delays", "b ours", "c mlGeNN delay path"):
         assert float(rows[variant]["s_per_batch"]) > 0, rows[variant]
         assert float(rows[variant]["memory_mib"]) > 0
         assert rows[variant]["device"].startswith("CPU")
+        assert rows[variant]["note"] == "peak RSS"  # how memory was taken
     assert rows["b/c time"]["status"] in ("PASS", "MISS")
     assert rows["b/a time"]["target"] == "<= 1.2"
     assert "d/b time" not in rows
     assert out.with_suffix(".png").exists()
+    # GeNN's kernel timers: every part of a batch, shares adding up to 1
+    with open(tmp_path / "gpu_shd_profile.csv") as f:
+        profile = list(csv.DictReader(f))
+    for variant in ("a no delays", "b ours", "c mlGeNN delay path"):
+        parts = {r["part"]: r for r in profile if r["variant"] == variant}
+        assert {"neuron update", "presynaptic update",
+                "custom update GradientLearn", "host and other"} <= set(parts)
+        assert float(parts["presynaptic update"]["ms_per_batch"]) > 0
+        assert sum(float(r["share"]) for r in parts.values()) == \
+            pytest.approx(1.0)
 
 
 def test_delay_kinds_tiny(tmp_path):

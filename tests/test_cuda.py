@@ -4,6 +4,9 @@ default because GeNN here is built without CUDA).
 GeNN's CUDA backend runs real batches; our CPU backend accumulates N
 examples per optimiser step instead. Both must give the same parameters.
 """
+import re
+import subprocess
+
 import numpy as np
 import pytest
 
@@ -11,6 +14,7 @@ from ml_genn_delays import SGD, EventPropCompiler, get_delays
 from networks import random_spikes
 from test_axonal import TIMESTEPS, build
 from test_dendritic import build as build_dendritic
+from test_mixed import build as build_mixed
 
 
 def train(kind, backend, neuron="lif"):
@@ -51,3 +55,50 @@ def test_cuda_batches_equal_cpu_accumulation(kind, neuron):
     assert len(cpu) == len(cuda)
     for a, b in zip(cpu, cuda):
         assert np.linalg.norm(a - b) <= 1e-4 * np.linalg.norm(a) + 1e-6
+
+
+def nccl_reductions(code_dir):
+    """How many groups GeNN's generated GradientBatchReduce update
+    all-reduces with NCCL: the sum of its host-reduction loop counts."""
+    code = "".join(p.read_text() for p in code_dir.glob("*.cc"))
+    start = code.index("void updateGradientBatchReduce(")
+    body = code[start:code.find("\nvoid ", start + 1)]
+    loops = re.findall(r"g < (\d+); g\+\+\)\s*\{[^{}]*?HostReduction"
+                       r"[^{}]*?ncclAllReduce", body)
+    return sum(int(n) for n in loops)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("kind", ["synaptic", "axonal+dendritic"])
+def test_delay_gradients_are_nccl_reductions(kind, tmp_path, monkeypatch):
+    """mlGeNN's MPI communicator turns on GeNN's NCCL reductions, which
+    all-reduce every batch-reduced variable across ranks. Every delay
+    gradient (and learned neuron parameter) has its batch reduction, like
+    every weight gradient, so the generated code all-reduces them all."""
+    monkeypatch.chdir(tmp_path)
+    if kind == "synaptic":
+        network, *_ = build("synaptic", True, neuron="adlif")
+    else:
+        network, *_ = build_mixed(True, True, neuron="adlif")
+    name = f"nccl_{kind.replace('+', '_')}"
+    compiled = EventPropCompiler(
+        TIMESTEPS, "sparse_categorical_crossentropy", optimiser=SGD(1.0),
+        delay_optimiser=SGD(1.0), batch_size=4, max_spikes=200,
+        backend="cuda", enable_nccl_reductions=True).compile(network,
+                                                             name=name)
+    try:
+        compiled.genn_model.build()
+    except (RuntimeError, subprocess.CalledProcessError) as error:
+        # The code is generated before it is built; a GPU machine without
+        # NCCL's header or library fails only the build
+        print(f"build failed after code generation: {error}")
+    reductions = [n for n, cu in compiled.genn_model.custom_updates.items()
+                  if cu.update_group_name == "GradientBatchReduce"]
+    delays = [n for n in reductions if n.startswith("CUBatchReduceDelay")]
+    params = [n for n in reductions if n.startswith("CUBatchReduceParam")]
+    # synaptic: 2 delayed connections; mixed: 2 x (axonal, dendritic)
+    assert len(delays) == (2 if kind == "synaptic" else 4), reductions
+    assert len(params) == 2, reductions  # AdLIF's learned a and b
+    assert len(reductions) > len(delays) + len(params)  # and the weights
+    code_dir, = tmp_path.glob(f"{name}*_CODE")
+    assert nccl_reductions(code_dir) == len(reductions)
