@@ -16,7 +16,7 @@ out=${1:?usage: gpu_session.sh OUT [TABLE_S] [TESTS_S] [PROFILE_S]}
 table_s=${2:-330}
 tests_s=${3:-150}
 profile_s=${4:-90}
-mkdir -p "$out"
+mkdir -p "$out" && out=$(cd "$out" && pwd)  # absolute: we cd below
 cd "$(dirname "$0")/.."
 export PYTHONUNBUFFERED=1
 
