@@ -54,7 +54,7 @@ python3 -c "import pygenn.cuda_backend, ml_genn, ml_genn_delays" \
 
 # 512 first: the row the targets are stated at
 timeout "$table_s" python3 benchmarks/gpu_shd.py --max-delays 512 64 1024 \
-    --warmup 1 --batches 3 --compile-jobs 9 --out "$out/gpu_shd_cuda.csv" \
+    --warmup 1 --batches 2 --compile-jobs 9 --out "$out/gpu_shd_cuda.csv" \
     2>&1 | tee -a "$log"
 timeout "$tests_s" python3 -m pytest -m cuda -v -p no:cacheprovider \
     tests/test_cuda.py 2>&1 | tee -a "$log"
