@@ -22,8 +22,12 @@ class GradientAccumulation(Callback):
     mlGeNN runs example k's backward pass while example k+1 runs forward,
     so at the end of example b the gradients hold examples 0..b-1 of the
     epoch. A step is taken at the end of example b when b > 0 and b % n == 0:
-    examples b-n..b-1 form one batch, exactly as batch b/n - 1 would on a
-    GPU with batch size n. Like mlGeNN on the GPU, the last (possibly
+    examples b-n..b-1 form one batch, as batch b/n - 1 would on a GPU with
+    batch size n. The first step of an epoch equals the GPU's exactly.
+    Later ones differ slightly: on the GPU the whole batch runs forward
+    before the previous batch's step and backward after it; here only its
+    first example (b) does, the others run forward after the step. Like
+    mlGeNN on the GPU, the last (possibly
     partial) batch of an epoch is discarded by the ZeroGradient update at
     the start of the next epoch. The Adam step count is the batch index the
     GPU would use: epoch * ceil(examples / n) + b / n.

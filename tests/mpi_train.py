@@ -15,9 +15,15 @@ from ml_genn_delays import SGD, EventPropCompiler, save_model
 from networks import TinyNet, random_spikes
 from test_axonal import build
 from test_dendritic import build as build_dendritic
+from test_mixed import build as build_mixed
 
 T = 40
-NUM_EXAMPLES = 12
+# Two epochs of one optimiser step each: the first step of an epoch is the
+# same however the batch is split. Later steps of an epoch are not
+# (mlGeNN runs the first example of each local batch backward after the
+# step before it, so 1 process and 2 ranks mix parameters differently).
+NUM_EXAMPLES = 8
+EPOCHS = 2
 
 
 def main(out, batch, kind="synaptic"):
@@ -30,25 +36,34 @@ def main(out, batch, kind="synaptic"):
     local = batch // ranks
     mine = [i for i in range(NUM_EXAMPLES)
             if (i % batch) // local == rank]
+    # SGD everywhere: Adam's step barely depends on a gradient's scale,
+    # so it would hide a wrongly scaled (e.g. unreduced) gradient
     kwargs = dict(batch_size=batch, optimiser=SGD(5.0),
-                  delay_optimiser=SGD(50.0),
+                  delay_optimiser=SGD(50.0), param_optimiser=SGD(100.0),
                   **({} if comm is None else {"communicator": comm}))
     if kind == "synaptic":
         net = TinyNet("ours", recurrent=True)
         compiled = net.compile(T, "mpi", **kwargs)
         inp, readout = net.inp, net.out
     else:
-        network, inp, _, readout, _ = (
-            build_dendritic if kind == "dendritic" else build)(kind, True)
+        network, inp, _, readout, _ = build_network(kind)
         compiled = EventPropCompiler(
             T, "sparse_categorical_crossentropy", max_spikes=200,
             **kwargs).compile(network, name=f"mpi_{kind}")
     with compiled:
         compiled.train({inp: [x[i] for i in mine]},
-                       {readout: y[mine]}, num_epochs=1, shuffle=False,
+                       {readout: y[mine]}, num_epochs=EPOCHS, shuffle=False,
                        callbacks=[])
         if rank == 0:
             save_model(compiled, out, checkpoint=0)
+
+
+def build_network(kind):
+    """axonal / dendritic: those delays alone; mixed_adlif: axonal +
+    dendritic delays into AdLIF neurons with learned a and b."""
+    if kind == "mixed_adlif":
+        return build_mixed(True, True, neuron="adlif")
+    return (build_dendritic if kind == "dendritic" else build)(kind, True)
 
 
 if __name__ == "__main__":

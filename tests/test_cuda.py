@@ -27,11 +27,14 @@ def train(kind, backend, neuron="lif"):
         delay_optimiser=SGD(500.0), batch_size=2, max_spikes=200,
         backend=backend).compile(network,
                                  name=f"cuda_{kind}_{neuron}_{backend}")
-    # Two full batches; a partial last batch is discarded by both
-    x = random_spikes(5, 5, TIMESTEPS, 0.2, seed=4)
-    y = np.array([0, 1, 2, 0, 1])
+    # Two epochs of two batches: one step per epoch (the last batch of an
+    # epoch is discarded by both). Only an epoch's first step is the same:
+    # later ones mix forward and backward parameters differently (see
+    # GradientAccumulation)
+    x = random_spikes(4, 5, TIMESTEPS, 0.2, seed=4)
+    y = np.array([0, 1, 2, 0])
     with compiled:
-        compiled.train({inp: x}, {out: y}, num_epochs=1, shuffle=False)
+        compiled.train({inp: x}, {out: y}, num_epochs=2, shuffle=False)
         values = []
         for c in conns:
             var = compiled.connection_populations[c].vars["g"]

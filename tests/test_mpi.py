@@ -7,9 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mpi_train import build_network
 from networks import TinyNet
-from test_axonal import build
-from test_dendritic import build as build_dendritic
 
 HERE = Path(__file__).resolve().parent
 
@@ -20,7 +19,8 @@ def run(args, cwd):
     subprocess.run(args, cwd=cwd, env=env, check=True, timeout=600)
 
 
-@pytest.mark.parametrize("kind", ["synaptic", "axonal", "dendritic"])
+@pytest.mark.parametrize("kind", ["synaptic", "axonal", "dendritic",
+                                  "mixed_adlif"])
 def test_two_ranks_equal_one_process_with_same_total_batch(kind, tmp_path):
     script = str(HERE / "mpi_train.py")
     run([sys.executable, script, str(tmp_path / "one"), "4", kind],
@@ -36,12 +36,17 @@ def test_two_ranks_equal_one_process_with_same_total_batch(kind, tmp_path):
         two = np.load(tmp_path / "two" / name)
         np.testing.assert_allclose(two, one, rtol=1e-5, atol=1e-6)
     # Training moved the parameters (two optimiser steps of batch 4)
-    suffix = {"synaptic": "-d.npy", "axonal": "-da.npy",
-              "dendritic": "-dd.npy"}[kind]
-    first = sorted(n for n in names if n.endswith(suffix))[0]
-    initial = (TinyNet("ours", recurrent=True).d_in.ravel()
-               if kind == "synaptic"
-               else (build_dendritic if kind == "dendritic" else build)(
-                   kind, True)[4][0].delay_spec.init)
-    moved = np.abs(np.load(tmp_path / "one" / first) - initial)
-    assert moved.max() > 1e-4
+    if kind == "synaptic":
+        moved = [("-d.npy", TinyNet("ours", recurrent=True).d_in.ravel())]
+    else:
+        conn = build_network(kind)[4][0]
+        init = conn.delay_spec.init
+        moved = ([("-da.npy", init[0]), ("-dd.npy", init[1]),
+                  ("-a.npy", 0.3)]  # AdLIF's a starts at 0.3
+                 if kind == "mixed_adlif"
+                 else [({"axonal": "-da.npy",
+                         "dendritic": "-dd.npy"}[kind], init)])
+    for suffix, initial in moved:
+        first = sorted(n for n in names if n.endswith(suffix))[0]
+        change = np.abs(np.load(tmp_path / "one" / first) - initial)
+        assert change.max() > 1e-4, first
