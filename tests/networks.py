@@ -194,3 +194,20 @@ def output_trace(compiled, net, x, y):
     _, data = evaluate(compiled, {net.inp: x}, {net.out: y},
                        callbacks=[VarRecorder(net.out, "v", key="v")])
     return np.asarray(data["v"])
+
+
+def assert_delays_load_back(network, conns, model_dir, saved, timesteps,
+                            name):
+    """``load_model`` into ``network`` before compiling, then again into
+    the compiled network: both times its delays are ``saved``."""
+    from ml_genn_delays import get_delays, load_model
+    load_model(network, model_dir)
+    compiled = EventPropCompiler(
+        timesteps, "sparse_categorical_crossentropy",
+        max_spikes=200).compile(network, name=name)
+    with compiled:
+        for c, d in zip(conns, saved):
+            np.testing.assert_allclose(get_delays(compiled, c), d)
+        load_model(compiled, model_dir)
+        for c, d in zip(conns, saved):
+            np.testing.assert_allclose(get_delays(compiled, c), d)

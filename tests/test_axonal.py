@@ -14,7 +14,7 @@ from ml_genn.synapses import Exponential
 from ml_genn_delays import (SGD, AdaptiveLeakyIntegrateFire, Connection,
                             EventPropCompiler, Learnable, LearnableParam,
                             get_delays, set_delays)
-from networks import random_spikes, train_probed
+from networks import assert_delays_load_back, random_spikes, train_probed
 
 TIMESTEPS = 50
 MAX_DELAY = 10
@@ -172,7 +172,8 @@ def test_axonal_delays_save_and_load(tmp_path):
         max_spikes=200).compile(network, name="ax_io")
     with compiled:
         for i, c in enumerate(conns):
-            set_delays(compiled, c, np.linspace(0, MAX_DELAY, c.source().shape[0]) / (i + 1))
+            n = c.source().shape[0]
+            set_delays(compiled, c, np.linspace(0, MAX_DELAY, n) / (i + 1))
         saved = [get_delays(compiled, c) for c in conns]
         save_model(compiled, tmp_path / "m", checkpoint=3)
     names = sorted(p.name for p in (tmp_path / "m").iterdir())
@@ -182,18 +183,9 @@ def test_axonal_delays_save_and_load(tmp_path):
         files = [n for n in names if c.name in n and n.endswith("-da.npy")]
         np.testing.assert_allclose(np.load(tmp_path / "m" / files[0]), d)
 
-    # Into a fresh network before compiling, and into a compiled one
     network2, _, _, _, conns2 = build("axonal", True, seed=5)
-    load_model(network2, tmp_path / "m")
-    compiled2 = EventPropCompiler(
-        TIMESTEPS, "sparse_categorical_crossentropy",
-        max_spikes=200).compile(network2, name="ax_io2")
-    with compiled2:
-        for c, d in zip(conns2, saved):
-            np.testing.assert_allclose(get_delays(compiled2, c), d)
-        load_model(compiled2, tmp_path / "m")
-        for c, d in zip(conns2, saved):
-            np.testing.assert_allclose(get_delays(compiled2, c), d)
+    assert_delays_load_back(network2, conns2, tmp_path / "m", saved,
+                            TIMESTEPS, "ax_io2")
 
     # Synaptic files do not load into axonal connections
     network3, *_ = build("synaptic", True)

@@ -13,7 +13,7 @@ from ml_genn.synapses import Exponential
 
 from ml_genn_delays import (Connection, EventPropCompiler, Learnable,
                             get_delays, set_delays)
-from networks import train_probed
+from networks import assert_delays_load_back, train_probed
 from test_axonal import LABELS, MAX_DELAY, TIMESTEPS, hidden_neuron, rel_err
 
 
@@ -81,7 +81,7 @@ def test_dendritic_equals_column_sums_of_synaptic(recurrent, neuron):
 
 
 def test_dendritic_delays_save_load_and_shapes(tmp_path):
-    from ml_genn_delays import load_model, save_model
+    from ml_genn_delays import save_model
     network, inp, hid, out, conns = build("dendritic", True)
     compiled = EventPropCompiler(
         TIMESTEPS, "sparse_categorical_crossentropy",
@@ -97,13 +97,8 @@ def test_dendritic_delays_save_load_and_shapes(tmp_path):
     names = sorted(p.name for p in (tmp_path / "m").iterdir())
     assert sum(n.endswith("-dd.npy") for n in names) == 2
     network2, _, _, _, conns2 = build("dendritic", True, seed=5)
-    load_model(network2, tmp_path / "m")
-    compiled2 = EventPropCompiler(
-        TIMESTEPS, "sparse_categorical_crossentropy",
-        max_spikes=200).compile(network2, name="den_io2")
-    with compiled2:
-        for c, d in zip(conns2, saved):
-            np.testing.assert_allclose(get_delays(compiled2, c), d)
+    assert_delays_load_back(network2, conns2, tmp_path / "m", saved,
+                            TIMESTEPS, "den_io2")
 
 
 def test_dendritic_delays_into_a_readout_are_refused():
