@@ -31,13 +31,14 @@ if [ ! -e "$cuda/include/curand_kernel.h" ] || [ ! -e "$cuda/include/nccl.h" ]; 
     ln -sfn "$cuda/bin" "$overlay/bin"
     ln -sf "$cuda"/include/* "$overlay/include/"
     ln -sf "$cuda"/lib64/* "$overlay/lib64/"
-    nvidia=$(python3 -c "import nvidia; print(nvidia.__path__[0])" 2>/dev/null)
+    # every folder of the nvidia namespace package (one per site dir)
+    nvidia=$(python3 -c "import nvidia; print(' '.join(nvidia.__path__))" 2>/dev/null)
     for header in curand_kernel.h nccl.h; do
-        found=$(find "$nvidia" -name "$header" 2>/dev/null | head -1)
+        found=$(find $nvidia -name "$header" 2>/dev/null | head -1)
         # ln without -f: the toolkit's own headers win
         [ -n "$found" ] && ln -s "$(dirname "$found")"/* "$overlay/include/" 2>/dev/null
     done
-    nccl=$(find "$nvidia" -name "libnccl.so*" 2>/dev/null | head -1)
+    nccl=$(find $nvidia -name "libnccl.so*" 2>/dev/null | head -1)
     if [ -n "$nccl" ]; then
         ln -sf "$nccl" "$overlay/lib64/libnccl.so"
         export LD_LIBRARY_PATH=$(dirname "$nccl"):${LD_LIBRARY_PATH:-}
