@@ -33,8 +33,8 @@ def train(kind, backend, neuron="lif"):
     # GradientAccumulation)
     x = random_spikes(4, 5, TIMESTEPS, 0.2, seed=4)
     y = np.array([0, 1, 2, 0])
-    with compiled:
-        compiled.train({inp: x}, {out: y}, num_epochs=2, shuffle=False)
+
+    def parameters():
         values = []
         for c in conns:
             var = compiled.connection_populations[c].vars["g"]
@@ -45,7 +45,12 @@ def train(kind, backend, neuron="lif"):
             if name in genn_hid.vars:
                 genn_hid.vars[name].pull_from_device()
                 values.append(genn_hid.vars[name].values.copy())
-    return values
+        return values
+
+    with compiled:
+        before = parameters()
+        compiled.train({inp: x}, {out: y}, num_epochs=2, shuffle=False)
+        return before, parameters()
 
 
 @pytest.mark.cuda
@@ -53,8 +58,10 @@ def train(kind, backend, neuron="lif"):
     ("synaptic", "lif"), ("axonal", "lif"), ("dendritic", "lif"),
     ("synaptic", "adlif")])
 def test_cuda_batches_equal_cpu_accumulation(kind, neuron):
-    cpu = train(kind, "single_threaded_cpu", neuron)
-    cuda = train(kind, "cuda", neuron)
+    initial, cpu = train(kind, "single_threaded_cpu", neuron)
+    _, cuda = train(kind, "cuda", neuron)
+    # Training moved every kind of parameter, weights and delays first
+    assert all(np.abs(a - b).max() > 1e-3 for a, b in zip(initial, cpu))
     assert len(cpu) == len(cuda)
     for a, b in zip(cpu, cuda):
         assert np.linalg.norm(a - b) <= 1e-4 * np.linalg.norm(a) + 1e-6
