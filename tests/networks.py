@@ -211,3 +211,23 @@ def assert_delays_load_back(network, conns, model_dir, saved, timesteps,
         load_model(compiled, model_dir)
         for c, d in zip(conns, saved):
             np.testing.assert_allclose(get_delays(compiled, c), d)
+
+
+def five_four_three(hidden_neuron, weights, delays):
+    """input (5) -> hidden (4, recorded; recurrent when three weight
+    matrices are given) -> output (3, mlGeNN's LI readout): the network
+    of the delay-kind tests. ``hidden_neuron()`` makes the hidden neuron
+    (inside the network, which gives it EventProp's default parameters);
+    ``delays``: a ``Learnable`` (or None) per connection. Returns
+    (network, inp, hid, out, connections)."""
+    network = Network(default_params)
+    with network:
+        inp = Population(SpikeInput(max_spikes=10000), 5)
+        hid = Population(hidden_neuron(), 4, record_spikes=True)
+        out = Population(LeakyIntegrate(tau_mem=20.0,
+                                        readout="avg_var_exp_weight"), 3)
+        pairs = ([(inp, hid)] + [(hid, hid)] * (len(weights) == 3)
+                 + [(hid, out)])
+        conns = [Connection(pre, post, Dense(w), Exponential(5.0), delay=d)
+                 for (pre, post), w, d in zip(pairs, weights, delays)]
+    return network, inp, hid, out, conns

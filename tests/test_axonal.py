@@ -14,7 +14,8 @@ from ml_genn.synapses import Exponential
 from ml_genn_delays import (SGD, AdaptiveLeakyIntegrateFire, Connection,
                             EventPropCompiler, Learnable, LearnableParam,
                             get_delays, set_delays)
-from networks import assert_delays_load_back, random_spikes, train_probed
+from networks import (assert_delays_load_back, five_four_three,
+                      random_spikes, train_probed)
 
 TIMESTEPS = 50
 MAX_DELAY = 10
@@ -46,18 +47,8 @@ def build(kind, recurrent, seed=1, neuron="lif"):
         return Learnable(np.repeat(axonal[i][:, None], shape[1], axis=1),
                          MAX_DELAY)
 
-    network = Network(default_params)
-    with network:
-        inp = Population(SpikeInput(max_spikes=10000), 5)
-        hid = Population(hidden_neuron(neuron), 4, record_spikes=True)
-        out = Population(LeakyIntegrate(tau_mem=20.0,
-                                        readout="avg_var_exp_weight"), 3)
-        pairs = [(inp, hid)] + ([(hid, hid)] if recurrent else []) + [
-            (hid, out)]
-        conns = [Connection(pre, post, Dense(w), Exponential(5.0),
-                            delay=delay(i, w.shape))
-                 for i, ((pre, post), w) in enumerate(zip(pairs, weights))]
-    return network, inp, hid, out, conns
+    return five_four_three(lambda: hidden_neuron(neuron), weights,
+                           [delay(i, w.shape) for i, w in enumerate(weights)])
 
 
 def run(kind, recurrent, name, neuron="lif"):

@@ -13,7 +13,8 @@ from ml_genn.synapses import Exponential
 
 from ml_genn_delays import (Connection, EventPropCompiler, Learnable,
                             get_delays, set_delays)
-from networks import assert_delays_load_back, train_probed
+from networks import (assert_delays_load_back, five_four_three,
+                      train_probed)
 from test_axonal import LABELS, MAX_DELAY, TIMESTEPS, hidden_neuron, rel_err
 
 
@@ -33,20 +34,11 @@ def build(kind, recurrent, seed=1, neuron="lif"):
             return Learnable(d, MAX_DELAY, kind="dendritic")
         return Learnable(np.repeat(d[None, :], n_pre, axis=0), MAX_DELAY)
 
-    network = Network(default_params)
-    with network:
-        inp = Population(SpikeInput(max_spikes=10000), 5)
-        hid = Population(hidden_neuron(neuron), 4, record_spikes=True)
-        out = Population(LeakyIntegrate(tau_mem=20.0,
-                                        readout="avg_var_exp_weight"), 3)
-        conns = [Connection(inp, hid, Dense(w_in), Exponential(5.0),
-                            delay=delay(d_in, 5))]
-        if recurrent:
-            conns.append(Connection(hid, hid, Dense(w_rec), Exponential(5.0),
-                                    delay=delay(d_rec, 4)))
-        conns.append(Connection(hid, out, Dense(w_out), Exponential(5.0),
-                                delay=Learnable(d_out, MAX_DELAY)))
-    return network, inp, hid, out, conns
+    rec = recurrent
+    return five_four_three(
+        lambda: hidden_neuron(neuron), [w_in] + [w_rec] * rec + [w_out],
+        [delay(d_in, 5)] + [delay(d_rec, 4)] * rec
+        + [Learnable(d_out, MAX_DELAY)])
 
 
 def run(kind, recurrent, name, neuron="lif"):

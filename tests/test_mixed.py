@@ -4,16 +4,10 @@ gradient is the row sum and the dendritic one the column sum of the
 synaptic delay gradients."""
 import numpy as np
 import pytest
-from ml_genn import Network, Population
-from ml_genn.compilers.event_prop_compiler import default_params
-from ml_genn.connectivity import Dense
-from ml_genn.neurons import LeakyIntegrate, SpikeInput
-from ml_genn.synapses import Exponential
 
-from ml_genn_delays import (SGD, Connection, DelayPruning, EventPropCompiler,
-                            Learnable, get_delays, load_model, save_model,
-                            set_delays)
-from networks import random_spikes, train_probed
+from ml_genn_delays import (SGD, DelayPruning, EventPropCompiler, Learnable,
+                            get_delays, load_model, save_model, set_delays)
+from networks import five_four_three, random_spikes, train_probed
 from test_axonal import LABELS, TIMESTEPS, hidden_neuron, rel_err
 
 MAX_DELAY = 12
@@ -39,19 +33,10 @@ def build(mixed, recurrent, seed=1, neuron="lif", kind_order=None):
         return Learnable(axonal[i][:, None] + dendritic[i][None, :],
                          MAX_DELAY)
 
-    network = Network(default_params)
-    with network:
-        inp = Population(SpikeInput(max_spikes=10000), 5)
-        hid = Population(hidden_neuron(neuron), 4, record_spikes=True)
-        out = Population(LeakyIntegrate(tau_mem=20.0,
-                                        readout="avg_var_exp_weight"), 3)
-        conns = [Connection(inp, hid, Dense(w_in), Exponential(5.0),
-                            delay=delay(0))]
-        if recurrent:
-            conns.append(Connection(hid, hid, Dense(w_rec), Exponential(5.0),
-                                    delay=delay(1)))
-        conns.append(Connection(hid, out, Dense(w_out), Exponential(5.0)))
-    return network, inp, hid, out, conns
+    rec = recurrent
+    return five_four_three(
+        lambda: hidden_neuron(neuron), [w_in] + [w_rec] * rec + [w_out],
+        [delay(0)] + [delay(1)] * rec + [None])
 
 
 def compile_net(network, name, **kwargs):
