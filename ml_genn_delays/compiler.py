@@ -1,10 +1,12 @@
 """EventPropCompiler that learns delays: a thin subclass of mlGeNN's."""
 import inspect
 import os
+import warnings
 
 from ml_genn.compilers import EventPropCompiler as MLGeNNEventPropCompiler
 from ml_genn.compilers.compiler import create_reset_custom_update
-from ml_genn.compilers.event_prop_compiler import gradient_batch_reduce_model
+from ml_genn.compilers.event_prop_compiler import (
+    default_params, gradient_batch_reduce_model)
 from ml_genn.callbacks import CustomUpdateOnBatchEnd, CustomUpdateOnTimestepEnd
 from ml_genn.neurons import (Input, LeakyIntegrate, LeakyIntegrateFire)
 from ml_genn.optimisers import Adam, Optimiser
@@ -45,6 +47,29 @@ def with_cpu_optimisation(genn_kwargs):
     if backend_name(genn_kwargs) in _CPU_BACKENDS:
         return {"optimize_code": True, **genn_kwargs}
     return dict(genn_kwargs)
+
+
+def warn_unlike_event_prop_defaults(network):
+    """Warn for each neuron or synapse whose flags differ from EventProp's
+    ``default_params`` (input scaling, absolute reset, no integration while
+    refractory), for which EventProp's adjoint is derived. mlGeNN applies
+    them only to objects created inside ``with Network(default_params):``;
+    one made outside silently keeps its class defaults (scale_i=False,
+    ...), and mlGeNN checks none of them (two only through its logger)."""
+    objects = ([(f"Population {p.name}", p.neuron)
+                for p in network.populations]
+               + [(f"Connection {c.name}", c.synapse)
+                  for c in network.connections])
+    for where, obj in objects:
+        for name, value in default_params.get(type(obj), {}).items():
+            if getattr(obj, name, value) != value:
+                warnings.warn(
+                    f"{where}: {type(obj).__name__} has {name}="
+                    f"{getattr(obj, name)!r}, but EventProp's gradients "
+                    f"assume {name}={value!r}. Create it inside `with "
+                    f"Network(default_params):` (default_params from "
+                    f"ml_genn.compilers.event_prop_compiler) or pass "
+                    f"{name}={value!r}.", stacklevel=3)
 
 
 class EventPropCompiler(MLGeNNEventPropCompiler):
@@ -118,6 +143,7 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
             # As mlGeNN: name the model after the file that compiles it
             caller = inspect.currentframe().f_back.f_code.co_filename
             name = os.path.splitext(os.path.basename(caller))[0]
+        warn_unlike_event_prop_defaults(network)
         self.host_communicator = None
         comm = self.communicator
         if comm is None or backend_name(self.genn_kwargs) == "cuda":

@@ -129,3 +129,34 @@ def test_unsupported_target_neuron_names_connection():
                        match="Connection Bad: .*not IntegrateFire"):
         compile_one(Exponential(5.0), target=IntegrateFire(readout="var"),
                     name="if")
+
+
+def test_neuron_made_outside_the_network_warns():
+    """mlGeNN gives EventProp's defaults (scale_i, absolute reset, ...)
+    only to objects made inside ``with Network(default_params):``; made
+    outside, a neuron keeps scale_i=False and EventProp's gradients no
+    longer fit it. Said once per flag, naming the population."""
+    readout = LeakyIntegrate(readout="max_var")  # outside: scale_i=False
+    network = Network(default_params)
+    with network:
+        a = Population(SpikeInput(max_spikes=10), 2)
+        b = Population(readout, 2, name="Out")
+        Connection(a, b, Dense(1.0), Exponential(5.0),
+                   delay=Learnable(1.0, 10))
+    compiler = EventPropCompiler(10, "sparse_categorical_crossentropy")
+    with pytest.warns(UserWarning, match=r"Population Out: LeakyIntegrate "
+                      r"has scale_i=False, but EventProp's gradients assume "
+                      r"scale_i=True\. Create it inside `with Network"):
+        compiler.compile(network, name="outside")
+
+
+def test_network_made_inside_gives_no_default_warning(recwarn):
+    network = Network(default_params)
+    with network:
+        a, b = pops()
+        Connection(a, b, Dense(1.0), Exponential(5.0),
+                   delay=Learnable(1.0, 10))
+    EventPropCompiler(10, "sparse_categorical_crossentropy").compile(
+        network, name="inside")
+    assert not [w for w in recwarn if "EventProp's gradients assume"
+                in str(w.message)]
