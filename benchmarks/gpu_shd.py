@@ -34,6 +34,10 @@ import numpy as np
 from tqdm import tqdm
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# Run as a script or loaded by path: the shared network sits beside it
+sys.path.insert(0, HERE)
+from shd_network import (NUM_OUTPUTS, build, initial_values,  # noqa: E402
+                         shd_like_input, write_csv_atomic)
 VARIANTS = {"a": "no delays", "b": "ours", "c": "mlGeNN delay path",
             "d": "DCLS-Delays"}
 # (name, numerator, denominator, what, target, "<=" or ">=")
@@ -117,15 +121,12 @@ def _device_name(backend):
     if backend == "cpu":
         import platform
         return f"CPU {platform.processor() or platform.machine()}"
-    import pynvml
-    pynvml.nvmlInit()
-    name = pynvml.nvmlDeviceGetName(pynvml.nvmlDeviceGetHandleByIndex(0))
+    pynvml, handle = _nvml_device()
+    name = pynvml.nvmlDeviceGetName(handle)
     return name.decode() if isinstance(name, bytes) else name
 
 
 def _data(args):
-    sys.path.insert(0, HERE)
-    from shd_network import NUM_OUTPUTS, shd_like_input
     n = args.batch_size * (args.warmup + args.batches)
     x = shd_like_input(n, args.inputs, args.timesteps, args.spikes, 2)
     y = np.random.default_rng(3).integers(0, NUM_OUTPUTS, n)
@@ -133,9 +134,7 @@ def _data(args):
 
 
 def _genn_worker(args, baseline_mib):
-    sys.path.insert(0, HERE)
     from ml_genn.callbacks import Callback
-    from shd_network import build, initial_values
 
     class BatchTimer(Callback):
         def __init__(self):
@@ -191,12 +190,10 @@ def kernel_times(genn_model, batch_times):
 def _dcls_worker(args, baseline_mib):
     try:
         import torch
-        sys.path.insert(0, HERE)
         from dcls_model import DclsSNN, dense_input
     except ImportError as error:
         raise SystemExit(json.dumps({"error": f"{error}; pip install -e "
                                      f"'.[bench]' (torch, dcls)"}))
-    from shd_network import NUM_OUTPUTS
     device = "cuda" if args.backend == "cuda" else "cpu"
     torch.manual_seed(0)
     model = DclsSNN(args.inputs, args.hidden, args.layers, NUM_OUTPUTS,
@@ -316,12 +313,6 @@ def make_profile_rows(device, max_delay, results):
                   "share": seconds / total if total > 0 else 0.0}
                  for part, seconds in parts.items()]
     return rows
-
-
-def write_csv_atomic(path, rows, columns):
-    sys.path.insert(0, HERE)
-    from shd_network import write_csv_atomic as write
-    write(path, rows, columns)
 
 
 def write_outputs(path, rows):
