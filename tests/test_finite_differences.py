@@ -1,5 +1,7 @@
 """EventProp gradients against central finite differences of the loss."""
 import numpy as np
+import pytest
+from ml_genn.neurons import LeakyIntegrateFire
 
 from ml_genn_delays import evaluate
 from networks import GradientProbe, TinyNet, random_spikes
@@ -77,3 +79,27 @@ def test_delay_gradients_match_finite_differences():
     # Output delays shift a smooth membrane trace; input delays act
     # through spike times quantised to the step, which +-1 step only samples
     assert cosine(eventprop[20:], fd[20:]) >= 0.999
+
+
+def test_unscaled_lif_gets_wrong_gradients_hence_the_warning():
+    # Why the compiler warns when a neuron lacks EventProp's defaults: an
+    # unscaled LIF (V = alpha V + I) with its threshold raised by
+    # 1 / (1 - alpha) computes exactly the same function as the scaled one,
+    # yet mlGeNN's adjoint, written for the scaled form, gets its input
+    # weight gradients wrong (measured: cosine -0.90, 2e-5 of the norm).
+    # Should mlGeNN fix this, this test fails and the warning can go.
+    dt = 0.002
+    x = random_spikes(1, 5, 10, 0.5, seed=7)
+    unscaled = LeakyIntegrateFire(
+        v_thresh=1.0 / (1.0 - np.exp(-dt / 20.0)), tau_mem=20.0,
+        tau_refrac=None, relative_reset=False, integrate_during_refrac=False,
+        scale_i=False)
+    net = TinyNet("ours", max_delay=60, seed=2, hidden=unscaled)
+    with pytest.warns(UserWarning, match="scale_i=False"):
+        eventprop, fd = eventprop_and_finite_differences(
+            net, int(10 / dt), dt, x, 1, "g", 1e-3, "fd_unscaled")
+    # Same forward pass: the output gradients still agree...
+    assert cosine(eventprop[20:], fd[20:]) >= 0.9999
+    # ...but not the input ones (the scaled LIF above gives >= 0.9)
+    assert np.count_nonzero(fd[:20]) > 10
+    assert cosine(eventprop[:20], fd[:20]) < 0.5
