@@ -1,8 +1,11 @@
 """The drop-in Connection: mlGeNN's Connection plus ``delay=``."""
 import numpy as np
 from ml_genn import Connection as MLGeNNConnection
+from ml_genn.connectivity import OneToOne
+from ml_genn.connectivity.sparse_base import SparseBase
 from ml_genn.utils.value import is_value_constant
 
+from .kinds import get_kind
 from .learnable import Learnable, as_delay_spec, check_max_delay_steps
 
 
@@ -26,7 +29,7 @@ class Connection(MLGeNNConnection):
         Connection name (also used for checkpoint file names).
     delay : None, number, array, Initializer, Learnable or ``Learnable``
         ``None``: no delay. A number, array or initializer: a fixed delay
-        in timesteps. ``Learnable(...)``: a delay learned by
+        in timesteps (arrays shaped as in :class:`Learnable`). ``Learnable(...)``: a delay learned by
         :class:`ml_genn_delays.EventPropCompiler`.
     max_delay_steps : int, optional
         Only for fixed delays whose maximum cannot be inferred; learnable
@@ -71,10 +74,11 @@ class Connection(MLGeNNConnection):
                 f"Connection {self.name}: a delay is given both in "
                 f"{type(self.connectivity).__name__}(weight, delay) and as "
                 f"delay=; give it once, as delay=")
-        for kind, init in (spec.parts if isinstance(spec, Learnable)
-                           else []):
+        parts = (spec.parts if isinstance(spec, Learnable)
+                 else [(get_kind("synaptic"), spec.init)])
+        for kind, init in parts:
             if isinstance(init, np.ndarray):
-                expected = kind.shape(self)
+                expected = self._delay_shape(kind)
                 if init.shape != expected:
                     raise ValueError(
                         f"Connection {self.name}: {kind.name} delays must "
@@ -84,3 +88,22 @@ class Connection(MLGeNNConnection):
             # connectivity (the compiler reads them from the spec)
             return
         self.connectivity.delay = spec.init
+
+    def _delay_shape(self, kind):
+        """Shape an array of ``kind`` delays must have."""
+        connectivity = self.connectivity
+        if (kind.name != "synaptic"
+                or not isinstance(connectivity, SparseBase)):
+            return kind.shape(self)
+        if connectivity.pre_ind is not None:
+            # Synapses listed by hand: one delay each, in their order
+            return (len(connectivity.pre_ind),)
+        if isinstance(connectivity, OneToOne):
+            return kind.shape(self)[:1]
+        raise ValueError(
+            f"Connection {self.name}: {type(self.connectivity).__name__} "
+            f"draws its synapses when the model is built, so an array of "
+            f"delays cannot be matched to them; give a number or an "
+            f"initializer (e.g. Uniform(0, 20)) instead, and after "
+            f"compiling read or set each synapse's delay with get_delays / "
+            f"set_delays (GeNN's synapse order)")

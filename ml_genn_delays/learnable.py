@@ -33,6 +33,12 @@ def check_max_delay_steps(max_delay_steps, where: str) -> int:
     return int(max_delay_steps)
 
 
+def as_values(init):
+    """A list of delays becomes an array (so its shape is checked like
+    one); numbers, arrays and initializers pass unchanged."""
+    return np.asarray(init, dtype=float) if isinstance(init, list) else init
+
+
 def init_upper_bound(init, where: str):
     """Largest delay an initial value can produce, or None if unbounded.
 
@@ -71,9 +77,13 @@ class Learnable:
     Parameters
     ----------
     init : float, array or mlGeNN Initializer, optional
-        Initial delays in timesteps, e.g. ``Uniform(0, 150)``. A number
-        gives every synapse the same delay; an array must have the
-        connection's shape (``(n_pre, n_post)`` for Dense).
+        Initial delays in timesteps, e.g. ``Uniform(0, 50)`` (within
+        ``max_delay_steps``). A number gives every synapse the same delay;
+        an array (or list) must have the connection's shape:
+        ``(n_pre, n_post)`` for Dense, one value per synapse for synapses
+        listed by hand (``pre_ind``/``post_ind``) or OneToOne. Connectivity
+        drawn at build time (FixedProbability) takes a number or an
+        initializer.
     max_delay_steps : int, optional
         Largest delay the connection can reach; learned delays are
         clamped to ``[0, max_delay_steps]``. Memory for delayed
@@ -122,15 +132,15 @@ class Learnable:
         order (a tuple init of a mixed kind is in the order of ``kind``)."""
         parts = self.kind.parts
         if len(parts) == 1:
-            return [init]
+            return [as_values(init)]
         if isinstance(init, tuple):
             if len(init) != len(parts):
                 raise ValueError(
                     f"Learnable: kind {tuple(kind)} needs one init per "
                     f"kind, got {len(init)}")
             by_name = dict(zip(kind, init))
-            return [by_name[p.name] for p in parts]
-        return [init] * len(parts)
+            return [as_values(by_name[p.name]) for p in parts]
+        return [as_values(init)] * len(parts)
 
     @property
     def parts(self):
@@ -166,6 +176,7 @@ class Fixed:
     """
 
     def __init__(self, init, max_delay_steps=None):
+        init = as_values(init)
         high = init_upper_bound(init, "Fixed delay")
         if max_delay_steps is None:
             if high is None:
@@ -189,7 +200,10 @@ def as_delay_spec(delay, max_delay_steps=None):
         return Learnable()
     if isinstance(delay, (Learnable, Fixed)):
         return delay
-    if isinstance(delay, type):
-        raise TypeError(f"delay={delay.__name__} is not a delay; pass a "
-                        f"number, an array, an initializer or Learnable")
+    if isinstance(delay, type) or isinstance(delay, (bool, str)):
+        # delay=True would otherwise be a fixed delay of one step
+        shown = delay.__name__ if isinstance(delay, type) else repr(delay)
+        raise TypeError(f"delay={shown} is not a delay; pass a number of "
+                        f"timesteps, an array, an initializer, or "
+                        f"Learnable(...) to learn the delays")
     return Fixed(delay, max_delay_steps)

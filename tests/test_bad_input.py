@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from ml_genn import Connection as MLGeNNConnection, Network, Population
 from ml_genn.compilers.event_prop_compiler import default_params
-from ml_genn.connectivity import Conv2D, Dense
+from ml_genn.connectivity import Conv2D, Dense, FixedProbability
 from ml_genn.initializers import Normal, Uniform
 from ml_genn.neurons import IntegrateFire, LeakyIntegrate, SpikeInput
 from ml_genn.synapses import Delta, Exponential
@@ -63,12 +63,38 @@ def test_conflicting_max_delay_steps():
                        delay=Learnable(1.0, 10), max_delay_steps=20)
 
 
-def test_array_of_wrong_shape():
+@pytest.mark.parametrize("delay", [
+    Learnable(np.ones((2, 3)), 10), Learnable([[1.0, 2.0]], 10),
+    np.ones((2, 3)), [[1.0, 2.0, 3.0]]])
+def test_array_of_wrong_shape(delay):
+    # Lists are arrays too; fixed delays are checked like learnable ones
     with Network(default_params):
         a, b = pops()
         with pytest.raises(ValueError, match=r"shape \(3, 2\)"):
-            Connection(a, b, Dense(1.0), Exponential(5.0),
-                       delay=Learnable(np.ones((2, 3)), 10))
+            Connection(a, b, Dense(1.0), Exponential(5.0), delay=delay)
+
+
+@pytest.mark.parametrize("delay", [Learnable(np.ones((3, 2)), 10),
+                                   np.ones((3, 2))])
+def test_array_delays_need_known_synapses(delay):
+    # FixedProbability draws its synapses at build time: GeNN would take
+    # an array's first values in its synapse order, whatever (pre, post)
+    # they were meant for
+    with Network(default_params):
+        a, b = pops()
+        with pytest.raises(ValueError, match="FixedProbability draws its "
+                                             "synapses.*Uniform"):
+            Connection(a, b, FixedProbability(0.5, 1.0), Exponential(5.0),
+                       delay=delay)
+        # Synapses listed one by one take one delay each, in their order
+        listed = FixedProbability(0.5, 1.0)
+        listed.pre_ind, listed.post_ind = np.array([0, 2]), np.array([1, 0])
+        conn = Connection(a, b, listed, Exponential(5.0),
+                          delay=Learnable(np.array([3.0, 4.0]), 10))
+        assert conn.connectivity.delay.shape == (2,)
+        with pytest.raises(ValueError, match=r"shape \(2,\)"):
+            Connection(a, b, listed, Exponential(5.0),
+                       delay=Learnable(np.ones((3, 2)), 10))
 
 
 def test_fixed_normal_refused():
@@ -81,6 +107,10 @@ def test_not_a_delay():
         a, b = pops()
         with pytest.raises(TypeError, match="not a delay"):
             Connection(a, b, Dense(1.0), Exponential(5.0), delay=Uniform)
+        # delay=True would otherwise be a fixed delay of one step
+        for delay in (True, "learnable"):
+            with pytest.raises(TypeError, match="Learnable"):
+                Connection(a, b, Dense(1.0), Exponential(5.0), delay=delay)
 
 
 def compile_one(synapse, target=None, name="bad"):
