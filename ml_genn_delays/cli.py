@@ -45,7 +45,11 @@ def make_parser(description: str, default_arch: str):
         help="writes OUT/<arch>/<seed>/: the best model on validation in "
              "the release layout, training.csv, training.png, resume/")
     add("--resume", action="store_true",
-        help="continue the run in OUT/<arch>/<seed>/resume/")
+        help="continue the run in OUT/<arch>/<seed>/resume/ (same "
+             "arguments; --epochs may grow)")
+    add("--overwrite", action="store_true",
+        help="replace an earlier run in OUT/<arch>/<seed>/ (refused "
+             "otherwise)")
     add("--max-examples", type=int,
         help="use only this many examples of each split (quick runs)")
     add("--no-progress", action="store_true", help="no progress bars")
@@ -79,10 +83,21 @@ def config_from_args(args, dataset: str):
 def main(dataset: str, description: str, default_arch: str, argv=None):
     """Parse ``argv``, train, and print ``test accuracy: NN.NN%`` (the
     test accuracy of the model selected on validation)."""
-    from .runner import TrainingRun
+    from .runner import ResumeMismatchError, RunExistsError
 
     args = make_parser(description, default_arch).parse_args(argv)
     config = config_from_args(args, dataset)
+    try:
+        return _train(args, config, dataset)
+    except (FileNotFoundError, RunExistsError, ResumeMismatchError) as error:
+        # Missing data or resume state, or a run in the way: the message
+        # says what to do; a traceback would only hide it
+        raise SystemExit(f"error: {error}") from None
+
+
+def _train(args, config, dataset):
+    from .runner import TrainingRun
+
     splits = load_splits(config, args.data_dir, args.max_examples,
                          seed=args.seed)
     max_input_spikes = None
@@ -92,7 +107,7 @@ def main(dataset: str, description: str, default_arch: str, argv=None):
         "backend": BACKENDS[args.backend]}
     result = TrainingRun(config, splits, seed=args.seed, out=args.out,
                          max_input_spikes=max_input_spikes,
-                         resume=args.resume,
+                         resume=args.resume, overwrite=args.overwrite,
                          progress=not args.no_progress,
                          keep_delays=args.keep_delays,
                          name=f"train_{dataset}", **backend).run()

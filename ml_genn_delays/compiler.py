@@ -22,7 +22,8 @@ from .genn_models import (add_dropped_spike_counter, block_last_step_spikes,
 from .kinds.synaptic import SynapticDelay
 from .learnable import Learnable
 from .neurons.event_prop import get_neuron_kind
-from .training import GradientAccumulation, HostAllReduce, SpikeBufferMonitor
+from .training import (GradientAccumulation, HostAllReduce, NoStepWarning,
+                       SpikeBufferMonitor)
 
 #: Delay optimiser used when none is given (the paper's SHD set-up)
 DEFAULT_DELAY_OPTIMISER = Adam(0.1)
@@ -369,6 +370,8 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
             {p.name: neuron_populations[p]
              for p in compile_state.ring_buffer_pops},
             self.max_spikes, self.strict_spike_buffer))
+        compiled.base_train_callbacks.append(
+            NoStepWarning(self.accumulate_examples))
         compiled.learnable_delays = compile_state.learnable_delays
         compiled.learnable_params = compile_state.learnable_params
         compiled.examples_per_step = self.accumulate_examples

@@ -229,11 +229,14 @@ def get_config(name: str, published: bool = False, **overrides) -> Config:
     match = _NAME.match(name)
     if config is None and match:
         # Another hidden size of a known set-up, e.g. shd_rec_16
-        base = next((c for n, c in CONFIGS.items() if _NAME.match(n).group(
-            "prefix", "kind", "nodelay") == match.group(
-            "prefix", "kind", "nodelay")), None)
-        if base is not None:
-            config = replace(base, name=name,
+        # (or a recurrent one of a feedforward set-up, e.g. yy_rec_8)
+        recurrent = match["kind"] == "rec"
+        bases = sorted((c for n, c in CONFIGS.items()
+                        if _NAME.match(n).group("prefix", "nodelay")
+                        == match.group("prefix", "nodelay")),
+                       key=lambda c: c.recurrent != recurrent)
+        if bases:
+            config = replace(bases[0], name=name, recurrent=recurrent,
                              num_hidden=int(match["hidden"]),
                              delay_kind=(match["delay_kind"] or "synaptic"
                                          ).replace("_", "+"),

@@ -7,6 +7,8 @@ from ml_genn.utils.module import get_object_mapping
 from ml_genn.utils.network import get_underlying_conn
 from pygenn import SynapseMatrixConnectivity
 
+from .io import require_loaded
+
 
 def evaluate(compiled_net, x: dict, y: dict,
              metrics="sparse_categorical_accuracy", callbacks=()):
@@ -63,6 +65,7 @@ def evaluate(compiled_net, x: dict, y: dict,
 def _learnable(compiled_net, connection):
     """(conn, spec, [(kind, GeNN group holding its delays)])."""
     conn = get_underlying_conn(connection)
+    require_loaded(compiled_net, "Reading or setting delays")
     specs = getattr(compiled_net, "learnable_delays", {})
     if conn not in specs:
         raise ValueError(f"Connection {conn.name} has no learnable delays "

@@ -36,6 +36,14 @@ def _is_compiled(target):
     return hasattr(target, "connection_populations")
 
 
+def require_loaded(compiled_net, what: str):
+    """A compiled network's values live on the device only inside its
+    ``with`` block; outside it GeNN fails with a bare AttributeError."""
+    if not getattr(compiled_net.genn_model, "_loaded", True):
+        raise RuntimeError(f"{what} needs the compiled network loaded: call "
+                           f"it inside `with compiled_net:`")
+
+
 def _connections(target):
     """Connections in network order."""
     return (list(target.connection_populations) if _is_compiled(target)
@@ -182,6 +190,8 @@ def save_model(target, directory, checkpoint):
     list of str
         The files written (manifest last).
     """
+    if _is_compiled(target):
+        require_loaded(target, "save_model")
     checkpoint = str(checkpoint)
     if not checkpoint or "-" in checkpoint:
         raise ValueError(f"checkpoint must be non-empty without '-', got "
@@ -360,6 +370,8 @@ def load_model(target, directory, checkpoint=None):
 
     Nothing is changed unless every file is present and valid.
     """
+    if _is_compiled(target):
+        require_loaded(target, "load_model into a compiled network")
     directory = str(directory)
     checkpoint, files = _scan(directory, checkpoint)
     manifest_path = os.path.join(directory, MANIFEST)
@@ -369,6 +381,16 @@ def load_model(target, directory, checkpoint=None):
             manifest = json.load(f)
         if manifest.get("checkpoint") != checkpoint:
             manifest = None     # describes another checkpoint
+    saved_dt = None if manifest is None else manifest.get("dt")
+    if saved_dt is not None and _is_compiled(target):
+        dt = float(target.genn_model.dt)
+        if not np.isclose(saved_dt, dt, rtol=1e-6, atol=0.0):
+            # Delays are in timesteps: at another dt they mean other times
+            raise ModelFileError(
+                f"{directory} was trained at dt = {saved_dt} ms but this "
+                f"network runs at dt = {dt} ms; its delays are timesteps "
+                f"of {saved_dt} ms. Compile with dt={saved_dt} (the set-up "
+                f"it was trained with, e.g. --published).")
     # Connection files end in -g/-d/-da; others hold neuron parameters
     param_files = {stem: sfx for stem, sfx in files.items()
                    if not set(sfx) & set(CONNECTION_SUFFIXES)}

@@ -4,14 +4,16 @@ selection on validation, early stopping, a CSV and a PNG per run,
 checkpoints in the release layout and exact resume."""
 import csv
 import io as _io
+import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 from ml_genn.callbacks import SpikeRecorder
 from tqdm import tqdm
 
+from .configs import Config
 from .evaluation import evaluate, get_delays
 from .experiment import build_model, compile_model
 from .io import _atomic_save, remove_checkpoints, save_model
@@ -37,9 +39,51 @@ class RunResult:
     directory: str
 
 
+RUN_FILE = "run.json"
+#: Config fields a resumed run may change (train longer, stop later)
+RESUMABLE_CHANGES = ("epochs", "patience")
+
+
+class RunExistsError(FileExistsError):
+    """A fresh run would overwrite an earlier one in the same folder."""
+
+
+class ResumeMismatchError(ValueError):
+    """``--resume`` asked with other settings than the run was made with."""
+
+
 def run_directory(out, config, seed) -> str:
     """``out/<arch>/<seed>``: the release layout."""
     return os.path.join(out, config.arch, str(seed))
+
+
+def run_description(config, splits, seed) -> dict:
+    """What ``run.json`` records: the whole Config (so the model can be
+    rebuilt exactly, e.g. by models/test.py), the seed and the split
+    sizes."""
+    return {"config": json.loads(json.dumps(asdict(config))), "seed": seed,
+            "examples": {name: 0 if part is None else len(part)
+                         for name, part in (("train", splits.train),
+                                            ("valid", splits.valid),
+                                            ("test", splits.test))}}
+
+
+def read_run_config(directory):
+    """The Config recorded in ``directory/run.json``, or None."""
+    path = os.path.join(directory, RUN_FILE)
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        saved = json.load(f)["config"]
+    # JSON has no tuples
+    return Config(**{k: tuple(v) if isinstance(v, list) else v
+                     for k, v in saved.items()})
+
+
+def _differences(saved, now):
+    keys = sorted(set(saved) | set(now))
+    return [f"{k}: {saved.get(k)!r} then, {now.get(k)!r} now" for k in keys
+            if saved.get(k) != now.get(k) and k not in RESUMABLE_CHANGES]
 
 
 class TrainingRun:
@@ -60,7 +104,13 @@ class TrainingRun:
     max_input_spikes : int, optional
         Most input spikes of one example (see ``build_model``).
     resume : bool
-        Continue from ``out/<arch>/<seed>/resume/``.
+        Continue from ``out/<arch>/<seed>/resume/``; refused when the run
+        there was made with another Config (but for ``epochs`` and
+        ``patience``) or other split sizes.
+    overwrite : bool
+        Start afresh even where ``out/<arch>/<seed>/`` holds an earlier
+        run (refused otherwise, so a quick test cannot wipe out a long
+        run).
     keep_delays : float, optional
         Prune the delays by magnitude to this fraction while training
         (:class:`DelayPruning`, 5 stages from 10% to 50% of the epochs).
@@ -70,12 +120,16 @@ class TrainingRun:
 
     def __init__(self, config, splits, seed=0, out="runs",
                  max_input_spikes=None, resume=False, progress=True,
-                 name=None, keep_delays=None, **compile_kwargs):
+                 name=None, keep_delays=None, overwrite=False,
+                 **compile_kwargs):
         self.config = config
         self.splits = splits
         self.seed = seed
         self.directory = run_directory(out, config, seed)
         self.resume = resume
+        self.description = run_description(config, splits, seed)
+        # Before compiling: these mistakes should cost nothing
+        self._check_directory(overwrite)
         self.progress = progress
         self.pruning = None
         if keep_delays is not None and config.delays:
@@ -87,6 +141,31 @@ class TrainingRun:
                                       **compile_kwargs)
 
     # ------------------------------------------------------------ helpers
+    def _check_directory(self, overwrite):
+        earlier = [n for n in ("training.csv", "resume", RUN_FILE)
+                   if os.path.exists(os.path.join(self.directory, n))]
+        if not self.resume:
+            if earlier and not overwrite:
+                raise RunExistsError(
+                    f"{self.directory} already holds a run "
+                    f"({', '.join(earlier)}); continue it with --resume, "
+                    f"replace it with --overwrite, or write elsewhere "
+                    f"with --out")
+            return
+        path = os.path.join(self.directory, RUN_FILE)
+        if not os.path.exists(path):
+            return  # a run of an earlier version: nothing to compare
+        with open(path) as f:
+            saved = json.load(f)
+        changed = _differences(saved["config"], self.description["config"])
+        changed += _differences(saved["examples"],
+                                self.description["examples"])
+        if changed:
+            raise ResumeMismatchError(
+                f"Cannot resume {self.directory}: it was trained with "
+                f"other settings ({'; '.join(changed)}). Resume with the "
+                f"arguments of that run (see its {RUN_FILE}).")
+
     def _delays(self):
         """Every learnable delay, flat (all parts of mixed delays)."""
         values = []
@@ -133,6 +212,9 @@ class TrainingRun:
         config, model, compiled = self.config, self.model, self.compiled
         splits = self.splits
         os.makedirs(self.directory, exist_ok=True)
+        _atomic_save(os.path.join(self.directory, RUN_FILE),
+                     lambda f: f.write(
+                         json.dumps(self.description, indent=1).encode()))
         with compiled:
             schedule = LearningRateSchedule(
                 [o.alpha for o, _ in compiled.optimisers],

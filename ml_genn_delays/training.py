@@ -64,6 +64,30 @@ class GradientAccumulation(Callback):
         genn_model.custom_update("GradientLearn")
 
 
+class NoStepWarning(Callback):
+    """Warns when an epoch is too short to take any optimiser step.
+
+    mlGeNN completes a batch's gradients during the next batch and
+    discards the last batch of every epoch (see
+    :class:`GradientAccumulation`), so an epoch of at most one batch
+    (``examples_per_step`` examples on the CPU) trains nothing, which
+    looks like a broken run rather than a too-large ``batch_size``.
+    """
+
+    def __init__(self, examples_per_step: int = 1):
+        self.n = examples_per_step
+
+    def set_params(self, num_batches, **kwargs):
+        batches = -(-num_batches // self.n)
+        if batches <= 1:
+            warnings.warn(
+                f"The training data make {batches} batch per epoch, which "
+                f"takes no optimiser step: a batch's gradients are applied "
+                f"after the next batch and an epoch's last batch is "
+                f"dropped. Train on more than one batch of examples or "
+                f"lower batch_size.", stacklevel=2)
+
+
 class HostAllReduce:
     """Sums GeNN variables across MPI ranks on the host.
 

@@ -4,6 +4,10 @@
     python models/test.py --arch yy_ff_30 --model-dir DIR
     python models/test.py --arch shd_rec_512 --model-dir DIR --data-dir DATA
 
+A run of the training examples records its whole set-up in run.json
+(--published, --hidden, --recurrent, ...); the network is rebuilt from
+it. The released models have none: their architecture name says it.
+
 Prints the test accuracy per seed and the mean +- std; with the zoo in
 this folder it exits non-zero when a model is more than 0.5 points from
 the accuracy recorded in results.py.
@@ -17,6 +21,7 @@ import numpy as np
 from ml_genn_delays.configs import get_config
 from ml_genn_delays.datasets.splits import fit_trial, load_splits
 from ml_genn_delays.experiment import evaluate_saved
+from ml_genn_delays.runner import read_run_config
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -36,21 +41,43 @@ def test_data(config, data_dir):
             max_input_spikes)
 
 
+def run_config(args, directories):
+    """The set-up the models were trained with: their run.json, else the
+    architecture's name."""
+    recorded = [read_run_config(d) for d in directories]
+    if any(c is not None for c in recorded):
+        if any(c != recorded[0] for c in recorded):
+            raise SystemExit(f"The seeds of {args.arch} were trained with "
+                             f"different settings (run.json); evaluate "
+                             f"them one at a time with --seed")
+        return recorded[0]
+    try:
+        return get_config(args.arch, published=args.published)
+    except ValueError as error:
+        raise SystemExit(str(error)) from None
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--arch", required=True)
     parser.add_argument("--seed", type=int)
     parser.add_argument("--backend", choices=["cpu", "cuda"])
     parser.add_argument("--model-dir", default=HERE)
     parser.add_argument("--data-dir", help="SHD/SSC/Braille files")
+    parser.add_argument("--published", action="store_true",
+                        help="models trained with --published (needed "
+                             "only where there is no run.json)")
     args = parser.parse_args(argv)
 
-    config = get_config(args.arch)
     arch_dir = os.path.join(args.model_dir, args.arch)
     if not os.path.isdir(arch_dir):
         raise SystemExit(f"No models for {args.arch}: {arch_dir} is missing")
     seeds = ([args.seed] if args.seed is not None else
              sorted(int(s) for s in os.listdir(arch_dir) if s.isdigit()))
+    config = run_config(args, [os.path.join(arch_dir, str(s))
+                               for s in seeds])
     backend = ({} if args.backend is None else
                {"backend": {"cpu": "single_threaded_cpu",
                             "cuda": "cuda"}[args.backend]})

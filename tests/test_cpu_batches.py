@@ -1,5 +1,8 @@
 """Batch-N semantics on GeNN's CPU backend (which runs batch size 1)."""
+import warnings
+
 import numpy as np
+import pytest
 
 from ml_genn_delays import SGD
 from networks import GradientProbe, TinyNet, pull, random_spikes
@@ -50,3 +53,24 @@ def test_one_step_at_batch_n_is_the_mean_gradient():
             assert np.all((b + expected > 0) & (b + expected < net.max_delay))
         err = np.linalg.norm((a - b) - expected) / np.linalg.norm(expected)
         assert err < 1e-4
+
+
+def test_epoch_of_one_batch_warns_that_nothing_is_learned():
+    # mlGeNN drops an epoch's last batch: 4 examples at batch 4 train
+    # nothing, which must not pass silently
+    net = TinyNet("ours")
+    compiled = net.compile(20, "one_batch", batch_size=4)
+    x = random_spikes(4, 5, 20, 0.2, seed=1)
+    with compiled:
+        before = pull(compiled, net.c_in, "g")
+        with pytest.warns(UserWarning, match="1 batch per epoch.*no "
+                                             "optimiser step"):
+            compiled.train({net.inp: x}, {net.out: [0, 1, 2, 0]},
+                           num_epochs=1)
+        np.testing.assert_array_equal(pull(compiled, net.c_in, "g"), before)
+        # Two batches: one step, no warning
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", UserWarning)
+            compiled.train({net.inp: x * 2}, {net.out: [0, 1, 2, 0] * 2},
+                           num_epochs=1)
+        assert not np.array_equal(pull(compiled, net.c_in, "g"), before)

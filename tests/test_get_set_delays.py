@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from ml_genn.callbacks import VarRecorder
 
-from ml_genn_delays import evaluate, get_delays, set_delays
+from ml_genn_delays import evaluate, get_delays, save_model, set_delays
 from networks import TinyNet, random_spikes
 
 TIMESTEPS = 40
@@ -51,3 +51,18 @@ def test_unknown_connection():
     with compiled:
         with pytest.raises(ValueError, match="has no learnable delays"):
             get_delays(compiled, net.c_out)
+
+
+def test_outside_the_with_block_is_a_clear_error(tmp_path):
+    # GeNN's own error there is "'NoneType' object has no attribute ..."
+    net = TinyNet("ours")
+    compiled = net.compile(20, "outside")
+    with compiled:
+        get_delays(compiled, net.c_in)
+    with pytest.raises(RuntimeError, match="inside `with compiled_net:`"):
+        get_delays(compiled, net.c_in)
+    with pytest.raises(RuntimeError, match="inside `with"):
+        set_delays(compiled, net.c_in, np.zeros((5, 4)))
+    with pytest.raises(RuntimeError, match="inside `with"):
+        save_model(compiled, tmp_path / "model", checkpoint=0)
+    assert not (tmp_path / "model").exists()

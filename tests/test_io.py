@@ -77,6 +77,20 @@ def test_round_trip_into_fresh_and_compiled_network(trained):
         np.testing.assert_array_equal(outputs(compiled, other), v_trained)
 
 
+def test_model_of_another_dt_refused(trained):
+    # Delays are timesteps: a model trained at dt 1 ms run at 0.5 ms would
+    # have every delay halved, silently
+    net, _, _, _, folder = trained
+    other = TinyNet("ours", recurrent=True, seed=8)
+    compiled = other.compile(T, "other_dt", dt=0.5)
+    with compiled:
+        before = pull(compiled, other.c_in, "g")
+        with pytest.raises(ModelFileError, match=r"dt = 1.0 ms.*dt = 0.5"):
+            load_model(compiled, folder)
+        np.testing.assert_array_equal(pull(compiled, other.c_in, "g"),
+                                      before)
+
+
 def test_mlgenn_reads_ours_and_we_read_mlgenns(trained, tmp_path):
     net, values, _, _, folder = trained
     # mlGeNN's Network.load reads our files (same process: same names)

@@ -125,7 +125,7 @@ def test_resume_equals_uninterrupted_run(tmp_path, capsys):
 
 def test_resume_without_state_is_a_clear_error(tmp_path):
     example = load_script("examples", "train_yin_yang")
-    with pytest.raises(FileNotFoundError, match="No training state"):
+    with pytest.raises(SystemExit, match="No training state"):
         example.main(["--hidden", "5", "--max-examples", "8", "--out",
                       str(tmp_path), "--resume", "--no-progress"])
 
@@ -157,3 +157,40 @@ def test_published_shd_selects_on_training_accuracy(tmp_path, capsys):
     # 12 examples plus 7644/8156 of them as blends
     assert float(table[0]["train_accuracy"]) * 23 == pytest.approx(
         round(float(table[0]["train_accuracy"]) * 23))
+
+
+def test_runs_are_kept_and_resume_checks_the_settings(tmp_path, capsys):
+    example = load_script("examples", "train_yin_yang")
+    args = ["--hidden", "5", "--epochs", "1", "--max-examples", "8",
+            "--batch-size", "4", "--out", str(tmp_path), "--no-progress"]
+    example.main(args)
+    run = tmp_path / "yy_ff_5" / "0"
+    first = (run / "training.csv").read_bytes()
+    # A quick test with other settings would land in the same folder
+    with pytest.raises(SystemExit, match="already holds a run.*--resume"
+                                         ".*--overwrite"):
+        example.main([*args, "--published"])
+    assert (run / "training.csv").read_bytes() == first
+    # Resuming with other settings would mix them (dt 0.1 -> 0.005 ms)
+    with pytest.raises(SystemExit, match="dt: 0.1 then, 0.005 now"):
+        example.main([*args, "--published", "--resume"])
+    # Training longer is a resume
+    example.main([*args[:2], "--epochs", "2", *args[4:], "--resume"])
+    assert len(rows(run)) == 2
+    example.main([*args, "--overwrite"])
+    assert len(rows(run)) == 1
+    capsys.readouterr()
+
+
+def test_recurrent_yin_yang_run_reevaluates(tmp_path, capsys):
+    # yy_rec_N has no published base; it is the feedforward set-up made
+    # recurrent, and models/test.py rebuilds it from the run's run.json
+    load_script("examples", "train_yin_yang").main(
+        ["--recurrent", "--hidden", "5", "--epochs", "1", "--max-examples",
+         "20", "--out", str(tmp_path), "--no-progress"])
+    assert 0.0 <= last_accuracy(capsys.readouterr().out) <= 100.0
+    assert load_script("models", "test").main(
+        ["--arch", "yy_rec_5", "--model-dir", str(tmp_path),
+         "--backend", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert "yy_rec_5 seed 0: test accuracy" in out
