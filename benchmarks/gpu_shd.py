@@ -82,9 +82,15 @@ def parse(argv=None):
 
 # ------------------------------------------------------------ one variant
 def _nvml_device():
-    import pynvml
-    pynvml.nvmlInit()
-    return pynvml, pynvml.nvmlDeviceGetHandleByIndex(0)
+    """(pynvml, handle of GPU 0), or (None, None) where NVML is missing or
+    fails: then the table has times but no memory, instead of nothing."""
+    try:
+        import pynvml
+        pynvml.nvmlInit()
+        return pynvml, pynvml.nvmlDeviceGetHandleByIndex(0)
+    except Exception as error:  # ImportError or an NVMLError
+        print(f"NVML unavailable ({error}): no GPU memory readings")
+        return None, None
 
 
 def _device_used_mib(backend):
@@ -92,6 +98,8 @@ def _device_used_mib(backend):
     if backend == "cpu":
         return None
     pynvml, handle = _nvml_device()
+    if pynvml is None:
+        return None
     return pynvml.nvmlDeviceGetMemoryInfo(handle).used / 2 ** 20
 
 
@@ -108,6 +116,8 @@ def _memory_mib(backend, baseline_mib=None):
         return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
                 "peak RSS")
     pynvml, handle = _nvml_device()
+    if pynvml is None:
+        return float("nan"), "NVML unavailable"
     used = [p.usedGpuMemory for p in
             pynvml.nvmlDeviceGetComputeRunningProcesses(handle)
             if p.pid == os.getpid() and p.usedGpuMemory]
@@ -122,6 +132,8 @@ def _device_name(backend):
         import platform
         return f"CPU {platform.processor() or platform.machine()}"
     pynvml, handle = _nvml_device()
+    if pynvml is None:
+        return "CUDA device (NVML unavailable)"
     name = pynvml.nvmlDeviceGetName(handle)
     return name.decode() if isinstance(name, bytes) else name
 
