@@ -36,7 +36,9 @@ from ml_genn_delays.datasets import sequence_detection
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=50)
     parser.add_argument("--gap", type=float, default=10.0,
                         help="time between the two input spikes [ms]")

@@ -1,5 +1,6 @@
 """EventPropCompiler that learns delays: a thin subclass of mlGeNN's."""
 import inspect
+import numbers
 import os
 import warnings
 
@@ -120,6 +121,12 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
                  delay_optimiser=None, batch_size: int = 1,
                  delay_learn_conns=(), strict_buffer_checking: bool = False,
                  param_optimiser=None, **kwargs):
+        if (isinstance(batch_size, bool)
+                or not isinstance(batch_size, numbers.Integral)
+                or batch_size < 1):
+            # mlGeNN takes 0 and then trains as with 1
+            raise ValueError(f"batch_size must be a whole number >= 1, "
+                             f"got {batch_size!r}")
         if delay_optimiser is None and not delay_learn_conns:
             delay_optimiser = DEFAULT_DELAY_OPTIMISER
         # mlGeNN's delay path is folded into ours, so give it nothing:

@@ -311,7 +311,11 @@ def _match(target, files, manifest):
 def _read(directory, name, owner, what, size, low=None, high=None):
     """Load one file and check it (``owner``: e.g. "connection X")."""
     path = os.path.join(directory, name)
-    values = np.load(path)
+    try:
+        values = np.load(path)  # allow_pickle=False: arrays only
+    except (ValueError, OSError, EOFError) as error:
+        raise ModelFileError(f"{path}: not a readable .npy array of "
+                             f"{what} ({error})") from error
     if not np.issubdtype(values.dtype, np.floating):
         raise ModelFileError(f"{name}: {what} of {owner} must be floats, "
                              f"not {values.dtype}")

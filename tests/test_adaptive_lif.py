@@ -4,6 +4,7 @@ the discrete pass (reference.Adaptive)."""
 import numpy as np
 import pytest
 from ml_genn.callbacks import SpikeRecorder
+from ml_genn.initializers import Normal, Uniform
 
 import reference
 from networks import GradientProbe, TinyNet, random_spikes
@@ -234,7 +235,10 @@ def test_learned_parameters_stay_within_bounds():
     (dict(init=5.0, low=10.0, high=1.0), "low .* must be below high"),
     (dict(init=60.0, low=3.0, high=50.0), r"init must lie in \[low, high\]"),
     (dict(init=[5.0, np.nan], low=3.0, high=50.0), "NaN"),
-    (dict(init=5.0, low=float("nan"), high=50.0), "finite number")])
+    (dict(init=5.0, low=float("nan"), high=50.0), "finite number"),
+    (dict(init=Uniform(0.0, 100.0), low=3.0, high=50.0),
+     r"Uniform\(0.0, 100.0\) must lie in"),
+    (dict(init=Normal(20.0, 5.0), low=3.0, high=50.0), "Normal")])
 def test_bad_learnable_params_are_refused(args, message):
     with pytest.raises(ValueError, match=message):
         LearnableParam(**args)

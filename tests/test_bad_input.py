@@ -190,3 +190,11 @@ def test_network_made_inside_gives_no_default_warning(recwarn):
         network, name="inside")
     assert not [w for w in recwarn if "EventProp's gradients assume"
                 in str(w.message)]
+
+
+@pytest.mark.parametrize("batch_size", [0, -2, 2.5, True])
+def test_batch_size_must_be_a_positive_whole_number(batch_size):
+    with pytest.raises(ValueError, match="batch_size must be a whole "
+                                         "number >= 1"):
+        EventPropCompiler(10, "sparse_categorical_crossentropy",
+                          batch_size=batch_size)

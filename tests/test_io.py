@@ -127,6 +127,8 @@ def corrupt(folder, conn, suffix, values):
      r"must lie in \[0.0, 10\]"),
     (lambda f, c: corrupt(f, c, "g", np.zeros(20, np.int32)),
      "must be floats"),
+    (lambda f, c: (f / f"3-{c.name}-g.npy").write_bytes(b"not numpy"),
+     r"-g.npy: not a readable .npy array of weights"),
     (lambda f, c: corrupt(f, c, "g", np.zeros(20, np.float32))
      or np.save(f / "5-x-g.npy", np.zeros(1)), "choose one"),
     (lambda f, c: np.save(f / "3-Conn_Extra-g.npy", np.zeros(1)),

@@ -3,7 +3,7 @@ from numbers import Number
 
 import numpy as np
 
-from ml_genn.initializers import Initializer
+from ml_genn.initializers import Initializer, Normal, Uniform
 
 
 class LearnableParam:
@@ -47,7 +47,17 @@ class LearnableParam:
         if not low < high:
             raise ValueError(f"LearnableParam: low ({low}) must be below "
                              f"high ({high})")
-        if not isinstance(init, Initializer):
+        if isinstance(init, (Uniform, Normal)):
+            # Bounded draws can be checked now; a Normal always reaches out
+            if isinstance(init, Normal):
+                raise ValueError(
+                    f"LearnableParam: a Normal init draws values outside "
+                    f"[{low}, {high}]; use Uniform(a, b) inside the bounds")
+            if not low <= float(init.min) <= float(init.max) <= high:
+                raise ValueError(
+                    f"LearnableParam: init Uniform({init.min}, {init.max}) "
+                    f"must lie in [low, high] = [{low}, {high}]")
+        elif not isinstance(init, Initializer):
             values = np.asarray(init, dtype=float)
             if not np.all(np.isfinite(values)):
                 raise ValueError("LearnableParam: init contains NaN or inf")
