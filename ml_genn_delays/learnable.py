@@ -99,7 +99,7 @@ class Learnable:
         ``("axonal", "dendritic")``: both, the delay of synapse ij being
         ``d_i + d_j`` (clamped to ``[0, max_delay_steps]``); ``init`` is
         then one value for both or a tuple of one per kind, in the order
-        given.
+        given. ``"axonal+dendritic"`` is the same as the tuple.
 
     Notes
     -----
@@ -114,6 +114,8 @@ class Learnable:
         # Import here: kinds import nothing from this module, but keeping
         # the lookup lazy lets kinds grow without touching this file
         from .kinds import get_kind
+        if isinstance(kind, str) and "+" in kind:
+            kind = tuple(kind.split("+"))  # as the CLI's --delay-kind
         self.kind = get_kind(kind)
         self.max_delay_steps = check_max_delay_steps(max_delay_steps,
                                                      "Learnable")

@@ -128,6 +128,17 @@ def test_bad_mixed_kinds_are_refused():
             Learnable(0.0, 10, kind=kind)
     with pytest.raises(ValueError, match="one init per kind"):
         Learnable((1.0, 2.0, 3.0), 10, kind=("axonal", "dendritic"))
+    with pytest.raises(ValueError, match="Mixed delay kinds"):
+        Learnable(0.0, 10, kind="axonal+synaptic")
+
+
+def test_plus_string_is_the_tuple():
+    # The CLI's --delay-kind spelling; tuple inits follow its order
+    spec = Learnable((np.ones(3), np.zeros(2)), 10, kind="dendritic+axonal")
+    assert spec.kind.name == Learnable(0.0, 10, kind=(
+        "axonal", "dendritic")).kind.name
+    assert [(k.name, v.shape) for k, v in spec.parts] == [
+        ("axonal", (2,)), ("dendritic", (3,))]
 
 
 def test_resume_state_holds_every_part(tmp_path):
