@@ -20,6 +20,7 @@ from pygenn import SynapseMatrixType, create_var_ref, create_wu_var_ref
 
 from .genn_models import (add_dropped_spike_counter, block_last_step_spikes,
                           delayed_weight_update_model, gradient_scale_model)
+from .io import COMPILED_NETWORKS
 from .kinds.synaptic import SynapticDelay
 from .learnable import Learnable
 from .neurons.event_prop import get_neuron_kind
@@ -152,6 +153,7 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
             caller = inspect.currentframe().f_back.f_code.co_filename
             name = os.path.splitext(os.path.basename(caller))[0]
         warn_unlike_event_prop_defaults(network)
+        COMPILED_NETWORKS.add(network)
         self.host_communicator = None
         comm = self.communicator
         if comm is None or backend_name(self.genn_kwargs) == "cuda":

@@ -14,6 +14,8 @@ import logging
 import os
 import re
 import tempfile
+import warnings
+import weakref
 from numbers import Number
 
 import numpy as np
@@ -29,6 +31,11 @@ WEIGHT_SUFFIX = "g"
 FORMAT = "ml_genn_delays/1"
 _FILE = re.compile(r"^(?P<checkpoint>[^-]+)-(?P<conn>.+)-(?P<suffix>[^-]+)"
                    r"\.npy$")
+
+
+#: Networks our compiler has compiled (weakly held): saving one of them
+#: rather than its compiled network is almost always a mistake
+COMPILED_NETWORKS = weakref.WeakSet()
 
 
 # ----------------------------------------------------------------- helpers
@@ -192,6 +199,13 @@ def save_model(target, directory, checkpoint):
     """
     if _is_compiled(target):
         require_loaded(target, "save_model")
+    elif target in COMPILED_NETWORKS:
+        # Training changes the device copy, never the Network's arrays
+        warnings.warn("save_model(network): this network has been "
+                      "compiled, but its Network object holds the initial "
+                      "values, not the trained ones; pass the compiled "
+                      "network inside its `with` block to save those",
+                      stacklevel=2)
     checkpoint = str(checkpoint)
     if not checkpoint or "-" in checkpoint:
         raise ValueError(f"checkpoint must be non-empty without '-', got "

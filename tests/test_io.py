@@ -165,7 +165,10 @@ def test_interrupted_save_keeps_previous_checkpoint(trained, monkeypatch):
             raise OSError("disk full")
         np.lib.format.write_array(f, np.asanyarray(values))
     monkeypatch.setattr(model_io.np, "save", failing_save)
-    with pytest.raises(OSError, match="disk full"):
+    # (the fixture compiled this network: saving the Network object
+    # instead of the compiled one is flagged)
+    with pytest.warns(UserWarning, match="holds the initial values"), \
+            pytest.raises(OSError, match="disk full"):
         save_model(net.network, folder, checkpoint=4)
     monkeypatch.undo()
     # No temporary files; checkpoint 3 still loads completely
@@ -174,6 +177,11 @@ def test_interrupted_save_keeps_previous_checkpoint(trained, monkeypatch):
     load_model(fresh.network, folder, checkpoint=3)
     np.testing.assert_array_equal(fresh.c_rec.connectivity.delay,
                                   values[(net.c_rec.name, "d")])
+
+
+def test_saving_an_uncompiled_network_is_quiet(tmp_path, recwarn):
+    save_model(TinyNet("ours").network, tmp_path, checkpoint=0)
+    assert not [w for w in recwarn if "initial values" in str(w.message)]
 
 
 def test_io_imports_without_genn():
