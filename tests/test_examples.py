@@ -21,7 +21,7 @@ def test_sequence_detection_with_axonal_delays_alone(capsys):
 def test_train_yin_yang_example_runs(capsys, tmp_path):
     load_script("examples", "train_yin_yang").main(
         ["--epochs", "1", "--max-examples", "64", "--hidden", "5",
-         "--out", str(tmp_path)])
+         "--batch-size", "16", "--out", str(tmp_path)])
     assert 0.0 <= last_accuracy(capsys.readouterr().out) <= 100.0
     # Saved in the release layout under the architecture's name
     assert (tmp_path / "yy_ff_5" / "0" / "manifest.json").exists()

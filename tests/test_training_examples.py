@@ -89,7 +89,7 @@ def test_braille_example(tmp_path, capsys):
 def test_yin_yang_published_setup_runs(tmp_path, capsys):
     load_script("examples", "train_yin_yang").main(
         ["--published", "--hidden", "5", "--epochs", "1", "--max-examples",
-         "8", "--out", str(tmp_path), "--no-progress"])
+         "8", "--batch-size", "4", "--out", str(tmp_path), "--no-progress"])
     assert 0.0 <= last_accuracy(capsys.readouterr().out) <= 100.0
     check_run(tmp_path / "yy_ff_5" / "0", 1)
 
@@ -187,7 +187,7 @@ def test_recurrent_yin_yang_run_reevaluates(tmp_path, capsys):
     # recurrent, and models/test.py rebuilds it from the run's run.json
     load_script("examples", "train_yin_yang").main(
         ["--recurrent", "--hidden", "5", "--epochs", "1", "--max-examples",
-         "20", "--out", str(tmp_path), "--no-progress"])
+         "20", "--batch-size", "4", "--out", str(tmp_path), "--no-progress"])
     assert 0.0 <= last_accuracy(capsys.readouterr().out) <= 100.0
     assert load_script("models", "test").main(
         ["--arch", "yy_rec_5", "--model-dir", str(tmp_path),
