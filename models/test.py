@@ -45,16 +45,17 @@ def run_config(args, directories):
     """The set-up the models were trained with: their run.json, else the
     architecture's name."""
     recorded = [read_run_config(d) for d in directories]
-    if any(c is not None for c in recorded):
-        if any(c != recorded[0] for c in recorded):
-            raise SystemExit(f"The seeds of {args.arch} were trained with "
-                             f"different settings (run.json); evaluate "
-                             f"them one at a time with --seed")
-        return recorded[0]
-    try:
-        return get_config(args.arch, published=args.published)
-    except ValueError as error:
-        raise SystemExit(str(error)) from None
+    if None in recorded:
+        try:
+            named = get_config(args.arch, published=args.published)
+        except ValueError as error:
+            raise SystemExit(str(error)) from None
+        recorded = [named if c is None else c for c in recorded]
+    if any(c != recorded[0] for c in recorded):
+        raise SystemExit(f"The seeds of {args.arch} were trained with "
+                         f"different settings (run.json); evaluate them "
+                         f"one at a time with --seed")
+    return recorded[0]
 
 
 def main(argv=None):

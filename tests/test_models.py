@@ -37,3 +37,25 @@ def test_built_networks_get_eventprop_default_params():
     for arch in ("yy_ff_5", "shd_rec_64", "ssc_ff_64"):
         model = build_model(get_config(arch, num_hidden=4))
         assert all(c.synapse.scale_i for c in model.connections)
+
+
+def test_test_script_config_from_run_json_or_name(tmp_path):
+    """Seeds with a run.json (newer runs) and without (the zoo's older
+    ones) evaluate together when they describe the same set-up."""
+    import argparse
+    import json
+    from ml_genn_delays.runner import RUN_FILE, run_description
+    run_config = load_script("models", "test").run_config
+    config = get_config("yy_ff_5")
+    splits = load_splits(config, max_examples=4)
+    dirs = [tmp_path / str(s) for s in range(2)]
+    for d in dirs:
+        d.mkdir()
+    (dirs[0] / RUN_FILE).write_text(json.dumps(
+        run_description(config, splits, 0)))
+    args = argparse.Namespace(arch="yy_ff_5", published=False)
+    assert run_config(args, dirs) == config
+    (dirs[1] / RUN_FILE).write_text(json.dumps(
+        run_description(get_config("yy_ff_5", dt=0.05), splits, 1)))
+    with pytest.raises(SystemExit, match="different settings"):
+        run_config(args, dirs)
