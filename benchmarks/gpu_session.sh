@@ -13,9 +13,9 @@
 # a step cut short keeps what it measured.
 set -uo pipefail
 out=${1:?usage: gpu_session.sh OUT [TABLE_S] [TESTS_S] [PROFILE_S]}
-table_s=${2:-300}
+table_s=${2:-290}
 tests_s=${3:-150}
-profile_s=${4:-90}
+profile_s=${4:-80}
 mkdir -p "$out" && out=$(cd "$out" && pwd)  # absolute: we cd below
 cd "$(dirname "$0")/.."
 export PYTHONUNBUFFERED=1
@@ -60,7 +60,7 @@ timeout "$table_s" python3 benchmarks/gpu_shd.py --max-delays 512 64 1024 \
     2>&1 | tee -a "$log"
 # NCCL first, in its own process: it only generates and compiles code,
 # and a GeNN abort in a training test would take the whole pytest with it
-timeout 45 python3 -m pytest -m cuda -v -p no:cacheprovider \
+timeout 60 python3 -m pytest -m cuda -v -p no:cacheprovider \
     tests/test_cuda.py -k nccl 2>&1 | tee -a "$log"
 timeout "$tests_s" python3 -m pytest -m cuda -v -p no:cacheprovider \
     tests/test_cuda.py -k "not nccl" 2>&1 | tee -a "$log"
