@@ -29,7 +29,8 @@ class Connection(MLGeNNConnection):
         Connection name (also used for checkpoint file names).
     delay : None, number, array, Initializer, Learnable or ``Learnable``
         ``None``: no delay. A number, array or initializer: a fixed delay
-        in timesteps (arrays shaped as in :class:`Learnable`). ``Learnable(...)``: a delay learned by
+        in timesteps (arrays shaped as in :class:`Learnable`).
+        ``Learnable(...)``: a delay learned by
         :class:`ml_genn_delays.EventPropCompiler`.
     max_delay_steps : int, optional
         Only for fixed delays whose maximum cannot be inferred; learnable

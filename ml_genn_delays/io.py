@@ -46,6 +46,7 @@ def _is_compiled(target):
 def require_loaded(compiled_net, what: str):
     """A compiled network's values live on the device only inside its
     ``with`` block; outside it GeNN fails with a bare AttributeError."""
+    # pygenn's GeNNModel has no public "loaded" flag
     if not getattr(compiled_net.genn_model, "_loaded", True):
         raise RuntimeError(f"{what} needs the compiled network loaded: call "
                            f"it inside `with compiled_net:`")
