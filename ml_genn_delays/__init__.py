@@ -1,8 +1,9 @@
 """ml_genn_delays: learnable spike delays for mlGeNN's EventProp.
 
 Everything but :mod:`ml_genn_delays.io` needs GeNN and mlGeNN; those names
-are imported on first use so that reading and writing model files works
-on a machine without GeNN.
+are imported on first use, so the package and its model-file module import
+on a machine without GeNN (tools that only inspect ``-g.npy`` / ``-d.npy``
+files and manifests need nothing more).
 """
 from importlib import import_module
 

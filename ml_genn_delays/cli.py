@@ -15,7 +15,8 @@ def make_parser(description: str, default_arch: str):
     add = parser.add_argument
     add("--arch", default=default_arch,
         help=f"architecture name (default {default_arch}); "
-             f"<dataset>_<ff|rec>_<hidden>[_nodelay]")
+             f"<dataset>_<ff|rec>_<hidden>[_nodelay][_axonal|_dendritic|"
+             f"_axonal_dendritic][_adlif]")
     add("--published", action="store_true",
         help="the paper's own set-up (docs/published.md)")
     add("--data-dir", help="folder holding the data set's files")

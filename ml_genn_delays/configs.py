@@ -60,7 +60,7 @@ class Config:
     reg_lambda: float = 0.0
     reg_nu_upper: float = 14.0
     #: Weight learning rate eases in from ``lr_ease_in`` to ``lr`` (see
-    #: ml_genn_delays.published.EaseIn); None: constant
+    #: ml_genn_delays.published.LearningRateSchedule); None: constant
     lr_ease_in: float = None
     #: Training-set augmentation per epoch: "shift", "blend"
     augment: tuple = ()

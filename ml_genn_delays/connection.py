@@ -33,8 +33,10 @@ class Connection(MLGeNNConnection):
         ``Learnable(...)``: a delay learned by
         :class:`ml_genn_delays.EventPropCompiler`.
     max_delay_steps : int, optional
-        Only for fixed delays whose maximum cannot be inferred; learnable
-        delays take theirs from the ``Learnable``.
+        For fixed delays whose maximum cannot be inferred, and, without
+        ``delay=``, mlGeNN's own argument (its ``Dense(w, d)`` delays and
+        ``delay_learn_conns`` need it); learnable delays take theirs from
+        the ``Learnable``.
     add_to_model : bool
         As in mlGeNN.
 

@@ -4,7 +4,8 @@ The layout is that of mlGeNN's Checkpoint callback with its Numpy
 serialiser and of the deventprop release: per connection
 ``<checkpoint>-<connection name>-g.npy`` (weights, float32, Dense flat
 row-major ``n_pre * n_post``) and, where it has learnable delays,
-``<checkpoint>-<connection name>-d.npy`` (``-da.npy``: axonal). Learned
+``<checkpoint>-<connection name>-d.npy`` (``-da.npy``: axonal,
+``-dd.npy``: dendritic). Learned
 neuron parameters go to ``<checkpoint>-<population name>-<parameter>.npy``
 (:mod:`ml_genn_delays.io_params`). Directories written here also hold
 ``manifest.json``. Pure numpy: importable without GeNN.
@@ -368,7 +369,8 @@ def _match_populations(target, files, manifest, directory):
 
 
 def load_model(target, directory, checkpoint=None):
-    """Set weights and delays from ``-g.npy`` / ``-d.npy`` files.
+    """Set weights, delays (``-g.npy``, ``-d``/``-da``/``-dd.npy``) and
+    learned neuron parameters from a model directory.
 
     Parameters
     ----------
@@ -385,7 +387,7 @@ def load_model(target, directory, checkpoint=None):
     Returns
     -------
     dict
-        Connection name -> list of files loaded into it.
+        Connection (or population) name -> list of files loaded into it.
 
     Nothing is changed unless every file is present and valid.
     """

@@ -107,14 +107,19 @@ class TrainingRun:
         Continue from ``out/<arch>/<seed>/resume/``; refused when the run
         there was made with another Config (but for ``epochs`` and
         ``patience``) or other split sizes.
+    progress : bool
+        Show a tqdm bar over the epochs.
+    name : str, optional
+        GeNN model name (its code goes to ``<name>..._CODE``); default
+        the architecture's name.
+    keep_delays : float, optional
+        Prune the delays by magnitude to this fraction while training
+        (:class:`DelayPruning`, 5 stages from 10% to 50% of the epochs).
     overwrite : bool
         Start afresh even where ``out/<arch>/<seed>/`` holds an earlier
         run (refused otherwise, so a quick test cannot wipe out a long
         run).
-    keep_delays : float, optional
-        Prune the delays by magnitude to this fraction while training
-        (:class:`DelayPruning`, 5 stages from 10% to 50% of the epochs).
-    compile_kwargs : dict
+    **compile_kwargs
         Extra arguments of the compiler (e.g. ``backend``).
     """
 
