@@ -68,16 +68,23 @@ def run_description(config, splits, seed) -> dict:
                                             ("test", splits.test))}}
 
 
-def read_run_config(directory):
-    """The Config recorded in ``directory/run.json``, or None."""
+def read_run(directory):
+    """``directory/run.json`` with its Config rebuilt, or None."""
     path = os.path.join(directory, RUN_FILE)
     if not os.path.exists(path):
         return None
     with open(path) as f:
-        saved = json.load(f)["config"]
+        run = json.load(f)
     # JSON has no tuples
-    return Config(**{k: tuple(v) if isinstance(v, list) else v
-                     for k, v in saved.items()})
+    run["config"] = Config(**{k: tuple(v) if isinstance(v, list) else v
+                              for k, v in run["config"].items()})
+    return run
+
+
+def read_run_config(directory):
+    """The Config recorded in ``directory/run.json``, or None."""
+    run = read_run(directory)
+    return None if run is None else run["config"]
 
 
 def _differences(saved, now):

@@ -21,7 +21,7 @@ import numpy as np
 from ml_genn_delays.configs import get_config
 from ml_genn_delays.datasets.splits import fit_trial, load_splits
 from ml_genn_delays.experiment import evaluate_saved
-from ml_genn_delays.runner import read_run_config
+from ml_genn_delays.runner import read_run, read_run_config
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -30,10 +30,11 @@ from results import RESULTS  # noqa: E402
 TOLERANCE = 0.5
 
 
-def test_data(config, data_dir):
+def test_data(config, data_dir, seed=0, max_examples=None):
     """Config (trial fitted to the data), test spikes and labels, and the
-    most input spikes of one example."""
-    splits = load_splits(config, data_dir)
+    most input spikes of one example. ``seed`` picks Braille's split, and
+    ``max_examples`` caps every split, as in training."""
+    splits = load_splits(config, data_dir, max_examples, seed=seed)
     max_input_spikes = None
     if config.dataset != "yin_yang":
         config, max_input_spikes = fit_trial(splits, config)
@@ -82,10 +83,28 @@ def main(argv=None):
     backend = ({} if args.backend is None else
                {"backend": {"cpu": "single_threaded_cpu",
                             "cuda": "cuda"}[args.backend]})
-    config, x, y, max_input_spikes = test_data(config, args.data_dir)
-    accuracies = 100 * np.array(evaluate_saved(
-        config, [os.path.join(arch_dir, str(s)) for s in seeds], x, y,
-        max_input_spikes=max_input_spikes, **backend))
+    directories = [os.path.join(arch_dir, str(s)) for s in seeds]
+    # A run on --max-examples N was tested on the first N test examples
+    runs = [read_run(d) for d in directories]
+    max_examples = max((r["examples"]["test"] for r in runs if r),
+                       default=None)
+    if config.dataset == "braille":
+        # Its train/valid/test split depends on the seed: test each model
+        # on its own test set, never on another seed's training examples
+        accuracies = []
+        for seed, directory in zip(seeds, directories):
+            fitted, x, y, max_input_spikes = test_data(
+                config, args.data_dir, seed, max_examples)
+            accuracies += evaluate_saved(
+                fitted, [directory], x, y,
+                max_input_spikes=max_input_spikes, **backend)
+        accuracies = 100 * np.array(accuracies)
+    else:
+        config, x, y, max_input_spikes = test_data(
+            config, args.data_dir, max_examples=max_examples)
+        accuracies = 100 * np.array(evaluate_saved(
+            config, directories, x, y, max_input_spikes=max_input_spikes,
+            **backend))
 
     recorded = (RESULTS.get(args.arch, {})
                 if os.path.samefile(args.model_dir, HERE) else {})
