@@ -169,6 +169,12 @@ class SpikeBufferMonitor(Callback):
             warnings.warn(message, RuntimeWarning, stacklevel=2)
             self._warned = True
 
+    def on_epoch_begin(self, epoch):
+        # mlGeNN's validation pass runs after the training epoch ends and
+        # counts its drops too, though it computes no gradients: skip them
+        self._seen = {name: self._dropped(pop)
+                      for name, pop in self.populations.items()}
+
     def on_batch_end(self, batch, metrics):
         if self.strict:
             self._check()
