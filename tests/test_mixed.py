@@ -4,9 +4,16 @@ gradient is the row sum and the dendritic one the column sum of the
 synaptic delay gradients."""
 import numpy as np
 import pytest
+from ml_genn import Network, Population
+from ml_genn.compilers.event_prop_compiler import default_params
+from ml_genn.connectivity import Dense
+from ml_genn.initializers import Uniform
+from ml_genn.neurons import LeakyIntegrate, LeakyIntegrateFire, SpikeInput
+from ml_genn.synapses import Exponential
 
-from ml_genn_delays import (SGD, DelayPruning, EventPropCompiler, Learnable,
-                            get_delays, load_model, save_model, set_delays)
+from ml_genn_delays import (SGD, Connection, DelayPruning, EventPropCompiler,
+                            Learnable, get_delays, load_model, save_model,
+                            set_delays)
 from networks import five_four_three, random_spikes, train_probed
 from test_axonal import LABELS, TIMESTEPS, hidden_neuron, rel_err
 
@@ -158,3 +165,26 @@ def test_resume_state_holds_every_part(tmp_path):
         restored = get_delays(compiled, conns[0])
     for name in saved:
         np.testing.assert_array_equal(restored[name], saved[name])
+
+
+@pytest.mark.parametrize("kind", ["axonal", "dendritic", "axonal+dendritic"])
+def test_per_neuron_delays_from_an_initializer(kind):
+    # mlGeNN converts initializers only for synapse variables: per-neuron
+    # delays drawn by Uniform failed to compile
+    network = Network(default_params)
+    with network:
+        inp = Population(SpikeInput(max_spikes=10), 5)
+        hid = Population(LeakyIntegrateFire(tau_refrac=None), 4)
+        out = Population(LeakyIntegrate(readout="avg_var_exp_weight"), 3)
+        conn = Connection(inp, hid, Dense(1.0), Exponential(5.0),
+                          delay=Learnable(Uniform(1.0, 5.0), 10, kind=kind))
+        Connection(hid, out, Dense(1.0), Exponential(5.0))
+    compiled = EventPropCompiler(10, "sparse_categorical_crossentropy",
+                                 max_spikes=10).compile(
+        network, name=f"uniform_{kind.replace('+', '_')}")
+    with compiled:
+        delays = get_delays(compiled, conn)
+    for values in (delays.values() if isinstance(delays, dict)
+                   else [delays]):
+        assert np.all((values >= 1.0) & (values <= 5.0))
+        assert np.unique(values).size == values.size  # drawn, not copied

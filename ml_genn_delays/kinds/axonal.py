@@ -15,7 +15,7 @@ into lambda_V, so the neuron reads it wherever it reads ``RevISyn``.
 import numpy as np
 from pygenn import VarAccess, create_var_ref, create_wu_pre_var_ref
 
-from .base import DelayKind
+from .base import DelayKind, pre_post_var_value
 
 
 class AxonalDelay(DelayKind):
@@ -47,7 +47,8 @@ class AxonalDelay(DelayKind):
             (self.DELAY, "scalar", VarAccess.READ_ONLY))
         # A new dict: mlGeNN's WeightUpdateModel shares one default
         # pre_var_vals dict between all models that were given none
-        wum.pre_var_vals = {**wum.pre_var_vals, self.DELAY: init}
+        wum.pre_var_vals = {**wum.pre_var_vals,
+                            self.DELAY: pre_post_var_value(init)}
 
     def add_neuron_terms(self, neuron_model, conn, init, feedback,
                          compile_state=None):

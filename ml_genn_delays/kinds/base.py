@@ -1,6 +1,22 @@
 """The questions every delay kind answers (see docs/architecture.md)."""
 from abc import ABC, abstractmethod
 
+from ml_genn.utils.value import is_value_array, is_value_initializer
+from pygenn import init_var
+
+
+def pre_post_var_value(init):
+    """``init`` as GeNN takes it for a presynaptic or postsynaptic
+    variable of a synapse group. mlGeNN turns initializers into GeNN's only
+    for ``var_vals``; ``pre_var_vals`` and ``post_var_vals`` reach GeNN
+    as given, so an mlGeNN ``Uniform`` there failed to compile."""
+    if is_value_initializer(init):
+        snippet = init.get_snippet()
+        return init_var(snippet.snippet, snippet.param_vals)
+    if is_value_array(init):
+        return init.flatten()
+    return init
+
 
 class DelayKind(ABC):
     """Where a learnable delay lives and how it enters the GeNN models.

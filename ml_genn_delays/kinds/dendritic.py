@@ -25,7 +25,7 @@ import numpy as np
 from pygenn import VarAccess, create_var_ref, create_wu_post_var_ref
 
 from ..neurons.event_prop import get_neuron_kind
-from .base import DelayKind
+from .base import DelayKind, pre_post_var_value
 
 
 class DendriticDelay(DelayKind):
@@ -55,7 +55,8 @@ class DendriticDelay(DelayKind):
         wum.model.setdefault("post_vars", []).append(
             (self.DELAY, "scalar", VarAccess.READ_ONLY))
         # A new dict: mlGeNN's WeightUpdateModel shares its default one
-        wum.post_var_vals = {**wum.post_var_vals, self.DELAY: init}
+        wum.post_var_vals = {**wum.post_var_vals,
+                             self.DELAY: pre_post_var_value(init)}
 
     def add_neuron_terms(self, neuron_model, conn, init, feedback,
                          compile_state=None):
