@@ -1,4 +1,6 @@
 """The drop-in Connection: mlGeNN's Connection plus ``delay=``."""
+import copy
+
 import numpy as np
 from ml_genn import Connection as MLGeNNConnection
 from ml_genn.connectivity import OneToOne
@@ -51,6 +53,11 @@ class Connection(MLGeNNConnection):
                  add_to_model=True):
         where = f"Connection {name or f'{source.name}->{target.name}'}"
         spec = as_delay_spec(delay, max_delay_steps)
+        if isinstance(spec, Learnable):
+            # Each connection owns its spec: load_model updates a spec's
+            # initial per-neuron delays, which must not reach another
+            # connection given the same Learnable object
+            spec = copy.copy(spec)
         if spec is not None and max_delay_steps is not None:
             max_delay_steps = check_max_delay_steps(max_delay_steps, where)
             if max_delay_steps != spec.max_delay_steps:

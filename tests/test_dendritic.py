@@ -8,11 +8,11 @@ import pytest
 from ml_genn import Network, Population
 from ml_genn.compilers.event_prop_compiler import default_params
 from ml_genn.connectivity import Dense
-from ml_genn.neurons import LeakyIntegrate, SpikeInput
+from ml_genn.neurons import LeakyIntegrate, LeakyIntegrateFire, SpikeInput
 from ml_genn.synapses import Exponential
 
 from ml_genn_delays import (Connection, EventPropCompiler, Learnable,
-                            get_delays, set_delays)
+                            get_delays, load_model, save_model, set_delays)
 from networks import (assert_delays_load_back, five_four_three,
                       train_probed)
 from test_axonal import LABELS, MAX_DELAY, TIMESTEPS, hidden_neuron, rel_err
@@ -106,3 +106,30 @@ def test_dendritic_delays_into_a_readout_are_refused():
                        match="dendritic delays need a hidden "
                              "LeakyIntegrateFire target"):
         compiler.compile(network, name="den_readout")
+
+
+def test_one_learnable_shared_by_two_connections_loads_each(tmp_path):
+    # Loading before compiling sets each connection's initial per-neuron
+    # delays on its spec: one Learnable object given to two connections
+    # gave both the last one's delays
+    def build(spec):
+        network = Network(default_params)
+        with network:
+            inp = Population(SpikeInput(max_spikes=10), 3)
+            hid = [Population(LeakyIntegrateFire(tau_refrac=None), 2)
+                   for _ in range(2)]
+            conns = [Connection(inp, h, Dense(1.0), Exponential(5.0),
+                                delay=spec) for h in hid]
+            out = Population(LeakyIntegrate(readout="max_var"), 2)
+            for h in hid:
+                Connection(h, out, Dense(1.0), Exponential(5.0))
+        return network, conns
+
+    network, conns = build(Learnable(2.0, 20, kind="dendritic"))
+    conns[0].delay_spec.init = np.array([3.0, 4.0])
+    conns[1].delay_spec.init = np.array([5.0, 6.0])
+    save_model(network, tmp_path, checkpoint=0)
+    network, conns = build(Learnable(2.0, 20, kind="dendritic"))
+    load_model(network, tmp_path)
+    np.testing.assert_array_equal(conns[0].delay_spec.init, [3.0, 4.0])
+    np.testing.assert_array_equal(conns[1].delay_spec.init, [5.0, 6.0])
