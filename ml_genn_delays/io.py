@@ -397,12 +397,14 @@ def load_model(target, directory, checkpoint=None):
     checkpoint, files = _scan(directory, checkpoint)
     manifest_path = os.path.join(directory, MANIFEST)
     manifest = None
+    saved_dt = None
     if os.path.exists(manifest_path):
         with open(manifest_path) as f:
             manifest = json.load(f)
+        # One run writes a directory: its dt holds for every checkpoint
+        saved_dt = manifest.get("dt")
         if manifest.get("checkpoint") != checkpoint:
             manifest = None     # describes another checkpoint
-    saved_dt = None if manifest is None else manifest.get("dt")
     if saved_dt is not None and _is_compiled(target):
         dt = float(target.genn_model.dt)
         if not np.isclose(saved_dt, dt, rtol=1e-6, atol=0.0):

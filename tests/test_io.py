@@ -1,6 +1,7 @@
 """Saving and loading -g.npy / -d.npy model files."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -87,6 +88,13 @@ def test_model_of_another_dt_refused(trained):
         before = pull(compiled, other.c_in, "g")
         with pytest.raises(ModelFileError, match=r"dt = 1.0 ms.*dt = 0.5"):
             load_model(compiled, folder)
+        # An older checkpoint of the same run (the manifest describes the
+        # newest) was trained at the same dt
+        for name in os.listdir(folder):
+            if name.startswith("3-"):
+                shutil.copy(folder / name, folder / ("2-" + name[2:]))
+        with pytest.raises(ModelFileError, match=r"dt = 1.0 ms.*dt = 0.5"):
+            load_model(compiled, folder, checkpoint=2)
         np.testing.assert_array_equal(pull(compiled, other.c_in, "g"),
                                       before)
 
