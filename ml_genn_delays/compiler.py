@@ -4,6 +4,8 @@ import numbers
 import os
 import warnings
 
+import numpy as np
+
 from ml_genn.compilers import EventPropCompiler as MLGeNNEventPropCompiler
 from ml_genn.compilers.compiler import create_reset_custom_update
 from ml_genn.compilers.event_prop_compiler import (
@@ -156,6 +158,13 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
         COMPILED_NETWORKS.add(network)
         self.host_communicator = None
         comm = self.communicator
+        if comm is not None and self.rng_seed == 0:
+            # rng_seed 0 lets every rank's GeNN draw its own seed, so
+            # weights and delays from initializers would differ between
+            # ranks that only share gradients: give all rank 0's
+            seed = np.random.randint(1, 2 ** 31 - 1, size=1, dtype=np.int64)
+            comm.broadcast(seed, 0)
+            self.rng_seed = int(seed[0])
         if comm is None or backend_name(self.genn_kwargs) == "cuda":
             return super().compile(network, name, **kwargs)
         # mlGeNN's communicator asks GeNN for NCCL reductions (CUDA only):

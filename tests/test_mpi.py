@@ -50,3 +50,19 @@ def test_two_ranks_equal_one_process_with_same_total_batch(kind, tmp_path):
         first = sorted(n for n in names if n.endswith(suffix))[0]
         change = np.abs(np.load(tmp_path / "one" / first) - initial)
         assert change.max() > 1e-4, first
+
+
+def test_ranks_draw_the_same_initial_weights_and_delays(tmp_path):
+    # rng_seed 0 (the default) lets each rank's GeNN seed itself: weights
+    # and delays from initializers differed between ranks, which then
+    # trained different networks on shared gradients
+    run(["mpirun", "-n", "2", sys.executable, str(HERE / "mpi_train.py"),
+         str(tmp_path / "two"), "4", "initializers"], tmp_path)
+    names = sorted(n for n in os.listdir(tmp_path / "two" / "rank0")
+                   if n.endswith(".npy"))
+    assert len(names) == 3  # two weight files, one delay file
+    for name in names:
+        rank0 = np.load(tmp_path / "two" / "rank0" / name)
+        np.testing.assert_array_equal(
+            np.load(tmp_path / "two" / "rank1" / name), rank0)
+        assert np.unique(rank0).size > 1  # drawn, not constant
