@@ -10,6 +10,7 @@ neuron parameters go to ``<checkpoint>-<population name>-<parameter>.npy``
 (:mod:`ml_genn_delays.io_params`). Directories written here also hold
 ``manifest.json``. Pure numpy: importable without GeNN.
 """
+import hashlib
 import json
 import logging
 import os
@@ -94,6 +95,21 @@ def _genn_values(target, conn, var, kind=None):
     genn_var = holder.vars[var]
     genn_var.pull_from_device()
     return np.array(genn_var.values, dtype=np.float32).ravel()
+
+
+def _synapses(target, conn):
+    """Fingerprint of a compiled sparse connection's synapses (pre and
+    post indices in GeNN's order), or None (Dense, or not compiled)."""
+    if not _is_compiled(target):
+        return None
+    from pygenn import SynapseMatrixConnectivity
+    genn_pop = target.connection_populations[conn]
+    if not genn_pop.matrix_type & SynapseMatrixConnectivity.SPARSE:
+        return None
+    genn_pop.pull_connectivity_from_device()
+    indices = [np.asarray(i, dtype=np.int64) for i in (
+        genn_pop.get_sparse_pre_inds(), genn_pop.get_sparse_post_inds())]
+    return hashlib.sha1(b"".join(i.tobytes() for i in indices)).hexdigest()
 
 
 def _delay_size(target, conn, kind):
@@ -228,7 +244,8 @@ def save_model(target, directory, checkpoint):
             "shape": list(_sizes(conn)),
             "weight_file": f"{checkpoint}-{conn.name}-{WEIGHT_SUFFIX}.npy",
             "delay": None if spec is None else _manifest_delay(
-                spec, conn, checkpoint)})
+                spec, conn, checkpoint),
+            "synapses": _synapses(target, conn)})
     populations = []
     for index, pop in enumerate(learned_populations(target)):
         files = {}
@@ -397,12 +414,14 @@ def load_model(target, directory, checkpoint=None):
     checkpoint, files = _scan(directory, checkpoint)
     manifest_path = os.path.join(directory, MANIFEST)
     manifest = None
-    saved_dt = None
+    saved_dt, saved_synapses = None, {}
     if os.path.exists(manifest_path):
         with open(manifest_path) as f:
             manifest = json.load(f)
         # One run writes a directory: its dt holds for every checkpoint
         saved_dt = manifest.get("dt")
+        saved_synapses = {e["name"]: e.get("synapses")
+                          for e in manifest.get("connections", [])}
         if manifest.get("checkpoint") != checkpoint:
             manifest = None     # describes another checkpoint
     if saved_dt is not None and _is_compiled(target):
@@ -430,6 +449,15 @@ def load_model(target, directory, checkpoint=None):
                 raise NotImplementedError(
                     f"Connection {conn.name}: {type(conn.connectivity).__name__}"
                     f" values can only be loaded into the compiled network")
+        recorded = saved_synapses.get(stem)
+        if recorded is not None and recorded != _synapses(target, conn):
+            # Same count or not, values would land on other synapses
+            raise ModelFileError(
+                f"Connection {conn.name}: {directory} was saved from other "
+                f"synapses than this network drew "
+                f"({type(conn.connectivity).__name__} is drawn when the "
+                f"model is built). Compile with the rng_seed it was "
+                f"trained with (a non-zero one; 0 draws anew every time).")
         spec = _learnable(target, conn)
         size = (target.connection_populations[conn].vars["g"].values.size
                 if _is_compiled(target) else int(np.prod(_sizes(conn))))

@@ -225,3 +225,46 @@ def test_model_checkpoint_callback_saves_every_epoch(tmp_path):
     fresh = TinyNet("ours", seed=30)
     load_model(fresh.network, tmp_path / "m", checkpoint=2)
     np.testing.assert_array_equal(fresh.c_in.connectivity.delay, final)
+
+
+def sparse_net(rng_seed, name):
+    from ml_genn import Network, Population
+    from ml_genn.compilers.event_prop_compiler import default_params
+    from ml_genn.connectivity import Dense, FixedProbability
+    from ml_genn.initializers import Normal, Uniform
+    from ml_genn.neurons import LeakyIntegrate, LeakyIntegrateFire, SpikeInput
+    from ml_genn.synapses import Exponential
+    from ml_genn_delays import Connection, EventPropCompiler, Learnable
+    network = Network(default_params)
+    with network:
+        inp = Population(SpikeInput(max_spikes=10), 8)
+        hid = Population(LeakyIntegrateFire(tau_refrac=None), 6)
+        out = Population(LeakyIntegrate(readout="max_var"), 2)
+        conn = Connection(inp, hid, FixedProbability(0.5, Normal(1.0, 0.3)),
+                          Exponential(5.0),
+                          delay=Learnable(Uniform(0.0, 8.0), 10))
+        Connection(hid, out, Dense(Normal(0.5, 0.5)), Exponential(5.0))
+    return conn, EventPropCompiler(T, "sparse_categorical_crossentropy",
+                                   rng_seed=rng_seed).compile(network,
+                                                              name=name)
+
+
+def test_sparse_model_needs_the_same_synapses(tmp_path):
+    # FixedProbability draws its synapses at build time: values saved from
+    # one draw would land on other synapses of another, silently when the
+    # counts happen to agree
+    conn, compiled = sparse_net(1, "sparse_save")
+    with compiled:
+        saved = pull(compiled, conn, "d")
+        save_model(compiled, tmp_path, checkpoint=0)
+    conn, compiled = sparse_net(1, "sparse_same")
+    with compiled:
+        var = compiled.connection_populations[conn].vars["d"]
+        var.values = np.zeros_like(saved)
+        var.push_to_device()
+        load_model(compiled, tmp_path)
+        np.testing.assert_array_equal(pull(compiled, conn, "d"), saved)
+    conn, compiled = sparse_net(2, "sparse_other")
+    with compiled:
+        with pytest.raises(ModelFileError, match="other synapses.*rng_seed"):
+            load_model(compiled, tmp_path)
