@@ -22,7 +22,7 @@ from pygenn import SynapseMatrixType, create_var_ref, create_wu_var_ref
 
 from .genn_models import (add_dropped_spike_counter, block_last_step_spikes,
                           delayed_weight_update_model, gradient_scale_model)
-from .io import COMPILED_NETWORKS
+from .io_state import COMPILED_NETWORKS
 from .kinds.synaptic import SynapticDelay
 from .learnable import Learnable
 from .neurons.event_prop import get_neuron_kind

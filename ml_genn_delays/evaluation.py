@@ -7,7 +7,7 @@ from ml_genn.utils.module import get_object_mapping
 from ml_genn.utils.network import get_underlying_conn
 from pygenn import SynapseMatrixConnectivity
 
-from .io import require_loaded
+from .io_state import require_loaded
 
 
 def evaluate(compiled_net, x: dict, y: dict,

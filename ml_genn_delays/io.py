@@ -10,149 +10,28 @@ neuron parameters go to ``<checkpoint>-<population name>-<parameter>.npy``
 (:mod:`ml_genn_delays.io_params`). Directories written here also hold
 ``manifest.json``. Pure numpy: importable without GeNN.
 """
-import hashlib
 import json
 import logging
 import os
 import re
 import tempfile
 import warnings
-import weakref
-from numbers import Number
 
 import numpy as np
 
 from .errors import ModelFileError
 from .io_params import (CONNECTION_SUFFIXES, apply_params,
                         learned_populations, param_state, read_params)
+from .io_state import (COMPILED_NETWORKS, WEIGHT_SUFFIX, _connections,
+                       _delay_size, _holder, _is_compiled, _learnable,
+                       _sizes, _state, _synapses, require_loaded)
 
 logger = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
-WEIGHT_SUFFIX = "g"
 FORMAT = "ml_genn_delays/1"
 _FILE = re.compile(r"^(?P<checkpoint>[^-]+)-(?P<conn>.+)-(?P<suffix>[^-]+)"
                    r"\.npy$")
-
-
-#: Networks our compiler has compiled (weakly held): saving one of them
-#: rather than its compiled network is almost always a mistake
-COMPILED_NETWORKS = weakref.WeakSet()
-
-
-# ----------------------------------------------------------------- helpers
-def _is_compiled(target):
-    return hasattr(target, "connection_populations")
-
-
-def require_loaded(compiled_net, what: str):
-    """A compiled network's values live on the device only inside its
-    ``with`` block; outside it GeNN fails with a bare AttributeError."""
-    # pygenn's GeNNModel has no public "loaded" flag
-    if not getattr(compiled_net.genn_model, "_loaded", True):
-        raise RuntimeError(f"{what} needs the compiled network loaded: call "
-                           f"it inside `with compiled_net:`")
-
-
-def _connections(target):
-    """Connections in network order."""
-    return (list(target.connection_populations) if _is_compiled(target)
-            else list(target.connections))
-
-
-def _learnable(target, conn):
-    """The Learnable spec of ``conn`` (or None)."""
-    if _is_compiled(target):
-        return getattr(target, "learnable_delays", {}).get(conn)
-    spec = getattr(conn, "delay_spec", None)
-    return spec if spec is not None and hasattr(spec, "kind") else None
-
-
-def _sizes(conn):
-    return (int(np.prod(conn.source().shape)),
-            int(np.prod(conn.target().shape)))
-
-
-def _holder(target, conn, kind):
-    """The GeNN group holding ``conn``'s weights (kind None) or the
-    delays of ``kind`` (one part of its spec)."""
-    if kind is None:
-        return target.connection_populations[conn]
-    return kind.holder(conn, kind.delay_var(conn),
-                       target.neuron_populations,
-                       target.connection_populations)
-
-
-def _genn_values(target, conn, var, kind=None):
-    # Only reached with a compiled network, so GeNN is there
-    from pygenn import SynapseMatrixConnectivity
-    genn_pop = target.connection_populations[conn]
-    if genn_pop.matrix_type & SynapseMatrixConnectivity.SPARSE:
-        genn_pop.pull_connectivity_from_device()
-    holder = _holder(target, conn, kind)
-    if kind is not None:
-        return np.array(kind.pull(holder, var), dtype=np.float32).ravel()
-    genn_var = holder.vars[var]
-    genn_var.pull_from_device()
-    return np.array(genn_var.values, dtype=np.float32).ravel()
-
-
-def _synapses(target, conn):
-    """Fingerprint of a compiled sparse connection's synapses (pre and
-    post indices in GeNN's order), or None (Dense, or not compiled)."""
-    if not _is_compiled(target):
-        return None
-    from pygenn import SynapseMatrixConnectivity
-    genn_pop = target.connection_populations[conn]
-    if not genn_pop.matrix_type & SynapseMatrixConnectivity.SPARSE:
-        return None
-    genn_pop.pull_connectivity_from_device()
-    indices = [np.asarray(i, dtype=np.int64) for i in (
-        genn_pop.get_sparse_pre_inds(), genn_pop.get_sparse_post_inds())]
-    return hashlib.sha1(b"".join(i.tobytes() for i in indices)).hexdigest()
-
-
-def _delay_size(target, conn, kind):
-    """How many delay values ``conn`` has (its kind's shape; for sparse
-    synaptic delays, the number of synapses)."""
-    if kind.name == "synaptic" and _is_compiled(target):
-        return target.connection_populations[conn].vars["g"].values.size
-    return int(np.prod(kind.shape(conn)))
-
-
-def _network_values(conn, value, what, size=None):
-    if isinstance(value, Number):
-        size = np.prod(_sizes(conn)) if size is None else size
-        return np.full(size, value, dtype=np.float32)
-    if isinstance(value, (np.ndarray, list, tuple)):
-        return np.asarray(value, dtype=np.float32).ravel()
-    raise ValueError(f"Connection {conn.name}: the {what} is an "
-                     f"initializer, not values; save the compiled network")
-
-
-def _network_delays(conn, kind, init):
-    """Initial delays of one part of an uncompiled connection's spec
-    (per-synapse delays sit in the connectivity)."""
-    return conn.connectivity.delay if kind.name == "synaptic" else init
-
-
-def _state(target, conn):
-    """{suffix: float32 array} of the connection's weights and delays."""
-    spec = _learnable(target, conn)
-    parts = [] if spec is None else spec.parts
-    if _is_compiled(target):
-        state = {WEIGHT_SUFFIX: _genn_values(target, conn, "g")}
-        for kind, _ in parts:
-            state[kind.file_suffix] = _genn_values(
-                target, conn, kind.delay_var(conn), kind)
-    else:
-        state = {WEIGHT_SUFFIX: _network_values(
-            conn, conn.connectivity.weight, "weight")}
-        for kind, init in parts:
-            state[kind.file_suffix] = _network_values(
-                conn, _network_delays(conn, kind, init), "delay",
-                int(np.prod(kind.shape(conn))))
-    return state
 
 
 def _atomic_save(path, write):
