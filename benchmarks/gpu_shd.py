@@ -23,6 +23,7 @@ after --warmup. Targets (at hidden 256, max delay 512 for DCLS): b/c <= 1.0,
 b/a <= 1.2, DCLS/ours time >= 30, ours/DCLS memory <= 0.4.
 """
 import argparse
+import functools
 import json
 import os
 import resource
@@ -81,6 +82,7 @@ def parse(argv=None):
 
 
 # ------------------------------------------------------------ one variant
+@functools.lru_cache(maxsize=None)
 def _nvml_device():
     """(pynvml, handle of GPU 0), or (None, None) where NVML is missing or
     fails: then the table has times but no memory, instead of nothing."""

@@ -68,13 +68,20 @@ def run_description(config, splits, seed) -> dict:
                                             ("test", splits.test))}}
 
 
-def read_run(directory):
-    """``directory/run.json`` with its Config rebuilt, or None."""
+def _load_run_json(directory):
+    """``directory/run.json`` as written, or None."""
     path = os.path.join(directory, RUN_FILE)
     if not os.path.exists(path):
         return None
     with open(path) as f:
-        run = json.load(f)
+        return json.load(f)
+
+
+def read_run(directory):
+    """``directory/run.json`` with its Config rebuilt, or None."""
+    run = _load_run_json(directory)
+    if run is None:
+        return None
     # JSON has no tuples
     run["config"] = Config(**{k: tuple(v) if isinstance(v, list) else v
                               for k, v in run["config"].items()})
@@ -164,11 +171,9 @@ class TrainingRun:
                     f"replace it with --overwrite, or write elsewhere "
                     f"with --out")
             return
-        path = os.path.join(self.directory, RUN_FILE)
-        if not os.path.exists(path):
+        saved = _load_run_json(self.directory)
+        if saved is None:
             return  # a run of an earlier version: nothing to compare
-        with open(path) as f:
-            saved = json.load(f)
         changed = _differences(saved["config"], self.description["config"])
         changed += _differences(saved["examples"],
                                 self.description["examples"])

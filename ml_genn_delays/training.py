@@ -140,8 +140,6 @@ class SpikeBufferMonitor(Callback):
 
     def set_params(self, **kwargs):
         self._warned = False
-        self._seen = {name: self._dropped(pop)
-                      for name, pop in self.populations.items()}
 
     def _dropped(self, genn_pop):
         var = genn_pop.vars[DROPPED_SPIKES_VAR]
@@ -170,8 +168,9 @@ class SpikeBufferMonitor(Callback):
             self._warned = True
 
     def on_epoch_begin(self, epoch):
-        # mlGeNN's validation pass runs after the training epoch ends and
-        # counts its drops too, though it computes no gradients: skip them
+        # Counted from each epoch's start: mlGeNN's validation pass runs
+        # after the training epoch ends and counts its drops too, though
+        # it computes no gradients
         self._seen = {name: self._dropped(pop)
                       for name, pop in self.populations.items()}
 

@@ -21,7 +21,7 @@ import numpy as np
 from ml_genn_delays.configs import get_config
 from ml_genn_delays.datasets.splits import fit_trial, load_splits
 from ml_genn_delays.experiment import evaluate_saved
-from ml_genn_delays.runner import read_run, read_run_config
+from ml_genn_delays.runner import read_run
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -45,7 +45,12 @@ def test_data(config, data_dir, seed=0, max_examples=None):
 def run_config(args, directories):
     """The set-up the models were trained with: their run.json, else the
     architecture's name."""
-    recorded = [read_run_config(d) for d in directories]
+    return config_of_runs(args, [read_run(d) for d in directories])
+
+
+def config_of_runs(args, runs):
+    """``run_config`` of the runs read from the seeds' directories."""
+    recorded = [None if r is None else r["config"] for r in runs]
     if None in recorded:
         try:
             named = get_config(args.arch, published=args.published)
@@ -78,14 +83,13 @@ def main(argv=None):
         raise SystemExit(f"No models for {args.arch}: {arch_dir} is missing")
     seeds = ([args.seed] if args.seed is not None else
              sorted(int(s) for s in os.listdir(arch_dir) if s.isdigit()))
-    config = run_config(args, [os.path.join(arch_dir, str(s))
-                               for s in seeds])
+    directories = [os.path.join(arch_dir, str(s)) for s in seeds]
+    runs = [read_run(d) for d in directories]
+    config = config_of_runs(args, runs)
     backend = ({} if args.backend is None else
                {"backend": {"cpu": "single_threaded_cpu",
                             "cuda": "cuda"}[args.backend]})
-    directories = [os.path.join(arch_dir, str(s)) for s in seeds]
     # A run on --max-examples N was tested on the first N test examples
-    runs = [read_run(d) for d in directories]
     max_examples = max((r["examples"]["test"] for r in runs if r),
                        default=None)
     if config.dataset == "braille":

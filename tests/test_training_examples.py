@@ -8,6 +8,7 @@ import pytest
 from fixtures import write_braille, write_heidelberg
 
 from ml_genn_delays.resume import STATE_ARRAYS
+from ml_genn_delays.runner import read_run_config
 from scripts import last_accuracy, load_script
 
 QUICK = ["--epochs", "1", "--max-examples", "12", "--batch-size", "4",
@@ -89,8 +90,7 @@ def test_braille_example(tmp_path, capsys):
     # seed 1's test set (seed 0's holds some of seed 1's training data),
     # capped at the run's --max-examples as in training
     test = load_script("models", "test")
-    config = test.read_run_config(
-        tmp_path / "out" / "braille_ff_16_nodelay" / "1")
+    config = read_run_config(tmp_path / "out" / "braille_ff_16_nodelay" / "1")
     tests = [test.test_data(config, tmp_path / "data", seed)[1]
              for seed in (0, 1)]
     assert not all(np.array_equal(a.spike_times, b.spike_times)

@@ -47,12 +47,12 @@ class LearnableParam:
         if not low < high:
             raise ValueError(f"LearnableParam: low ({low}) must be below "
                              f"high ({high})")
-        if isinstance(init, (Uniform, Normal)):
-            # Bounded draws can be checked now; a Normal always reaches out
-            if isinstance(init, Normal):
-                raise ValueError(
-                    f"LearnableParam: a Normal init draws values outside "
-                    f"[{low}, {high}]; use Uniform(a, b) inside the bounds")
+        if isinstance(init, Normal):
+            # Unbounded: it always draws some values outside the bounds
+            raise ValueError(
+                f"LearnableParam: a Normal init draws values outside "
+                f"[{low}, {high}]; use Uniform(a, b) inside the bounds")
+        if isinstance(init, Uniform):
             if not low <= float(init.min) <= float(init.max) <= high:
                 raise ValueError(
                     f"LearnableParam: init Uniform({init.min}, {init.max}) "
