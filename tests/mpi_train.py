@@ -10,17 +10,11 @@ import sys
 
 import numpy as np
 from ml_genn.communicators import MPI
-
-from ml_genn import Network, Population
-from ml_genn.compilers.event_prop_compiler import default_params
-from ml_genn.connectivity import Dense
 from ml_genn.initializers import Normal, Uniform
-from ml_genn.neurons import LeakyIntegrate, LeakyIntegrateFire, SpikeInput
-from ml_genn.synapses import Exponential
+from ml_genn.neurons import LeakyIntegrateFire
 
-from ml_genn_delays import (SGD, Connection, EventPropCompiler, Learnable,
-                            save_model)
-from networks import TinyNet, random_spikes
+from ml_genn_delays import SGD, EventPropCompiler, Learnable, save_model
+from networks import TinyNet, five_four_three, random_spikes
 from test_axonal import build
 from test_dendritic import build as build_dendritic
 from test_mixed import build as build_mixed
@@ -76,18 +70,10 @@ def build_network(kind):
     if kind == "mixed_adlif":
         return build_mixed(True, True, neuron="adlif")
     if kind == "initializers":
-        network = Network(default_params)
-        with network:
-            inp = Population(SpikeInput(max_spikes=200), 5)
-            hid = Population(LeakyIntegrateFire(tau_refrac=None), 4)
-            out = Population(LeakyIntegrate(readout="avg_var_exp_weight"),
-                             3)
-            conns = [Connection(inp, hid, Dense(Normal(0.8, 0.4)),
-                                Exponential(5.0),
-                                delay=Learnable(Uniform(1.0, 8.0), 10)),
-                     Connection(hid, out, Dense(Normal(0.5, 0.5)),
-                                Exponential(5.0))]
-        return network, inp, hid, out, conns
+        return five_four_three(
+            lambda: LeakyIntegrateFire(tau_refrac=None),
+            [Normal(0.8, 0.4), Normal(0.5, 0.5)],
+            [Learnable(Uniform(1.0, 8.0), 10), None])
     return (build_dendritic if kind == "dendritic" else build)(kind, True)
 
 

@@ -4,16 +4,11 @@ gradient is the row sum and the dendritic one the column sum of the
 synaptic delay gradients."""
 import numpy as np
 import pytest
-from ml_genn import Network, Population
-from ml_genn.compilers.event_prop_compiler import default_params
-from ml_genn.connectivity import Dense
 from ml_genn.initializers import Uniform
-from ml_genn.neurons import LeakyIntegrate, LeakyIntegrateFire, SpikeInput
-from ml_genn.synapses import Exponential
+from ml_genn.neurons import LeakyIntegrateFire
 
-from ml_genn_delays import (SGD, Connection, DelayPruning, EventPropCompiler,
-                            Learnable, get_delays, load_model, save_model,
-                            set_delays)
+from ml_genn_delays import (SGD, DelayPruning, EventPropCompiler, Learnable,
+                            get_delays, load_model, save_model, set_delays)
 from networks import five_four_three, random_spikes, train_probed
 from test_axonal import LABELS, TIMESTEPS, hidden_neuron, rel_err
 
@@ -171,14 +166,9 @@ def test_resume_state_holds_every_part(tmp_path):
 def test_per_neuron_delays_from_an_initializer(kind):
     # mlGeNN converts initializers only for synapse variables: per-neuron
     # delays drawn by Uniform failed to compile
-    network = Network(default_params)
-    with network:
-        inp = Population(SpikeInput(max_spikes=10), 5)
-        hid = Population(LeakyIntegrateFire(tau_refrac=None), 4)
-        out = Population(LeakyIntegrate(readout="avg_var_exp_weight"), 3)
-        conn = Connection(inp, hid, Dense(1.0), Exponential(5.0),
-                          delay=Learnable(Uniform(1.0, 5.0), 10, kind=kind))
-        Connection(hid, out, Dense(1.0), Exponential(5.0))
+    network, _, _, _, (conn, _) = five_four_three(
+        lambda: LeakyIntegrateFire(tau_refrac=None), [1.0, 1.0],
+        [Learnable(Uniform(1.0, 5.0), 10, kind=kind), None])
     compiled = EventPropCompiler(10, "sparse_categorical_crossentropy",
                                  max_spikes=10).compile(
         network, name=f"uniform_{kind.replace('+', '_')}")
