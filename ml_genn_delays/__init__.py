@@ -16,7 +16,8 @@ _LAZY = {"Connection": ".connection", "EventPropCompiler": ".compiler",
          "SpikeBufferOverflowError": ".training",
          "ModelCheckpoint": ".training", "DelayPruning": ".pruning",
          "evaluate": ".evaluation", "get_delays": ".evaluation",
-         "set_delays": ".evaluation",
+         "set_delays": ".evaluation", "record_example": ".evaluation",
+         "plot_raster": ".plots",
          "AdaptiveLeakyIntegrateFire": ".neurons",
          "LearnableParam": ".neurons"}
 

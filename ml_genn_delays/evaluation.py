@@ -1,10 +1,11 @@
 """Evaluating compiled training networks and reading/writing delays."""
 import numpy as np
+from ml_genn.callbacks import SpikeRecorder, VarRecorder
 from ml_genn.metrics import Metric, default_metrics
 from ml_genn.utils.callback_list import CallbackList
 from ml_genn.utils.data import batch_dataset, get_dataset_size
 from ml_genn.utils.module import get_object_mapping
-from ml_genn.utils.network import get_underlying_conn
+from ml_genn.utils.network import get_underlying_conn, get_underlying_pop
 from pygenn import SynapseMatrixConnectivity
 
 from .io_state import require_loaded
@@ -60,6 +61,76 @@ def evaluate(compiled_net, x: dict, y: dict,
     callback_list.on_epoch_end(0, metric_objs)
     callback_list.on_test_end(metric_objs)
     return metric_objs, callback_list.get_data()
+
+
+def _data_spikes(sample, n):
+    """(times, ids) of a PreprocessedSpikes input sample."""
+    counts = np.diff(np.concatenate(([0], sample.end_spikes)))
+    return (np.asarray(sample.spike_times, dtype=float),
+            np.repeat(np.arange(n), counts))
+
+
+def record_example(compiled_net, x: dict, y: dict, example: int = 0):
+    """Spikes and readout voltages of every population during one example.
+
+    Runs the example through :func:`evaluate` (no learning) and records
+    the spikes of every population built with ``record_spikes=True``, the
+    input spikes of every input population (from ``x`` itself when the
+    input does not record them) and the membrane voltage of every output
+    population, e.g. for :func:`ml_genn_delays.plots.plot_raster`.
+
+    Parameters
+    ----------
+    compiled_net : CompiledTrainingNetwork
+        Inside its ``with`` block.
+    x, y : dict
+        Inputs and labels per population, as for :func:`evaluate`.
+    example : int
+        Index of the example in ``x`` and ``y``.
+
+    Returns
+    -------
+    recording : dict
+        ``spikes``: ``{population name: (times [ms], ids)}`` from the input
+        up; ``v``: ``{population name: (example_timesteps, n) array}``;
+        ``label``: ``{population name: label}``; ``correct``:
+        ``{population name: bool}`` (sparse categorical accuracy);
+        ``dt``: the time step [ms].
+    """
+    size = get_dataset_size(x)
+    if size is None or not 0 <= example < size:
+        raise ValueError(f"record_example: example {example} is not in "
+                         f"the {size} examples given")
+    x, y = ({p: v[example:example + 1] for p, v in d.items()}
+            for d in (x, y))
+    pops = [get_underlying_pop(p) for p in compiled_net.neuron_populations]
+    inputs = {get_underlying_pop(p): v[0] for p, v in x.items()}
+    outputs = [get_underlying_pop(p) for p in y]
+    callbacks = ([SpikeRecorder(p, key=("spikes", p.name))
+                  for p in pops if p.record_spikes]
+                 + [VarRecorder(p, "v", key=("v", p.name)) for p in outputs])
+    unrecorded = [p.name for p in pops
+                  if not (p.record_spikes or p in inputs or p in outputs)]
+    if unrecorded:
+        raise ValueError(f"record_example: hidden populations "
+                         f"{unrecorded} do not record their spikes; build "
+                         f"them with Population(..., record_spikes=True)")
+    metrics, data = evaluate(compiled_net, x, y, callbacks=callbacks)
+    spikes = {}
+    for pop in pops:  # mlGeNN's order: inputs first, as built
+        if pop.record_spikes:
+            times, ids = data[("spikes", pop.name)]
+            spikes[pop.name] = (np.asarray(times[0]), np.asarray(ids[0]))
+        elif hasattr(inputs.get(pop), "end_spikes"):
+            spikes[pop.name] = _data_spikes(inputs[pop], pop.shape[0])
+    return {"spikes": spikes,
+            "v": {p.name: np.asarray(data[("v", p.name)][0])
+                  for p in outputs},
+            "label": {p.name: int(np.ravel(y[q])[0])
+                      for p, q in zip(outputs, y)},
+            "correct": {p.name: bool(metrics[q].result == 1.0)
+                        for p, q in zip(outputs, y)},
+            "dt": compiled_net.genn_model.dt}
 
 
 def _learnable(compiled_net, connection):

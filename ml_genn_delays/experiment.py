@@ -1,4 +1,5 @@
 """Build, compile and train a named architecture (see configs.py)."""
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -12,10 +13,11 @@ from ml_genn.synapses import Exponential
 
 from .compiler import EventPropCompiler
 from .connection import Connection
-from .evaluation import evaluate
+from .evaluation import evaluate, record_example
 from .io import load_model
 from .learnable import Learnable
 from .neurons import AdaptiveLeakyIntegrateFire, LearnableParam
+from .plots import plot_raster
 
 
 @dataclass
@@ -148,12 +150,14 @@ def compile_model(model: Model, name: str = None, **overrides):
 
 
 def evaluate_saved(config, directories, x, y, max_input_spikes=None,
-                   **compile_kwargs):
+                   raster_dir=None, example=0, **compile_kwargs):
     """Test accuracy of each saved model (one directory per seed).
 
     The network is compiled once for training, exactly as it was trained,
     and each model's files are loaded into it before :func:`evaluate`, so
     the accuracy comes from the forward dynamics training measured.
+    With ``raster_dir``, each model's raster of test example ``example``
+    is written there as ``<arch>-<seed folder>.png``.
     """
     model = build_model(config, max_input_spikes=max_input_spikes)
     compiled = compile_model(model, name=f"test_{config.arch}",
@@ -165,4 +169,10 @@ def evaluate_saved(config, directories, x, y, max_input_spikes=None,
             metrics, _ = evaluate(compiled, {model.input: x},
                                   {model.output: y})
             accuracies.append(metrics[model.output].result)
+            if raster_dir is not None:
+                name = f"{config.arch}-{os.path.basename(directory)}"
+                plot_raster(record_example(compiled, {model.input: x},
+                                           {model.output: y}, example),
+                            os.path.join(raster_dir, f"{name}.png"),
+                            title=f"{name}: test example {example}")
     return accuracies

@@ -45,3 +45,45 @@ def plot_run(rows, delays_before, delays_after, path, title=""):
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def plot_raster(recording, path, title=""):
+    """Spike rasters of one example, from the input up, and the output
+    populations' membrane voltages, as one PNG (one panel each).
+
+    Parameters
+    ----------
+    recording : dict
+        From :func:`ml_genn_delays.evaluation.record_example`.
+    path : str
+        PNG file to write.
+    title : str
+        Put above the first panel, with the label and whether the
+        network got it right.
+    """
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = len(recording["spikes"]) + len(recording["v"])
+    fig, axes = plt.subplots(panels, 1, sharex=True, squeeze=False,
+                             figsize=(8, 1.2 + 1.8 * panels))
+    axes = axes[:, 0]
+    for ax, (name, (times, ids)) in zip(axes, recording["spikes"].items()):
+        ax.scatter(times, ids, s=16, marker="|", color="k", lw=1.0)
+        ax.set(ylabel=f"{name}\nneuron", title=f"{name}: {len(times)} spikes")
+    for ax, (name, v) in zip(axes[len(recording["spikes"]):],
+                             recording["v"].items()):
+        lines = ax.plot(np.arange(len(v)) * recording["dt"], v, lw=0.8)
+        if len(lines) <= 20:
+            ax.legend(lines, [f"class {i}" for i in range(len(lines))],
+                      fontsize="x-small", ncol=2, loc="upper left")
+        verdict = "right" if recording["correct"][name] else "wrong"
+        ax.set(ylabel=f"{name}\nv", title=f"{name}: label "
+               f"{recording['label'][name]} ({verdict})")
+    axes[-1].set(xlabel="time [ms]")
+    if title:
+        axes[0].set_title(f"{title}\n{axes[0].get_title()}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -14,10 +14,10 @@ from ml_genn.callbacks import SpikeRecorder
 from tqdm import tqdm
 
 from .configs import Config
-from .evaluation import evaluate, get_delays
+from .evaluation import evaluate, get_delays, record_example
 from .experiment import build_model, compile_model
 from .io import _atomic_save, remove_checkpoints, save_model
-from .plots import plot_run
+from .plots import plot_raster, plot_run
 from .pruning import DelayPruning
 from .published import LearningRateSchedule, bump_silent_inputs
 from .resume import load_training_state, save_training_state
@@ -303,9 +303,14 @@ class TrainingRun:
                         and state["waiting"] > config.patience):
                     break
             delays_after = self._delays()
+            # The trained network on the first test example
+            recording = record_example(compiled, {model.input: x_test},
+                                       {model.output: splits.y_test})
         plot_run(state["rows"], np.array(state["delays_before"]),
                  delays_after, os.path.join(self.directory, "training.png"),
                  title=config.arch)
+        plot_raster(recording, os.path.join(self.directory, "raster.png"),
+                    title=f"{config.arch}: first test example, last epoch")
         return RunResult(state["best_test"], state["best_epoch"],
                          state["rows"], self.directory)
 

@@ -2,6 +2,7 @@
 
     python models/test.py --arch yy_ff_30 [--seed N] [--backend cpu|cuda]
     python models/test.py --arch yy_ff_30 --model-dir DIR
+    python models/test.py --arch yy_ff_30 --seed 0 --raster rasters
     python models/test.py --arch shd_rec_512 --model-dir DIR --data-dir DATA
 
 A run of the training examples records its whole set-up in run.json
@@ -76,6 +77,11 @@ def main(argv=None):
     parser.add_argument("--published", action="store_true",
                         help="models trained with --published (needed "
                              "only where there is no run.json)")
+    parser.add_argument("--raster", metavar="DIR",
+                        help="also draw each model's raster of one test "
+                             "example into DIR (<arch>-<seed>.png)")
+    parser.add_argument("--example", type=int, default=0,
+                        help="the test example --raster draws")
     args = parser.parse_args(argv)
 
     arch_dir = os.path.join(args.model_dir, args.arch)
@@ -86,9 +92,12 @@ def main(argv=None):
     directories = [os.path.join(arch_dir, str(s)) for s in seeds]
     runs = [read_run(d) for d in directories]
     config = config_of_runs(args, runs)
-    backend = ({} if args.backend is None else
+    options = ({} if args.backend is None else
                {"backend": {"cpu": "single_threaded_cpu",
                             "cuda": "cuda"}[args.backend]})
+    if args.raster:
+        os.makedirs(args.raster, exist_ok=True)
+        options.update(raster_dir=args.raster, example=args.example)
     # A run on --max-examples N was tested on the first N test examples
     max_examples = max((r["examples"]["test"] for r in runs if r),
                        default=None)
@@ -101,14 +110,14 @@ def main(argv=None):
                 config, args.data_dir, seed, max_examples)
             accuracies += evaluate_saved(
                 fitted, [directory], x, y,
-                max_input_spikes=max_input_spikes, **backend)
+                max_input_spikes=max_input_spikes, **options)
         accuracies = 100 * np.array(accuracies)
     else:
         config, x, y, max_input_spikes = test_data(
             config, args.data_dir, max_examples=max_examples)
         accuracies = 100 * np.array(evaluate_saved(
             config, directories, x, y, max_input_spikes=max_input_spikes,
-            **backend))
+            **options))
 
     recorded = (RESULTS.get(args.arch, {})
                 if os.path.samefile(args.model_dir, HERE) else {})

@@ -20,13 +20,16 @@ def test_reevaluation_equals_training_accuracy(arch, tmp_path):
     assert abs(100 * again[0] - 100 * result.test_accuracy) <= 0.1
 
 
-def test_models_test_script_on_zoo(capsys):
+def test_models_test_script_on_zoo(capsys, tmp_path):
     results = load_script("models", "results").RESULTS
     assert "yy_ff_30" in results and 0 in results["yy_ff_30"]
     test = load_script("models", "test")
-    assert test.main(["--arch", "yy_ff_30", "--seed", "0"]) == 0
+    assert test.main(["--arch", "yy_ff_30", "--seed", "0",
+                      "--raster", str(tmp_path / "rasters")]) == 0
     out = capsys.readouterr().out
     assert "yy_ff_30 seed 0: test accuracy" in out and "ok" in out
+    png = tmp_path / "rasters" / "yy_ff_30-0.png"
+    assert png.read_bytes()[:4] == b"\x89PNG"
 
 
 def test_built_networks_get_eventprop_default_params():

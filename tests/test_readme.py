@@ -15,6 +15,7 @@ def test_readme_snippet_learns_sequence(capsys):
     exec(compile(snippets()[0], "README_snippet", "exec"),
          {"__name__": "readme"})
     assert "accuracy 100%" in capsys.readouterr().out
+    assert Path("raster.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_readme_adaptive_snippet_learns_long_gap_order(capsys):

@@ -22,7 +22,7 @@ def rows(run_dir):
 
 def check_run(run_dir, epochs, delays=True):
     files = sorted(p.name for p in run_dir.iterdir())
-    assert "training.png" in files and "manifest.json" in files
+    assert {"training.png", "raster.png", "manifest.json"} <= set(files)
     assert (run_dir / "resume" / STATE_ARRAYS).exists()
     # One checkpoint kept: the best epoch on validation
     checkpoints = {f.split("-")[0] for f in files if f.endswith(".npy")}
