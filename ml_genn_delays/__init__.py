@@ -12,6 +12,7 @@ from .io import ModelFileError, load_model, save_model
 __version__ = "0.1.0"
 
 _LAZY = {"Connection": ".connection", "EventPropCompiler": ".compiler",
+         "InferenceCompiler": ".inference",
          "Fixed": ".learnable", "Learnable": ".learnable", "SGD": ".sgd",
          "SpikeBufferOverflowError": ".training",
          "ModelCheckpoint": ".training", "DelayPruning": ".pruning",

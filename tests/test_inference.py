@@ -1,0 +1,112 @@
+"""mlGeNN's InferenceCompiler on networks with per-neuron delays."""
+import numpy as np
+import pytest
+from ml_genn import Network, Population
+from ml_genn.callbacks import VarRecorder
+from ml_genn.compilers import InferenceCompiler as MLGeNNInferenceCompiler
+from ml_genn.compilers.event_prop_compiler import default_params
+from ml_genn.connectivity import Dense, FixedProbability
+from ml_genn.initializers import Uniform
+from ml_genn.neurons import LeakyIntegrate, LeakyIntegrateFire, SpikeInput
+from ml_genn.synapses import Exponential
+
+from ml_genn_delays import (Connection, InferenceCompiler, Learnable,
+                            load_model, save_model)
+from ml_genn_delays.inference import synapse_delays
+from networks import random_spikes
+
+TIMESTEPS = 40
+N_IN, N_HID, N_OUT = 5, 4, 3
+RNG = np.random.default_rng(4)
+W_IN = RNG.normal(0.8, 0.4, (N_IN, N_HID))
+W_OUT = RNG.normal(0.5, 0.5, (N_HID, N_OUT))
+D_AXONAL = RNG.uniform(0, 6, N_IN)
+D_DENDRITIC = RNG.uniform(0, 6, N_HID)
+INIT = {"axonal": D_AXONAL, "dendritic": D_DENDRITIC,
+        "axonal+dendritic": (D_AXONAL, D_DENDRITIC)}
+EXPANDED = {"axonal": D_AXONAL[:, None] + np.zeros(N_HID),
+            "dendritic": np.zeros((N_IN, 1)) + D_DENDRITIC,
+            "axonal+dendritic": D_AXONAL[:, None] + D_DENDRITIC}
+
+
+def network(delay):
+    """input -> hidden LIF -> LI readout, ``delay`` on the input."""
+    net = Network(default_params)
+    with net:
+        inp = Population(SpikeInput(max_spikes=1000), N_IN)
+        hid = Population(LeakyIntegrateFire(v_thresh=1.0, tau_mem=20.0,
+                                            tau_refrac=None), N_HID)
+        out = Population(LeakyIntegrate(tau_mem=20.0, readout="avg_var"),
+                         N_OUT)
+        conn = Connection(inp, hid, Dense(W_IN), Exponential(5.0),
+                          delay=delay)
+        Connection(hid, out, Dense(W_OUT), Exponential(5.0))
+    return net, inp, out, conn
+
+
+def infer(compiler_cls, net, inp, out, name):
+    compiled = compiler_cls(evaluate_timesteps=TIMESTEPS,
+                            reset_in_syn_between_batches=True).compile(
+                                net, name=name)
+    x = random_spikes(2, N_IN, TIMESTEPS, 0.2, seed=5)
+    with compiled:
+        _, data = compiled.evaluate({inp: x}, {out: np.array([0, 1])},
+                                    callbacks=[VarRecorder(out, "v",
+                                                           key="v")])
+    return np.asarray(data["v"])
+
+
+@pytest.mark.parametrize("kind", ["axonal", "dendritic", "axonal+dendritic"])
+def test_per_neuron_delays_act_as_the_synaptic_delays_they_make(kind):
+    net, inp, out, conn = network(Learnable(INIT[kind], 12, kind=kind))
+    ours = infer(InferenceCompiler, net, inp, out, f"inf_{kind[:5]}")
+    # The compile left the network as it was
+    assert conn.connectivity.delay == 0
+    # The same network with the per-synapse delays d_i + d_j, rounded
+    twin = infer(MLGeNNInferenceCompiler,
+                 *network(np.floor(EXPANDED[kind] + 0.5))[:3],
+                 f"twin_{kind[:5]}")
+    np.testing.assert_array_equal(ours, twin)
+    # mlGeNN's own InferenceCompiler drops them without a word
+    dropped = infer(MLGeNNInferenceCompiler, net, inp, out,
+                    f"mlgenn_{kind[:5]}")
+    assert not np.allclose(dropped, ours)
+
+
+def test_expansion_rounds_and_clamps_as_training():
+    # (keep the network: a connection holds its populations weakly)
+    net, _, _, conn = network(Learnable((np.array([0.5, 1.49, 7.0, 0, 0]),
+                                       np.array([0.0, 0.0, 5.0, 0.0])), 10,
+                                      kind="axonal+dendritic"))
+    d = synapse_delays(conn)
+    assert d.shape == (N_IN, N_HID)
+    np.testing.assert_array_equal(d[:3, 0], [1, 1, 7])   # halves go up
+    assert d[2, 2] == 10                                 # 12 clamped
+
+
+def test_trained_axonal_model_loads_into_inference(tmp_path):
+    net, inp, out, conn = network(Learnable(D_AXONAL, 12, kind="axonal"))
+    save_model(net, tmp_path, "final")
+    fresh, inp2, out2, conn2 = network(Learnable(np.zeros(N_IN), 12,
+                                                 kind="axonal"))
+    load_model(fresh, tmp_path)
+    np.testing.assert_array_equal(synapse_delays(conn2),
+                                  np.floor(EXPANDED["axonal"] + 0.5))
+    np.testing.assert_array_equal(
+        infer(InferenceCompiler, fresh, inp2, out2, "loaded"),
+        infer(InferenceCompiler, net, inp, out, "saved"))
+
+
+def test_drawn_synapses_and_initializers_are_refused():
+    net, _, _, conn = network(Learnable(Uniform(0, 5), 12, kind="axonal"))
+    with pytest.raises(ValueError, match="draw them into an array"):
+        synapse_delays(conn)
+    net = Network(default_params)
+    with net:
+        a = Population(SpikeInput(max_spikes=10), N_IN)
+        b = Population(LeakyIntegrate(tau_mem=20.0, readout="avg_var"),
+                       N_HID)
+        Connection(a, b, FixedProbability(0.5, 1.0), Exponential(5.0),
+                   delay=Learnable(1.0, 12, kind="axonal"))
+    with pytest.raises(NotImplementedError, match="ml_genn_delays.evaluate"):
+        InferenceCompiler(evaluate_timesteps=TIMESTEPS).compile(net)
