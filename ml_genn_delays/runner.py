@@ -21,6 +21,7 @@ from .plots import plot_raster, plot_run
 from .pruning import DelayPruning
 from .published import LearningRateSchedule, bump_silent_inputs
 from .resume import load_training_state, save_training_state
+from .training import BatchProgress
 
 CSV_FIELDS = ("epoch", "train_accuracy", "valid_accuracy", "test_accuracy",
               "delay_mean", "delay_std", "delays_nonzero", "hidden_rate_hz",
@@ -193,11 +194,16 @@ class TrainingRun:
             values += [np.ravel(d) for d in parts]
         return np.concatenate(values) if values else np.zeros(0)
 
-    def _accuracy(self, x, y):
+    def _progress(self, desc):
+        """Callbacks drawing a bar over one pass's batches, if asked."""
+        return [BatchProgress(desc)] if self.progress else []
+
+    def _accuracy(self, x, y, desc):
         if x is None:
             return None
         metrics, _ = evaluate(self.compiled, {self.model.input: x},
-                              {self.model.output: y})
+                              {self.model.output: y},
+                              callbacks=self._progress(desc))
         return metrics[self.model.output].result
 
     def _write_csv(self, rows):
@@ -268,7 +274,8 @@ class TrainingRun:
                 metrics, data = compiled.train(
                     {model.input: x_train}, {model.output: y_train},
                     start_epoch=epoch, num_epochs=1,
-                    callbacks=[schedule, *recorders, *extra])
+                    callbacks=[schedule, *recorders, *extra,
+                               *self._progress("train")])
                 elapsed = time.perf_counter() - start
                 counts = [np.sum(np.reshape(data[f"layer{i}"],
                                             (-1, pop.shape[0])), axis=0)
@@ -280,8 +287,9 @@ class TrainingRun:
                           int(sum(np.sum(c == 0) for c in counts)))
                 counts = counts[:config.num_layers]  # hidden layers
                 row = self._row(epoch, metrics[model.output].result,
-                                self._accuracy(x_valid, splits.y_valid),
-                                self._accuracy(x_test, splits.y_test),
+                                self._accuracy(x_valid, splits.y_valid,
+                                               "validation"),
+                                self._accuracy(x_test, splits.y_test, "test"),
                                 counts, len(y_train), silent, elapsed)
                 state["rows"].append(row)
                 self._select(state, row, epoch)

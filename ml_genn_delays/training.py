@@ -1,5 +1,5 @@
 """Training callbacks: CPU batch accumulation, host all-reduce across
-processes, spike buffer checks and model checkpoints."""
+processes, spike buffer checks, model checkpoints and batch progress."""
 import logging
 import warnings
 
@@ -213,3 +213,38 @@ class ModelCheckpoint(Callback):
         last = epoch == self._first + self._num_epochs - 1
         if last or (epoch + 1) % self.every == 0:
             save_model(self._net, self.directory, checkpoint=epoch)
+
+
+class BatchProgress(Callback):
+    """A tqdm bar over the batches of one pass (on the CPU backend: its
+    examples), cleared when the pass ends, so that a long SHD or SSC epoch
+    shows its progress beneath the runner's bar over epochs.
+
+    Parameters
+    ----------
+    desc : str
+        Shown before the bar (e.g. "train", "test").
+    **tqdm_kwargs
+        More arguments for tqdm (e.g. ``file``, ``mininterval``).
+    """
+
+    def __init__(self, desc, **tqdm_kwargs):
+        self.tqdm_kwargs = dict(desc=desc, leave=False, **tqdm_kwargs)
+        self._num_batches = None
+        self._bar = None
+
+    def set_params(self, num_batches=None, **kwargs):
+        self._num_batches = num_batches
+
+    def _open(self):
+        from tqdm import tqdm
+        self._bar = tqdm(total=self._num_batches, **self.tqdm_kwargs)
+
+    def _close(self, metrics):
+        self._bar.close()
+
+    def on_batch_end(self, batch, metrics):
+        self._bar.update(1)
+
+    on_train_begin = on_test_begin = _open
+    on_train_end = on_test_end = _close

@@ -1,0 +1,31 @@
+"""Progress bars over the batches of a pass."""
+import io
+
+import numpy as np
+
+from ml_genn_delays import evaluate
+from ml_genn_delays.training import BatchProgress
+from networks import TinyNet, random_spikes
+
+TIMESTEPS = 30
+
+
+def test_batch_progress_counts_every_batch_of_train_and_test():
+    net = TinyNet("ours")
+    x = random_spikes(3, 5, TIMESTEPS, 0.2, seed=2)
+    y = np.array([0, 1, 2])
+    compiled = net.compile(TIMESTEPS, "progress")
+    train, test = io.StringIO(), io.StringIO()
+    train_bar = BatchProgress("train", file=train, mininterval=0)
+    test_bar = BatchProgress("test", file=test, mininterval=0)
+    with compiled:
+        compiled.train({net.inp: x}, {net.out: y}, num_epochs=1,
+                       callbacks=[train_bar])
+        evaluate(compiled, {net.inp: x[:2]}, {net.out: y[:2]},
+                 callbacks=[test_bar])
+    # One bar per pass, over its batches (CPU: one example each)
+    for out, n in ((train.getvalue(), 3), (test.getvalue(), 2)):
+        assert f" 0/{n}" in out and f" {n}/{n}" in out
+        assert f" {n + 1}/{n}" not in out
+    assert train.getvalue().startswith("\rtrain:")
+    assert test.getvalue().startswith("\rtest:")
