@@ -39,6 +39,7 @@ def evaluate(compiled_net, x: dict, y: dict,
     callback_data : dict
         Data recorded by the callbacks.
     """
+    require_loaded(compiled_net, "evaluate")
     size = get_dataset_size(x)
     if size is None or size != get_dataset_size(y):
         raise ValueError("evaluate: every input and output population "

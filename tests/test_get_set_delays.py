@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 from ml_genn.callbacks import VarRecorder
 
-from ml_genn_delays import evaluate, get_delays, save_model, set_delays
+from ml_genn_delays import (evaluate, get_delays, record_example,
+                            save_model, set_delays)
 from networks import TinyNet, random_spikes
 
 TIMESTEPS = 40
@@ -65,4 +66,8 @@ def test_outside_the_with_block_is_a_clear_error(tmp_path):
         set_delays(compiled, net.c_in, np.zeros((5, 4)))
     with pytest.raises(RuntimeError, match="inside `with"):
         save_model(compiled, tmp_path / "model", checkpoint=0)
+    x = random_spikes(1, 5, 20, 0.2, seed=1)
+    for call in (evaluate, record_example):
+        with pytest.raises(RuntimeError, match="inside `with"):
+            call(compiled, {net.inp: x}, {net.out: np.zeros(1)})
     assert not (tmp_path / "model").exists()
