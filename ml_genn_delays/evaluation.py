@@ -1,4 +1,6 @@
 """Evaluating compiled training networks and reading/writing delays."""
+import operator
+
 import numpy as np
 from ml_genn.callbacks import SpikeRecorder, VarRecorder
 from ml_genn.metrics import Metric, default_metrics
@@ -93,17 +95,30 @@ def record_example(compiled_net, x: dict, y: dict, example: int = 0):
     -------
     recording : dict
         ``spikes``: ``{population name: (times [ms], ids)}`` from the input
-        up; ``v``: ``{population name: (example_timesteps, n) array}``;
+        up; ``neurons``: ``{population name: size}``; ``v``:
+        ``{population name: (example_timesteps, n) array}``;
         ``label``: ``{population name: label}``; ``correct``:
         ``{population name: bool}`` (sparse categorical accuracy);
         ``dt``: the time step [ms].
     """
+    require_loaded(compiled_net, "record_example")
     size = get_dataset_size(x)
-    if size is None or not 0 <= example < size:
+    if size is None or size != get_dataset_size(y):
+        raise ValueError("record_example: every input and output "
+                         "population needs the same number of examples")
+    example = operator.index(example)  # an int, not 1.0
+    if not 0 <= example < size:
         raise ValueError(f"record_example: example {example} is not in "
                          f"the {size} examples given")
     x, y = ({p: v[example:example + 1] for p, v in d.items()}
             for d in (x, y))
+    labels = {q: np.ravel(v) for q, v in y.items()}
+    for q, label in labels.items():
+        if (label.size != 1 or not np.issubdtype(label.dtype, np.number)
+                or label[0] != np.round(label[0])):
+            raise ValueError(f"record_example: the label of output "
+                             f"{get_underlying_pop(q).name} must be one "
+                             f"integer class, got {label!r}")
     pops = [get_underlying_pop(p) for p in compiled_net.neuron_populations]
     inputs = {get_underlying_pop(p): v[0] for p, v in x.items()}
     outputs = [get_underlying_pop(p) for p in y]
@@ -125,10 +140,10 @@ def record_example(compiled_net, x: dict, y: dict, example: int = 0):
         elif hasattr(inputs.get(pop), "end_spikes"):
             spikes[pop.name] = _data_spikes(inputs[pop], pop.shape[0])
     return {"spikes": spikes,
+            "neurons": {p.name: int(np.prod(p.shape)) for p in pops},
             "v": {p.name: np.asarray(data[("v", p.name)][0])
                   for p in outputs},
-            "label": {p.name: int(np.ravel(y[q])[0])
-                      for p, q in zip(outputs, y)},
+            "label": {p.name: int(labels[q][0]) for p, q in zip(outputs, y)},
             "correct": {p.name: bool(metrics[q].result == 1.0)
                         for p, q in zip(outputs, y)},
             "dt": compiled_net.genn_model.dt}

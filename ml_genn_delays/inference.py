@@ -10,16 +10,33 @@ from ml_genn.utils.value import is_value_initializer
 from .learnable import Learnable
 
 
-def synapse_delays(conn):
-    """Per-synapse delays [steps] of ``conn``'s per-neuron learnable
-    delays, rounded and clamped as in training:
-    ``min((int)(d + 0.5), max_delay_steps)`` with ``d = d_i + d_j`` summed
-    over the kinds (axonal ``d_i``, dendritic ``d_j``).
+def _as_trained(delays, max_delay_steps):
+    """Delays [steps] as training applies them: the float32 delay ``d``
+    taken as ``(int)((double)d + 0.5)`` (halves up, where numpy's and
+    mlGeNN's rounding takes halves to even) and clamped."""
+    d = np.asarray(delays, dtype=np.float32).astype(np.float64)
+    return np.minimum(np.floor(d + 0.5), max_delay_steps)
 
-    Returns an ``(n_pre, n_post)`` array for Dense connectivity and one
-    value per synapse for OneToOne or synapses listed by hand.
+
+def synapse_delays(conn):
+    """Per-synapse delays [steps] of ``conn`` as training applies them:
+    ``min((int)(d + 0.5), max_delay_steps)`` with ``d`` the synaptic delay
+    ``d_ij`` or the float32 sum of the per-neuron ones (axonal ``d_i``,
+    dendritic ``d_j``).
+
+    Returns an int for one delay shared by all synapses (GeNN takes only
+    whole steps there), an ``(n_pre, n_post)`` array for Dense
+    connectivity and one value per synapse for OneToOne or synapses
+    listed by hand; a synaptic initializer is returned as it is (GeNN
+    draws it).
     """
     spec = conn.delay_spec
+    if not (isinstance(spec, Learnable) and spec.kind.name != "synaptic"):
+        delay = conn.connectivity.delay
+        if is_value_initializer(delay):
+            return delay
+        delay = _as_trained(delay, spec.max_delay_steps)
+        return int(delay) if delay.ndim == 0 else delay
     connectivity = conn.connectivity
     n_pre = int(np.prod(conn.source().shape))
     n_post = int(np.prod(conn.target().shape))
@@ -34,44 +51,42 @@ def synapse_delays(conn):
         post = np.asarray(connectivity.post_ind)
     else:
         raise NotImplementedError(
-            f"Connection {conn.name}: {spec.kind.name} delays on "
-            f"{type(connectivity).__name__} connectivity cannot be given "
-            f"to the InferenceCompiler (its synapses are drawn at build "
-            f"time); evaluate with ml_genn_delays.evaluate on the "
-            f"training network instead")
-    total = np.zeros(pre.shape)
+            f"Connection {conn.name}: the InferenceCompiler takes "
+            f"{spec.kind.name} delays on Dense, OneToOne or synapses "
+            f"listed by hand (pre_ind/post_ind), not on "
+            f"{type(connectivity).__name__} connectivity; evaluate with "
+            f"ml_genn_delays.evaluate on the training network instead")
+    total = np.zeros(pre.shape, dtype=np.float32)
     for kind, init in spec.parts:
         if is_value_initializer(init):
             raise ValueError(
                 f"Connection {conn.name}: {kind.name} delays are an "
                 f"initializer ({init!r}); draw them into an array or load "
                 f"a trained model before compiling for inference")
-        values = np.asarray(init, dtype=float)
+        values = np.asarray(init, dtype=np.float32)
         if values.ndim == 0:
             total += values
         else:
             total += values[pre if kind.name == "axonal" else post]
-    return np.minimum(np.floor(total + 0.5), spec.max_delay_steps)
+    return _as_trained(total, spec.max_delay_steps)
 
 
 @contextmanager
 def _synapse_delays_in_connectivity(network):
-    """Put every per-neuron learnable delay into its connectivity as
-    mlGeNN's own per-synapse delays (``Dense(w, d)``) for the duration of
-    a compile.
+    """Put every delay given with ``delay=`` into its connectivity as
+    mlGeNN's own per-synapse delays (``Dense(w, d)``), as training applies
+    them, for the duration of a compile.
 
-    mlGeNN's compilers know only per-synapse delays (synaptic ones are in
-    the connectivity already, and mlGeNN rounds them to the nearest step
-    as training does): they would compile axonal and dendritic delays,
-    which our Connection keeps in its ``delay_spec``, as no delay at all,
-    without a word.
+    mlGeNN's compilers know only per-synapse delays: they would compile
+    axonal and dendritic delays, which our Connection keeps in its
+    ``delay_spec``, as no delay at all, without a word; they round
+    synaptic ones with halves to even, and a shared delay of a fraction
+    of a step (e.g. ``Learnable(2.5)``) fails in GeNN.
     """
     saved = []
     try:
         for conn in network.connections:
-            spec = getattr(conn, "delay_spec", None)
-            if (isinstance(spec, Learnable)
-                    and spec.kind.name != "synaptic"):
+            if getattr(conn, "delay_spec", None) is not None:
                 saved.append((conn.connectivity, conn.connectivity.delay))
                 conn.connectivity.delay = synapse_delays(conn)
         yield
@@ -82,14 +97,17 @@ def _synapse_delays_in_connectivity(network):
 
 class InferenceCompiler(MLGeNNInferenceCompiler):
     """mlGeNN's InferenceCompiler (same arguments) for networks whose
-    connections have learnable delays of any kind.
+    connections have delays (``delay=``) of any kind.
 
-    Each learnable delay is compiled as a fixed per-synapse delay rounded
-    as in training. Load a trained model into the network first
-    (:func:`ml_genn_delays.load_model`); mlGeNN's own InferenceCompiler
-    would drop axonal and dendritic delays silently. Its forward dynamics
-    are mlGeNN's inference ones, not EventProp training's;
-    :func:`ml_genn_delays.evaluate` gives the accuracy training measured.
+    Each delay is compiled as a fixed per-synapse delay, rounded as in
+    training (:func:`synapse_delays`). With Dense connectivity, load a
+    trained model into the network first
+    (:func:`ml_genn_delays.load_model`); with OneToOne or listed synapses,
+    give the trained delays (``get_delays``) as ``Learnable(init=...)``.
+    mlGeNN's own InferenceCompiler would drop axonal and dendritic delays
+    silently. Its forward dynamics are mlGeNN's inference ones, not
+    EventProp training's; :func:`ml_genn_delays.evaluate` gives the
+    accuracy training measured.
     """
 
     def compile(self, network, name=None, **genn_kwargs):

@@ -58,12 +58,13 @@ def plot_raster(recording, path, title=""):
     path : str
         PNG file to write.
     title : str
-        Put above the first panel, with the label and whether the
-        network got it right.
+        Put above the first panel (each output's panel says its label
+        and whether the network got it right).
     """
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     panels = len(recording["spikes"]) + len(recording["v"])
     fig, axes = plt.subplots(panels, 1, sharex=True, squeeze=False,
@@ -71,7 +72,9 @@ def plot_raster(recording, path, title=""):
     axes = axes[:, 0]
     for ax, (name, (times, ids)) in zip(axes, recording["spikes"].items()):
         ax.scatter(times, ids, s=16, marker="|", color="k", lw=1.0)
-        ax.set(ylabel=f"{name}\nneuron", title=f"{name}: {len(times)} spikes")
+        ax.set(ylabel=f"{name}\nneuron", title=f"{name}: {len(times)} spikes",
+               ylim=(-0.5, recording["neurons"][name] - 0.5))
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     for ax, (name, v) in zip(axes[len(recording["spikes"]):],
                              recording["v"].items()):
         lines = ax.plot(np.arange(len(v)) * recording["dt"], v, lw=0.8)

@@ -225,11 +225,14 @@ class BatchProgress(Callback):
     desc : str
         Shown before the bar (e.g. "train", "test").
     **tqdm_kwargs
-        More arguments for tqdm (e.g. ``file``, ``mininterval``).
+        More arguments for tqdm (e.g. ``file``, ``mininterval``,
+        ``disable=False`` to draw where the output is not a terminal).
     """
 
     def __init__(self, desc, **tqdm_kwargs):
-        self.tqdm_kwargs = dict(desc=desc, leave=False, **tqdm_kwargs)
+        # disable=None: no bar where the output is not a terminal (logs)
+        self.tqdm_kwargs = {"desc": desc, "leave": False, "disable": None,
+                            **tqdm_kwargs}
         self._num_batches = None
         self._bar = None
 
@@ -242,6 +245,10 @@ class BatchProgress(Callback):
 
     def _close(self, metrics):
         self._bar.close()
+
+    def on_epoch_begin(self, epoch):
+        # One pass per epoch: count its batches from 0 again
+        self._bar.reset(total=self._num_batches)
 
     def on_batch_end(self, batch, metrics):
         self._bar.update(1)

@@ -10,8 +10,8 @@ from ml_genn.initializers import Uniform
 from ml_genn.neurons import LeakyIntegrate, LeakyIntegrateFire, SpikeInput
 from ml_genn.synapses import Exponential
 
-from ml_genn_delays import (Connection, InferenceCompiler, Learnable,
-                            load_model, save_model)
+from ml_genn_delays import (Connection, Fixed, InferenceCompiler,
+                            Learnable, load_model, save_model)
 from ml_genn_delays.inference import synapse_delays
 from networks import random_spikes
 
@@ -75,13 +75,37 @@ def test_per_neuron_delays_act_as_the_synaptic_delays_they_make(kind):
 
 def test_expansion_rounds_and_clamps_as_training():
     # (keep the network: a connection holds its populations weakly)
-    net, _, _, conn = network(Learnable((np.array([0.5, 1.49, 7.0, 0, 0]),
-                                       np.array([0.0, 0.0, 5.0, 0.0])), 10,
-                                      kind="axonal+dendritic"))
+    net, _, _, conn = network(Learnable(
+        (np.array([0.5, 1.49, 7.0, 0.09916581, 0]),
+         np.array([0.0, 0.0, 5.0, 3.40083408])), 10,
+        kind="axonal+dendritic"))
     d = synapse_delays(conn)
     assert d.shape == (N_IN, N_HID)
     np.testing.assert_array_equal(d[:3, 0], [1, 1, 7])   # halves go up
     assert d[2, 2] == 10                                 # 12 clamped
+    # Summed in float32 as GeNN does: exactly 3.5 there (3.4999999 in
+    # float64)
+    assert d[3, 3] == 4
+    # Synaptic delays too (mlGeNN would take halves to even: 0, 2, 2, 4)
+    halves = np.tile([0.5, 1.5, 2.5, 3.5], (N_IN, 1))
+    net, _, _, conn = network(Learnable(halves, 10))
+    np.testing.assert_array_equal(synapse_delays(conn)[0], [1, 2, 3, 4])
+
+
+@pytest.mark.parametrize("delay", [Learnable(2.5, 10), Fixed(2.5)],
+                         ids=["learnable", "fixed"])
+def test_a_shared_fractional_delay_compiles_rounded(delay):
+    """mlGeNN hands a shared delay to GeNN as it is, which takes whole
+    steps only (TypeError for 2.5)."""
+    net, inp, out, conn = network(delay)
+    ours = infer(InferenceCompiler, net, inp, out, "shared_half")
+    assert conn.connectivity.delay == 2.5
+    three = infer(InferenceCompiler, *network(Fixed(3))[:3], "shared_3")
+    two = infer(InferenceCompiler, *network(Fixed(2))[:3], "shared_2")
+    np.testing.assert_array_equal(ours, three)
+    assert not np.array_equal(ours, two)
+    with pytest.raises(TypeError):
+        infer(MLGeNNInferenceCompiler, net, inp, out, "shared_mlgenn")
 
 
 def test_trained_axonal_model_loads_into_inference(tmp_path):
@@ -108,5 +132,5 @@ def test_drawn_synapses_and_initializers_are_refused():
                        N_HID)
         Connection(a, b, FixedProbability(0.5, 1.0), Exponential(5.0),
                    delay=Learnable(1.0, 12, kind="axonal"))
-    with pytest.raises(NotImplementedError, match="ml_genn_delays.evaluate"):
+    with pytest.raises(NotImplementedError, match="not on FixedProbability"):
         InferenceCompiler(evaluate_timesteps=TIMESTEPS).compile(net)

@@ -38,6 +38,8 @@ def test_recording_is_what_the_network_did(tmp_path):
     assert rec["v"][net.out.name].shape == (TIMESTEPS, 3)
     np.testing.assert_allclose(rec["v"][net.out.name], trace)
     assert rec["label"] == {net.out.name: 2}
+    assert rec["neurons"] == {net.inp.name: 5, net.hid.name: 4,
+                              net.out.name: 3}
     assert rec["correct"][net.out.name] == right[1]
     assert sum(right) == round(3 * metrics[net.out].result)
 
@@ -51,10 +53,16 @@ def test_bad_example_and_no_recording_are_refused():
     x = random_spikes(2, 5, TIMESTEPS, 0.2, seed=3)
     compiled = net.compile(TIMESTEPS, "raster_bad")
     with compiled:
+        y = np.zeros(2, dtype=int)
         with pytest.raises(ValueError, match="example 2 is not in the 2"):
-            record_example(compiled, {net.inp: x}, {net.out: np.zeros(2)},
-                           example=2)
+            record_example(compiled, {net.inp: x}, {net.out: y}, example=2)
+        with pytest.raises(TypeError):
+            record_example(compiled, {net.inp: x}, {net.out: y}, example=1.0)
+        with pytest.raises(ValueError, match="same number of examples"):
+            record_example(compiled, {net.inp: x}, {net.out: y[:1]})
+        with pytest.raises(ValueError, match="one integer class"):
+            record_example(compiled, {net.inp: x}, {net.out: [1.7, 0.0]})
     net.hid.record_spikes = False  # as if built without recording
     with compiled:
         with pytest.raises(ValueError, match="record_spikes=True"):
-            record_example(compiled, {net.inp: x}, {net.out: np.zeros(2)})
+            record_example(compiled, {net.inp: x}, {net.out: [0, 0]})
