@@ -73,6 +73,15 @@ def _data_spikes(sample, n):
             np.repeat(np.arange(n), counts))
 
 
+def example_index(example, size, caller="record_example"):
+    """``example`` as an int in ``[0, size)``, else a ValueError."""
+    example = operator.index(example)  # an int, not 1.0
+    if not 0 <= example < size:
+        raise ValueError(f"{caller}: example {example} is not in "
+                         f"the {size} examples given")
+    return example
+
+
 def record_example(compiled_net, x: dict, y: dict, example: int = 0):
     """Spikes and readout voltages of every population during one example.
 
@@ -106,10 +115,7 @@ def record_example(compiled_net, x: dict, y: dict, example: int = 0):
     if size is None or size != get_dataset_size(y):
         raise ValueError("record_example: every input and output "
                          "population needs the same number of examples")
-    example = operator.index(example)  # an int, not 1.0
-    if not 0 <= example < size:
-        raise ValueError(f"record_example: example {example} is not in "
-                         f"the {size} examples given")
+    example = example_index(example, size)
     x, y = ({p: v[example:example + 1] for p, v in d.items()}
             for d in (x, y))
     labels = {q: np.ravel(v) for q, v in y.items()}

@@ -32,6 +32,17 @@ def test_models_test_script_on_zoo(capsys, tmp_path):
     assert png.read_bytes()[:4] == b"\x89PNG"
 
 
+def test_models_test_script_refuses_bad_example_before_testing(
+        capsys, tmp_path):
+    test = load_script("models", "test")
+    with pytest.raises(ValueError, match="example 5000 is not in the"):
+        test.main(["--arch", "yy_ff_30", "--seed", "0", "--example",
+                   "5000", "--raster", str(tmp_path / "rasters")])
+    # Refused first: no model was tested, no raster drawn
+    assert "test accuracy" not in capsys.readouterr().out
+    assert not list((tmp_path / "rasters").iterdir())
+
+
 def test_built_networks_get_eventprop_default_params():
     """Synapses made outside the network's context miss default_params
     (EventProp's scale_i) and change the dynamics: re-evaluated zoo
