@@ -100,10 +100,8 @@ class InferenceCompiler(MLGeNNInferenceCompiler):
     connections have delays (``delay=``) of any kind.
 
     Each delay is compiled as a fixed per-synapse delay, rounded as in
-    training (:func:`synapse_delays`). With Dense connectivity, load a
-    trained model into the network first
-    (:func:`ml_genn_delays.load_model`); with OneToOne or listed synapses,
-    give the trained delays (``get_delays``) as ``Learnable(init=...)``.
+    training (:func:`synapse_delays`). Load a trained model into the
+    network first (:func:`ml_genn_delays.load_model`).
     mlGeNN's own InferenceCompiler would drop axonal and dendritic delays
     silently. Its forward dynamics are mlGeNN's inference ones, not
     EventProp training's; :func:`ml_genn_delays.evaluate` gives the

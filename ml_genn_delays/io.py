@@ -24,7 +24,8 @@ from .io_params import (CONNECTION_SUFFIXES, apply_params,
                         learned_populations, param_state, read_params)
 from .io_state import (COMPILED_NETWORKS, WEIGHT_SUFFIX, _connections,
                        _delay_size, _holder, _is_compiled, _learnable,
-                       _sizes, _state, _synapses, require_loaded)
+                       _network_order, _sizes, _state, _synapse_count,
+                       _synapses, require_loaded)
 
 logger = logging.getLogger(__name__)
 
@@ -82,8 +83,11 @@ def save_model(target, directory, checkpoint):
     Parameters
     ----------
     target : Network or CompiledTrainingNetwork
-        A network (values given as arrays or constants) or a compiled
-        network inside its ``with`` block (values pulled from the device).
+        A network (values given as arrays or constants; not with synapses
+        drawn at build, FixedProbability) or a compiled network inside
+        its ``with`` block (values pulled from the device). Both write
+        per-synapse values in GeNN's order: Dense row-major, sparse
+        synapses by pre, then post.
     directory : str or Path
         Created if missing.
     checkpoint : int or str
@@ -271,9 +275,11 @@ def load_model(target, directory, checkpoint=None):
     Parameters
     ----------
     target : Network or CompiledTrainingNetwork
-        Before compiling (values become the connections' initial values)
-        or compiled, inside its ``with`` block (values are pushed to the
-        device).
+        Before compiling (values become the connections' initial values,
+        in the order each connection lists its synapses; FixedProbability
+        draws its synapses at build, so it loads only compiled) or
+        compiled, inside its ``with`` block (values are pushed to the
+        device). Files hold per-synapse values in GeNN's order.
     directory : str or Path
         Written by :func:`save_model`, mlGeNN's Checkpoint callback or
         the deventprop release (one checkpoint per directory).
@@ -321,25 +327,23 @@ def load_model(target, directory, checkpoint=None):
 
     loaded, report = [], {}
     for conn, stem in pairs.items():
-        if not _is_compiled(target):
-            # Only reached with a network, so mlGeNN is there
-            from ml_genn.connectivity import Dense
-            if not isinstance(conn.connectivity, Dense):
-                raise NotImplementedError(
-                    f"Connection {conn.name}: {type(conn.connectivity).__name__}"
-                    f" values can only be loaded into the compiled network")
         recorded = saved_synapses.get(stem)
         if recorded is not None and recorded != _synapses(target, conn):
             # Same count or not, values would land on other synapses
+            listed = getattr(conn.connectivity, "pre_ind", None) is not None
             raise ModelFileError(
                 f"Connection {conn.name}: {directory} was saved from other "
-                f"synapses than this network drew "
-                f"({type(conn.connectivity).__name__} is drawn when the "
-                f"model is built). Compile with the rng_seed it was "
-                f"trained with (a non-zero one; 0 draws anew every time).")
+                f"synapses than this network has. " + (
+                    "Its synapses are listed by hand (pre_ind/post_ind): "
+                    "list the ones the model was trained with."
+                    if listed else
+                    f"{type(conn.connectivity).__name__} is drawn when the "
+                    f"model is built: compile with the rng_seed it was "
+                    f"trained with (a non-zero one; 0 draws anew every "
+                    f"time)."))
         spec = _learnable(target, conn)
         size = (target.connection_populations[conn].vars["g"].values.size
-                if _is_compiled(target) else int(np.prod(_sizes(conn))))
+                if _is_compiled(target) else _synapse_count(conn))
         suffixes = files.get(stem, {})
         parts = [] if spec is None else [k for k, _ in spec.parts]
         expected = [WEIGHT_SUFFIX] + [k.file_suffix for k in parts]
@@ -394,10 +398,11 @@ def load_model(target, directory, checkpoint=None):
                 kind.push(_holder(target, conn, kind), kind.delay_var(conn),
                           values)
         else:
-            conn.connectivity.weight = weights
+            # Files hold GeNN's synapse order; the network its own
+            conn.connectivity.weight = _network_order(conn, weights)
             for kind, values in delays:
                 if kind.name == "synaptic":
-                    conn.connectivity.delay = values
+                    conn.connectivity.delay = _network_order(conn, values)
                 else:
                     spec.with_part_init(kind, values)
     for name, names in report.items():

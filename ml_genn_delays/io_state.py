@@ -1,7 +1,8 @@
 """What a network or a compiled network holds, as model files need it:
 its connections, their weights and delays (per kind), and the synapses a
-sparse connection drew. Part of :mod:`ml_genn_delays.io`; pure numpy, GeNN
-is imported only where a compiled network is read."""
+sparse connection drew. Part of :mod:`ml_genn_delays.io`; pure numpy,
+mlGeNN and GeNN are imported only where a network or a compiled network
+is read."""
 import hashlib
 import weakref
 from numbers import Number
@@ -72,37 +73,96 @@ def _genn_values(target, conn, var, kind=None):
     return np.array(genn_var.values, dtype=np.float32).ravel()
 
 
-def _synapses(target, conn):
-    """Fingerprint of a compiled sparse connection's synapses (pre and
-    post indices in GeNN's order), or None (Dense, or not compiled)."""
-    if not _is_compiled(target):
+def _given_synapses(conn):
+    """``(pre, post, order)`` of an uncompiled connection whose synapses
+    are known before it is built, in GeNN's order: OneToOne, or listed by
+    hand (``pre_ind``/``post_ind``; ``order`` takes the list's order to
+    GeNN's, by pre then post, as pygenn's set_sparse_connections stores
+    them). None for Dense (every pair, row-major); a ValueError for
+    synapses drawn at build (FixedProbability)."""
+    connectivity = conn.connectivity
+    pre = getattr(connectivity, "pre_ind", None)
+    if pre is not None:
+        pre = np.asarray(pre, dtype=np.int64)
+        post = np.asarray(connectivity.post_ind, dtype=np.int64)
+        order = np.lexsort((post, pre))
+        return pre[order], post[order], order
+    # Only reached with a network, so mlGeNN is there
+    from ml_genn.connectivity import Dense, OneToOne
+    if isinstance(connectivity, OneToOne):
+        index = np.arange(_sizes(conn)[0], dtype=np.int64)
+        return index, index, index
+    if isinstance(connectivity, Dense):
         return None
+    raise ValueError(
+        f"Connection {conn.name}: {type(connectivity).__name__} draws its "
+        f"synapses when the model is built, so the network alone does not "
+        f"say which values go where; save or load the compiled network "
+        f"(inside its `with` block)")
+
+
+def _synapse_count(conn):
+    """Synapses of an uncompiled connection (see _given_synapses)."""
+    given = _given_synapses(conn)
+    return int(np.prod(_sizes(conn))) if given is None else len(given[0])
+
+
+def _fingerprint(pre, post):
+    indices = [np.asarray(i, dtype=np.int64) for i in (pre, post)]
+    return hashlib.sha1(b"".join(i.tobytes() for i in indices)).hexdigest()
+
+
+def _synapses(target, conn):
+    """Fingerprint of a sparse connection's synapses (pre and post indices
+    in GeNN's order), or None (Dense)."""
+    if not _is_compiled(target):
+        given = _given_synapses(conn)
+        return None if given is None else _fingerprint(*given[:2])
     from pygenn import SynapseMatrixConnectivity
     genn_pop = target.connection_populations[conn]
     if not genn_pop.matrix_type & SynapseMatrixConnectivity.SPARSE:
         return None
     genn_pop.pull_connectivity_from_device()
-    indices = [np.asarray(i, dtype=np.int64) for i in (
-        genn_pop.get_sparse_pre_inds(), genn_pop.get_sparse_post_inds())]
-    return hashlib.sha1(b"".join(i.tobytes() for i in indices)).hexdigest()
+    return _fingerprint(genn_pop.get_sparse_pre_inds(),
+                        genn_pop.get_sparse_post_inds())
 
 
 def _delay_size(target, conn, kind):
-    """How many delay values ``conn`` has (its kind's shape; for sparse
-    synaptic delays, the number of synapses)."""
-    if kind.name == "synaptic" and _is_compiled(target):
+    """How many delay values ``conn`` has (its kind's shape; for synaptic
+    delays, the number of synapses)."""
+    if kind.name != "synaptic":
+        return int(np.prod(kind.shape(conn)))
+    if _is_compiled(target):
         return target.connection_populations[conn].vars["g"].values.size
-    return int(np.prod(kind.shape(conn)))
+    return _synapse_count(conn)
 
 
-def _network_values(conn, value, what, size=None):
+def _network_values(conn, value, what, kind=None):
+    """Values given to an uncompiled connection: per synapse (weights,
+    synaptic delays; in GeNN's synapse order, the order a compiled
+    network's files have) or per neuron (axonal, dendritic ``kind``)."""
+    per_synapse = kind is None or kind.name == "synaptic"
     if isinstance(value, Number):
-        size = np.prod(_sizes(conn)) if size is None else size
+        size = (_synapse_count(conn) if per_synapse
+                else int(np.prod(kind.shape(conn))))
         return np.full(size, value, dtype=np.float32)
     if isinstance(value, (np.ndarray, list, tuple)):
-        return np.asarray(value, dtype=np.float32).ravel()
+        values = np.asarray(value, dtype=np.float32).ravel()
+        given = _given_synapses(conn) if per_synapse else None
+        return values if given is None else values[given[2]]
     raise ValueError(f"Connection {conn.name}: the {what} is an "
                      f"initializer, not values; save the compiled network")
+
+
+def _network_order(conn, values):
+    """Inverse of _network_values' reordering: file (GeNN) order to the
+    order the connection lists its synapses in."""
+    given = _given_synapses(conn)
+    if given is None:
+        return values
+    listed = np.empty_like(values)
+    listed[given[2]] = values
+    return listed
 
 
 def _network_delays(conn, kind, init):
@@ -125,6 +185,5 @@ def _state(target, conn):
             conn, conn.connectivity.weight, "weight")}
         for kind, init in parts:
             state[kind.file_suffix] = _network_values(
-                conn, _network_delays(conn, kind, init), "delay",
-                int(np.prod(kind.shape(conn))))
+                conn, _network_delays(conn, kind, init), "delay", kind)
     return state
