@@ -88,17 +88,19 @@ def _given_synapses(conn):
         order = np.lexsort((post, pre))
         return pre[order], post[order], order
     # Only reached with a network, so mlGeNN is there
-    from ml_genn.connectivity import Dense, OneToOne
+    from ml_genn.connectivity import Dense, FixedProbability, OneToOne
     if isinstance(connectivity, OneToOne):
         index = np.arange(_sizes(conn)[0], dtype=np.int64)
         return index, index, index
     if isinstance(connectivity, Dense):
         return None
+    why = ("draws its synapses when the model is built"
+           if isinstance(connectivity, FixedProbability) else
+           "has no value per pair of neurons")
     raise ValueError(
-        f"Connection {conn.name}: {type(connectivity).__name__} draws its "
-        f"synapses when the model is built, so the network alone does not "
-        f"say which values go where; save or load the compiled network "
-        f"(inside its `with` block)")
+        f"Connection {conn.name}: {type(connectivity).__name__} {why}, so "
+        f"the network alone does not say which values go where; save or "
+        f"load the compiled network (inside its `with` block)")
 
 
 def _synapse_count(conn):

@@ -104,3 +104,15 @@ def test_drawn_synapses_need_the_compiled_network(tmp_path):
     with pytest.raises(ValueError, match="draws its synapses.*compiled"):
         save_model(net, tmp_path / "m", 0)
     assert not (tmp_path / "m").exists()
+
+
+def test_kernel_connectivity_needs_the_compiled_network(tmp_path):
+    from ml_genn.connectivity import Conv2D
+    net = Network(default_params)
+    with net:
+        a = Population(SpikeInput(max_spikes=10), (4, 4, 1))
+        b = Population(LeakyIntegrate(readout="sum_var"), (2, 2, 2))
+        Connection(a, b, Conv2D(1.0, 2, 3), Exponential(5.0), name="conv")
+    with pytest.raises(ValueError, match="Conv2D has no value per pair"):
+        save_model(net, tmp_path / "m", 0)
+    assert not (tmp_path / "m").exists()
