@@ -128,7 +128,7 @@ def save_model(target, directory, checkpoint):
             "weight_file": f"{checkpoint}-{conn.name}-{WEIGHT_SUFFIX}.npy",
             "delay": None if spec is None else _manifest_delay(
                 spec, conn, checkpoint),
-            "synapses": _synapses(target, conn)})
+            "synapses": _synapses(target, conn, pulled=True)})
     populations = []
     for index, pop in enumerate(learned_populations(target)):
         files = {}

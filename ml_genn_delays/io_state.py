@@ -59,12 +59,19 @@ def _holder(target, conn, kind):
                        target.connection_populations)
 
 
-def _genn_values(target, conn, var, kind=None):
+def _sparse_group(target, conn):
+    """A compiled connection's GeNN group if its synapses are sparse
+    (its variables are then read through its pulled synapses), else None."""
     # Only reached with a compiled network, so GeNN is there
     from pygenn import SynapseMatrixConnectivity
     genn_pop = target.connection_populations[conn]
-    if genn_pop.matrix_type & SynapseMatrixConnectivity.SPARSE:
-        genn_pop.pull_connectivity_from_device()
+    return (genn_pop if genn_pop.matrix_type & SynapseMatrixConnectivity.SPARSE
+            else None)
+
+
+def _genn_values(target, conn, var, kind=None):
+    """Values of a compiled connection's variable (a sparse one's
+    synapses pulled first, by the caller)."""
     holder = _holder(target, conn, kind)
     if kind is not None:
         return np.array(kind.pull(holder, var), dtype=np.float32).ravel()
@@ -114,17 +121,18 @@ def _fingerprint(pre, post):
     return hashlib.sha1(b"".join(i.tobytes() for i in indices)).hexdigest()
 
 
-def _synapses(target, conn):
+def _synapses(target, conn, pulled=False):
     """Fingerprint of a sparse connection's synapses (pre and post indices
-    in GeNN's order), or None (Dense)."""
+    in GeNN's order), or None (Dense). ``pulled``: a compiled network's
+    synapses were just pulled (by _state), so are not pulled again."""
     if not _is_compiled(target):
         given = _given_synapses(conn)
         return None if given is None else _fingerprint(*given[:2])
-    from pygenn import SynapseMatrixConnectivity
-    genn_pop = target.connection_populations[conn]
-    if not genn_pop.matrix_type & SynapseMatrixConnectivity.SPARSE:
+    genn_pop = _sparse_group(target, conn)
+    if genn_pop is None:
         return None
-    genn_pop.pull_connectivity_from_device()
+    if not pulled:
+        genn_pop.pull_connectivity_from_device()
     return _fingerprint(genn_pop.get_sparse_pre_inds(),
                         genn_pop.get_sparse_post_inds())
 
@@ -178,6 +186,9 @@ def _state(target, conn):
     spec = _learnable(target, conn)
     parts = [] if spec is None else spec.parts
     if _is_compiled(target):
+        sparse = _sparse_group(target, conn)
+        if sparse is not None:
+            sparse.pull_connectivity_from_device()   # once for every var
         state = {WEIGHT_SUFFIX: _genn_values(target, conn, "g")}
         for kind, _ in parts:
             state[kind.file_suffix] = _genn_values(

@@ -47,12 +47,25 @@ def files(directory):
 W, D = [0.1, 0.2, 0.3, 0.4], [1.0, 2.0, 3.0, 4.0]
 
 
-def test_network_and_compiled_network_write_the_same_files(tmp_path):
-    net, _, _ = network(W, D)
+def test_network_and_compiled_network_write_the_same_files(tmp_path,
+                                                          monkeypatch):
+    net, one, listed = network(W, D)
     save_model(net, tmp_path / "net", 0)
     compiled = compile_(net, "given_save")
     with compiled:
         save_model(compiled, tmp_path / "compiled", 0)
+        # Each sparse connection's synapses come from the device once per
+        # save (weights, delays and fingerprint all read through them)
+        group = type(compiled.connection_populations[one])
+        pulls = []
+        original = group.pull_connectivity_from_device
+        monkeypatch.setattr(group, "pull_connectivity_from_device",
+                            lambda self: pulls.append(self.name)
+                            or original(self))
+        save_model(compiled, tmp_path / "again", 0)
+        assert sorted(pulls) == sorted(
+            compiled.connection_populations[c].name for c in (one, listed))
+    assert files(tmp_path / "again").keys() == files(tmp_path / "net").keys()
     ours, genn = files(tmp_path / "net"), files(tmp_path / "compiled")
     assert sorted(ours) == sorted(genn)
     for name in ours:
