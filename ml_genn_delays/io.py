@@ -25,7 +25,7 @@ from .io_params import (CONNECTION_SUFFIXES, apply_params,
 from .io_state import (COMPILED_NETWORKS, WEIGHT_SUFFIX, _connections,
                        _delay_size, _holder, _is_compiled, _learnable,
                        _network_order, _sizes, _state, _synapse_count,
-                       _synapses, require_loaded)
+                       _synapses, check_same_synapses, require_loaded)
 
 logger = logging.getLogger(__name__)
 
@@ -299,14 +299,14 @@ def load_model(target, directory, checkpoint=None):
     checkpoint, files = _scan(directory, checkpoint)
     manifest_path = os.path.join(directory, MANIFEST)
     manifest = None
-    saved_dt, saved_synapses = None, {}
+    saved_dt, saved_entries = None, {}
     if os.path.exists(manifest_path):
         with open(manifest_path) as f:
             manifest = json.load(f)
         # One run writes a directory: its dt holds for every checkpoint
         saved_dt = manifest.get("dt")
-        saved_synapses = {e["name"]: e.get("synapses")
-                          for e in manifest.get("connections", [])}
+        saved_entries = {e["name"]: e
+                         for e in manifest.get("connections", [])}
         if manifest.get("checkpoint") != checkpoint:
             manifest = None     # describes another checkpoint
     if saved_dt is not None and _is_compiled(target):
@@ -327,20 +327,8 @@ def load_model(target, directory, checkpoint=None):
 
     loaded, report = [], {}
     for conn, stem in pairs.items():
-        recorded = saved_synapses.get(stem)
-        if recorded is not None and recorded != _synapses(target, conn):
-            # Same count or not, values would land on other synapses
-            listed = getattr(conn.connectivity, "pre_ind", None) is not None
-            raise ModelFileError(
-                f"Connection {conn.name}: {directory} was saved from other "
-                f"synapses than this network has. " + (
-                    "Its synapses are listed by hand (pre_ind/post_ind): "
-                    "list the ones the model was trained with."
-                    if listed else
-                    f"{type(conn.connectivity).__name__} is drawn when the "
-                    f"model is built: compile with the rng_seed it was "
-                    f"trained with (a non-zero one; 0 draws anew every "
-                    f"time)."))
+        if stem in saved_entries:
+            check_same_synapses(target, conn, saved_entries[stem], directory)
         spec = _learnable(target, conn)
         size = (target.connection_populations[conn].vars["g"].values.size
                 if _is_compiled(target) else _synapse_count(conn))

@@ -9,6 +9,8 @@ from numbers import Number
 
 import numpy as np
 
+from .errors import ModelFileError
+
 #: File suffix of a connection's weights
 WEIGHT_SUFFIX = "g"
 
@@ -90,8 +92,20 @@ def _given_synapses(conn):
     connectivity = conn.connectivity
     pre = getattr(connectivity, "pre_ind", None)
     if pre is not None:
-        pre = np.asarray(pre, dtype=np.int64)
-        post = np.asarray(connectivity.post_ind, dtype=np.int64)
+        pre = np.ravel(np.asarray(pre, dtype=np.int64))
+        post = getattr(connectivity, "post_ind", None)
+        post = None if post is None else np.ravel(
+            np.asarray(post, dtype=np.int64))
+        n_pre, n_post = _sizes(conn)
+        if post is None or len(post) != len(pre):
+            raise ValueError(f"Connection {conn.name}: list one post_ind "
+                             f"per pre_ind ({len(pre)} pre_ind, "
+                             f"{'no' if post is None else len(post)} "
+                             f"post_ind)")
+        if len(pre) and (min(pre.min(), post.min()) < 0
+                         or pre.max() >= n_pre or post.max() >= n_post):
+            raise ValueError(f"Connection {conn.name}: pre_ind must lie in "
+                             f"[0, {n_pre}) and post_ind in [0, {n_post})")
         order = np.lexsort((post, pre))
         return pre[order], post[order], order
     # Only reached with a network, so mlGeNN is there
@@ -137,6 +151,37 @@ def _synapses(target, conn, pulled=False):
                         genn_pop.get_sparse_post_inds())
 
 
+def check_same_synapses(target, conn, entry, directory):
+    """Refuse a model whose manifest ``entry`` describes other synapses
+    than ``conn`` has (another shape; Dense against sparse; another draw
+    or listing): its values would land on other synapses."""
+    shape, here = entry.get("shape"), list(_sizes(conn))
+    if shape is not None and list(shape) != here:
+        raise ModelFileError(
+            f"Connection {conn.name}: {directory} holds a {shape[0]} x "
+            f"{shape[1]} connection ({entry.get('source')} -> "
+            f"{entry.get('target')}); this one is {here[0]} x {here[1]}")
+    if "synapses" not in entry:
+        return      # written before manifests recorded synapses
+    recorded, current = entry["synapses"], _synapses(target, conn)
+    if recorded == current:
+        return
+    kind = type(conn.connectivity).__name__
+    if recorded is None:
+        why = f"it was saved from Dense synapses (every pair), this is {kind}"
+    elif current is None:
+        why = "it was saved from sparse synapses, this connection is Dense"
+    elif getattr(conn.connectivity, "pre_ind", None) is not None:
+        why = ("this connection lists its synapses by hand (pre_ind/"
+               "post_ind): list the ones the model was trained with")
+    else:
+        why = (f"{kind} is drawn when the model is built: compile with the "
+               f"rng_seed it was trained with (a non-zero one; 0 draws "
+               f"anew every time)")
+    raise ModelFileError(f"Connection {conn.name}: {directory} was saved "
+                         f"from other synapses than this one has; {why}")
+
+
 def _delay_size(target, conn, kind):
     """How many delay values ``conn`` has (its kind's shape; for synaptic
     delays, the number of synapses)."""
@@ -158,6 +203,13 @@ def _network_values(conn, value, what, kind=None):
         return np.full(size, value, dtype=np.float32)
     if isinstance(value, (np.ndarray, list, tuple)):
         values = np.asarray(value, dtype=np.float32).ravel()
+        size = (_synapse_count(conn) if per_synapse
+                else int(np.prod(kind.shape(conn))))
+        if values.size != size:
+            # GeNN would cut a longer array short without a word
+            raise ValueError(f"Connection {conn.name}: {values.size} "
+                             f"{what} values given for {size} "
+                             f"{'synapses' if per_synapse else 'neurons'}")
         given = _given_synapses(conn) if per_synapse else None
         return values if given is None else values[given[2]]
     raise ValueError(f"Connection {conn.name}: the {what} is an "

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from ml_genn import Network, Population
 from ml_genn.compilers.event_prop_compiler import default_params
-from ml_genn.connectivity import FixedProbability, OneToOne
+from ml_genn.connectivity import Dense, FixedProbability, OneToOne
 from ml_genn.neurons import LeakyIntegrate, LeakyIntegrateFire, SpikeInput
 from ml_genn.synapses import Exponential
 
@@ -102,7 +102,7 @@ def test_other_listed_synapses_refused(tmp_path):
     net, _, _ = network(W, D)
     save_model(net, tmp_path, 0)
     other, _, listed = network([9.0] * 4, [0.0] * 4, pre=[2, 0, 1, 2])
-    with pytest.raises(ModelFileError, match="listed by hand"):
+    with pytest.raises(ModelFileError, match="other synapses.*lists its synapses by hand"):
         load_model(other, tmp_path)
     np.testing.assert_array_equal(listed.connectivity.weight, [9.0] * 4)
 
@@ -127,5 +127,63 @@ def test_kernel_connectivity_needs_the_compiled_network(tmp_path):
         b = Population(LeakyIntegrate(readout="sum_var"), (2, 2, 2))
         Connection(a, b, Conv2D(1.0, 2, 3), Exponential(5.0), name="conv")
     with pytest.raises(ValueError, match="Conv2D has no value per pair"):
+        save_model(net, tmp_path / "m", 0)
+    assert not (tmp_path / "m").exists()
+
+
+def two_pops(n_pre, n_post, connectivity):
+    net = Network(default_params)
+    with net:
+        a = Population(SpikeInput(max_spikes=5), n_pre)
+        b = Population(LeakyIntegrate(readout="sum_var"), n_post)
+        conn = Connection(a, b, connectivity, Exponential(5.0), name="c",
+                          delay=Learnable(1.0, 10))
+    return net, conn
+
+
+def listing(weight, pre, post):
+    connectivity = FixedProbability(0.5, weight)
+    connectivity.pre_ind, connectivity.post_ind = pre, post
+    return connectivity
+
+
+@pytest.mark.parametrize("saved, loaded, match", [
+    # Same count (4 values), other synapses
+    (lambda: Dense(np.arange(4.0).reshape(2, 2)),
+     lambda: listing(0.0, np.array([1, 0, 1, 0]), np.array([0, 1, 1, 0])),
+     "saved from Dense synapses"),
+    (lambda: listing(1.0, np.array([1, 0, 1, 0]), np.array([0, 1, 1, 0])),
+     lambda: Dense(np.zeros((2, 2))),
+     "saved from sparse synapses, this connection is Dense")])
+def test_dense_and_sparse_models_do_not_mix(tmp_path, saved, loaded, match):
+    save_model(two_pops(2, 2, saved())[0], tmp_path, 0)
+    net, conn = two_pops(2, 2, loaded())
+    before = np.copy(conn.connectivity.weight)
+    with pytest.raises(ModelFileError, match=match):
+        load_model(net, tmp_path)
+    np.testing.assert_array_equal(conn.connectivity.weight, before)
+
+
+def test_model_of_another_shape_refused(tmp_path):
+    # 2 x 3 and 3 x 2 Dense weights have the same count
+    save_model(two_pops(2, 3, Dense(np.ones((2, 3))))[0], tmp_path, 0)
+    net, _ = two_pops(3, 2, Dense(np.zeros((3, 2))))
+    with pytest.raises(ModelFileError, match="holds a 2 x 3 connection.*"
+                                             "this one is 3 x 2"):
+        load_model(net, tmp_path)
+
+
+@pytest.mark.parametrize("connectivity, match", [
+    (lambda: listing(np.arange(5.0), np.arange(6) % 3, np.arange(6) % 2),
+     "5 weight values given for 6 synapses"),
+    (lambda: listing(np.arange(7.0), np.arange(6) % 3, np.arange(6) % 2),
+     "7 weight values given for 6 synapses"),
+    (lambda: listing(1.0, np.array([0, 1]), None),
+     "one post_ind per pre_ind"),
+    (lambda: listing(1.0, np.array([0, 7]), np.array([0, 1])),
+     r"pre_ind must lie in \[0, 3\)")])
+def test_bad_listing_refused_on_save(tmp_path, connectivity, match):
+    net, _ = two_pops(3, 2, connectivity())
+    with pytest.raises(ValueError, match=match):
         save_model(net, tmp_path / "m", 0)
     assert not (tmp_path / "m").exists()
