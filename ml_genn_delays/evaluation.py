@@ -10,7 +10,7 @@ from ml_genn.utils.module import get_object_mapping
 from ml_genn.utils.network import get_underlying_conn, get_underlying_pop
 from pygenn import SynapseMatrixConnectivity
 
-from .io_state import require_loaded
+from .io_state import learnable_delays, require_loaded
 
 
 def evaluate(compiled_net, x: dict, y: dict,
@@ -159,7 +159,9 @@ def _learnable(compiled_net, connection):
     """(conn, spec, [(kind, GeNN group holding its delays)])."""
     conn = get_underlying_conn(connection)
     require_loaded(compiled_net, "Reading or setting delays")
-    specs = getattr(compiled_net, "learnable_delays", {})
+    spec = getattr(conn, "delay_spec", None)
+    specs = learnable_delays(
+        compiled_net, conn if hasattr(spec, "kind") else None)
     if conn not in specs:
         raise ValueError(f"Connection {conn.name} has no learnable delays "
                          f"in this compiled network")

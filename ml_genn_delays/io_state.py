@@ -40,10 +40,32 @@ def _connections(target):
 
 def _learnable(target, conn):
     """The Learnable spec of ``conn`` (or None)."""
-    if _is_compiled(target):
-        return getattr(target, "learnable_delays", {}).get(conn)
     spec = getattr(conn, "delay_spec", None)
-    return spec if spec is not None and hasattr(spec, "kind") else None
+    spec = spec if spec is not None and hasattr(spec, "kind") else None
+    if not _is_compiled(target):
+        return spec
+    specs = learnable_delays(target, conn if spec is not None else None)
+    return specs.get(conn)
+
+
+def learnable_delays(compiled_net, conn=None):
+    """``{connection: Learnable}`` of a network compiled by our
+    EventPropCompiler. Another compiler (mlGeNN's own, or an inference
+    compiler) compiles ``delay=Learnable(...)`` as fixed delays or not at
+    all; asked about such a ``conn``, say so rather than lose its delays
+    without a word."""
+    specs = getattr(compiled_net, "learnable_delays", None)
+    if specs is None and conn is not None:
+        raise ValueError(
+            f"Connection {conn.name} has delay=Learnable(...), but this "
+            f"compiled network holds no learnable delays: a compiler other "
+            f"than ml_genn_delays.EventPropCompiler built it (mlGeNN's "
+            f"compilers apply synaptic ones as fixed delays and do not "
+            f"learn them; an inference compiler fixes them). Train with "
+            f"ml_genn_delays.EventPropCompiler; save, load and read delays "
+            f"through that compiled network, or load_model into the "
+            f"Network before compiling it for inference.")
+    return specs or {}
 
 
 def _sizes(conn):

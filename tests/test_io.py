@@ -268,3 +268,24 @@ def test_sparse_model_needs_the_same_synapses(tmp_path):
     with compiled:
         with pytest.raises(ModelFileError, match="other synapses.*rng_seed"):
             load_model(compiled, tmp_path)
+
+
+def test_network_compiled_by_mlgenn_does_not_lose_learnable_delays(
+        trained, tmp_path):
+    """mlGeNN's own compiler takes our Connection but applies synaptic
+    Learnable delays as fixed ones: saving must not drop them silently."""
+    from ml_genn.compilers import EventPropCompiler as MLGeNNEventProp
+    from ml_genn_delays import get_delays
+    net = TinyNet("ours", recurrent=True)   # the shape of `trained`
+    compiled = MLGeNNEventProp(T, "sparse_categorical_crossentropy",
+                               max_spikes=200).compile(net.network,
+                                                       name="by_mlgenn")
+    match = "holds no learnable delays.*ml_genn_delays.EventPropCompiler"
+    with compiled:
+        with pytest.raises(ValueError, match=match):
+            save_model(compiled, tmp_path / "m", 0)
+        with pytest.raises(ValueError, match=match):
+            get_delays(compiled, net.c_in)
+        with pytest.raises(ValueError, match=match):
+            load_model(compiled, trained[4])
+    assert not (tmp_path / "m").exists()
