@@ -53,8 +53,14 @@ class DelayPruning(Callback):
 
     def set_params(self, compiled_network, **kwargs):
         self._net = compiled_network
+        specs = getattr(compiled_network, "learnable_delays", None)
+        if specs is None:
+            raise ValueError("DelayPruning prunes the learnable delays of a "
+                             "network compiled by ml_genn_delays."
+                             "EventPropCompiler; another compiler built "
+                             "this one")
         conns = (self.connections if self.connections is not None
-                 else list(compiled_network.learnable_delays))
+                 else list(specs))
         for conn in conns:
             self.pruned.setdefault(conn, None)
 

@@ -44,3 +44,14 @@ def test_bad_pruning_arguments():
                    {"keep": 0.5, "stages": 0}):
         with pytest.raises(ValueError, match="DelayPruning"):
             DelayPruning(**kwargs)
+
+
+def test_pruning_a_network_another_compiler_built_is_refused():
+    from ml_genn.compilers import EventPropCompiler as MLGeNNEventProp
+    from networks import TinyNet
+    net = TinyNet("ours")
+    compiled = MLGeNNEventProp(20, "sparse_categorical_crossentropy",
+                               max_spikes=200).compile(net.network,
+                                                       name="prune_mlgenn")
+    with pytest.raises(ValueError, match="DelayPruning.*another compiler"):
+        DelayPruning(0.5).set_params(compiled)
