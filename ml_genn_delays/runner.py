@@ -58,15 +58,16 @@ def run_directory(out, config, seed) -> str:
     return os.path.join(out, config.arch, str(seed))
 
 
-def run_description(config, splits, seed) -> dict:
+def run_description(config, splits, seed, keep_delays=None) -> dict:
     """What ``run.json`` records: the whole Config (so the model can be
-    rebuilt exactly, e.g. by models/test.py), the seed and the split
-    sizes."""
+    rebuilt exactly, e.g. by models/test.py), the seed, the split sizes
+    and the delay pruning (``keep_delays``; None: none)."""
     return {"config": json.loads(json.dumps(asdict(config))), "seed": seed,
             "examples": {name: 0 if part is None else len(part)
                          for name, part in (("train", splits.train),
                                             ("valid", splits.valid),
-                                            ("test", splits.test))}}
+                                            ("test", splits.test))},
+            "keep_delays": keep_delays if config.delays else None}
 
 
 def _load_run_json(directory):
@@ -121,7 +122,7 @@ class TrainingRun:
     resume : bool
         Continue from ``out/<arch>/<seed>/resume/``; refused when the run
         there was made with another Config (but for ``epochs`` and
-        ``patience``) or other split sizes.
+        ``patience``), other split sizes or other ``keep_delays``.
     progress : bool
         Show a tqdm bar over the epochs.
     name : str, optional
@@ -147,7 +148,8 @@ class TrainingRun:
         self.seed = seed
         self.directory = run_directory(out, config, seed)
         self.resume = resume
-        self.description = run_description(config, splits, seed)
+        self.description = run_description(config, splits, seed,
+                                           keep_delays)
         # Before compiling: these mistakes should cost nothing
         self._check_directory(overwrite)
         self.progress = progress
@@ -178,6 +180,10 @@ class TrainingRun:
         changed = _differences(saved["config"], self.description["config"])
         changed += _differences(saved["examples"],
                                 self.description["examples"])
+        # Runs of earlier versions recorded no pruning: they had none
+        changed += _differences(
+            {"keep_delays": saved.get("keep_delays")},
+            {"keep_delays": self.description["keep_delays"]})
         if changed:
             raise ResumeMismatchError(
                 f"Cannot resume {self.directory}: it was trained with "

@@ -197,6 +197,9 @@ def test_runs_are_kept_and_resume_checks_the_settings(tmp_path, capsys):
     # Resuming with other settings would mix them (dt 0.1 -> 0.005 ms)
     with pytest.raises(SystemExit, match="dt: 0.1 then, 0.005 now"):
         example.main([*args, "--published", "--resume"])
+    # Pruning switched on (or off) on resume would un-prune or prune anew
+    with pytest.raises(SystemExit, match="keep_delays: None then, 0.5 now"):
+        example.main([*args, "--keep-delays", "0.5", "--resume"])
     # Training longer is a resume
     example.main([*args[:2], "--epochs", "2", *args[4:], "--resume"])
     assert len(rows(run)) == 2
