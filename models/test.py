@@ -31,14 +31,17 @@ from results import RESULTS  # noqa: E402
 TOLERANCE = 0.5
 
 
-def test_data(config, data_dir, seed=0, max_examples=None):
+def test_data(config, data_dir, seed=0, max_examples=None, fitted=False):
     """Config (trial fitted to the data), test spikes and labels, and the
     most input spikes of one example. ``seed`` picks Braille's split, and
-    ``max_examples`` caps every split, as in training."""
+    ``max_examples`` caps every split, as in training. ``fitted``: the
+    config is a run's run.json, whose trial length training fitted to
+    data that the test split alone need not reach: keep it."""
     splits = load_splits(config, data_dir, max_examples, seed=seed)
     max_input_spikes = None
     if config.dataset != "yin_yang":
-        config, max_input_spikes = fit_trial(splits, config)
+        refitted, max_input_spikes = fit_trial(splits, config)
+        config = config if fitted else refitted
     return (config, splits.spikes(splits.test), splits.y_test,
             max_input_spikes)
 
@@ -92,6 +95,7 @@ def main(argv=None):
     directories = [os.path.join(arch_dir, str(s)) for s in seeds]
     runs = [read_run(d) for d in directories]
     config = config_of_runs(args, runs)
+    fitted = all(r is not None for r in runs)   # trial length as trained
     options = ({} if args.backend is None else
                {"backend": {"cpu": "single_threaded_cpu",
                             "cuda": "cuda"}[args.backend]})
@@ -106,15 +110,15 @@ def main(argv=None):
         # on its own test set, never on another seed's training examples
         accuracies = []
         for seed, directory in zip(seeds, directories):
-            fitted, x, y, max_input_spikes = test_data(
-                config, args.data_dir, seed, max_examples)
+            seed_config, x, y, max_input_spikes = test_data(
+                config, args.data_dir, seed, max_examples, fitted)
             accuracies += evaluate_saved(
-                fitted, [directory], x, y,
+                seed_config, [directory], x, y,
                 max_input_spikes=max_input_spikes, **options)
         accuracies = 100 * np.array(accuracies)
     else:
         config, x, y, max_input_spikes = test_data(
-            config, args.data_dir, max_examples=max_examples)
+            config, args.data_dir, max_examples=max_examples, fitted=fitted)
         accuracies = 100 * np.array(evaluate_saved(
             config, directories, x, y, max_input_spikes=max_input_spikes,
             **options))

@@ -8,6 +8,7 @@ import pytest
 from fixtures import write_braille, write_heidelberg
 
 from ml_genn_delays.resume import STATE_ARRAYS
+from ml_genn_delays.configs import get_config
 from ml_genn_delays.runner import read_run_config
 from scripts import last_accuracy, load_script
 
@@ -98,15 +99,30 @@ def test_braille_example(tmp_path, capsys):
     seeds_tested = []
     real_test_data = test.test_data
 
-    def test_data(config, data_dir, seed=0, max_examples=None):
+    def test_data(config, data_dir, seed=0, max_examples=None, fitted=False):
         seeds_tested.append((seed, max_examples))
-        return real_test_data(config, data_dir, seed, max_examples)
+        assert fitted     # the run's run.json: its trial length is kept
+        return real_test_data(config, data_dir, seed, max_examples, fitted)
     test.test_data = test_data
     assert test.main(["--arch", "braille_ff_16_nodelay", "--seed", "1",
                       "--model-dir", str(tmp_path / "out"), "--data-dir",
                       str(tmp_path / "data"), "--backend", "cpu"]) == 0
     assert seeds_tested == [(1, 12)]
     assert f"test accuracy {trained:.2f}%" in capsys.readouterr().out
+
+
+def test_test_script_keeps_the_trained_trial_length(tmp_path):
+    """A run's trial length was fitted to all the data it trained on; the
+    test split alone (capped as in training) may end earlier, and refitting
+    to it would test another network than the one trained."""
+    from dataclasses import replace
+    write_heidelberg(tmp_path / "data", "shd", n=12)
+    test = load_script("models", "test")
+    named = get_config("shd_ff_16")
+    refitted = test.test_data(named, tmp_path / "data", 0, 4)[0]
+    trained = replace(refitted, example_time=refitted.example_time + 250.0)
+    config = test.test_data(trained, tmp_path / "data", 0, 4, fitted=True)[0]
+    assert config.example_time == trained.example_time
 
 
 def test_yin_yang_published_setup_runs(tmp_path, capsys):
