@@ -58,3 +58,35 @@ def test_bad_data_names_sample(tmp_path, sample, label, match):
     write_h5(tmp_path / "shd_train.h5", [SAMPLES[0], sample], [1, label])
     with pytest.raises(ValueError, match=match):
         load_heidelberg(tmp_path, "shd", "train")
+
+
+def test_spikes_after_max_time_dropped(tmp_path):
+    # The paper's data.py drops events at or after 1 s in every split; so
+    # do the examples' splits (datasets.splits.HEIDELBERG_MAX_TIME)
+    from ml_genn_delays.datasets.splits import HEIDELBERG_MAX_TIME
+    write_h5(tmp_path / "shd_train.h5",
+             [([0.5, 0.9995, 1.0, 1.2], [1, 2, 3, 4])], [0])
+    kept, _ = load_heidelberg(tmp_path, "shd", "train", dt=1.0, raw=True,
+                              max_time=HEIDELBERG_MAX_TIME)
+    assert kept[0][1].tolist() == [1, 2]
+    every, _ = load_heidelberg(tmp_path, "shd", "train", dt=1.0, raw=True)
+    assert every[0][1].tolist() == [1, 2, 3, 4]
+
+
+def test_max_examples_below_one_refused(tmp_path):
+    write_h5(tmp_path / "shd_train.h5", SAMPLES, [1, 0])
+    for bad in (0, -1):
+        with pytest.raises(ValueError, match="max_examples must be at "
+                                             "least 1"):
+            load_heidelberg(tmp_path, "shd", "train", max_examples=bad)
+
+
+def test_examples_splits_end_trials_by_1_s(tmp_path):
+    from ml_genn_delays.configs import get_config
+    from ml_genn_delays.datasets.splits import fit_trial, load_splits
+    for split in ("train", "test"):
+        write_h5(tmp_path / f"shd_{split}.h5",
+                 [([0.5, 0.9995, 1.2], [1, 2, 3])] * 2, [0, 1])
+    config, _ = fit_trial(load_splits(get_config("shd_ff_16"), tmp_path),
+                          get_config("shd_ff_16"))
+    assert config.example_time == 1000.0     # 1.2 s would give 1201

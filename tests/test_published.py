@@ -119,3 +119,26 @@ def test_bump_silent_inputs_raises_only_silent_neurons():
         weights = var.view.reshape(3, 4).copy()
     assert silent == 2
     np.testing.assert_allclose(weights, [[0.002, 0, 0.002, 0]] * 3)
+
+
+def test_blend_of_binned_samples_is_binned_again():
+    # data.py blends raw events, then bins them: the halfway shift moves
+    # binned spikes off the dt grid and two samples can share a bin
+    rng = np.random.default_rng(1)
+    samples = [bin_spikes(rng.uniform(0, 100, 80), rng.integers(0, 5, 80),
+                          1.0) for _ in range(6)]
+    labels = np.zeros(6, dtype=int)
+    off_grid, shared = 0, 0
+    for dt in (None, 1.0):
+        out, _ = Blend(1.0, num_input=5, max_time=1000.0, fraction=3.0,
+                       dt=dt)(samples, labels, np.random.default_rng(2))
+        for times, units in out[6:]:
+            steps = np.round(times).astype(int)
+            on_grid = np.allclose(times, steps)
+            unique = len(set(zip(steps, units))) == len(times)
+            if dt is None:
+                off_grid += not on_grid
+                shared += not unique
+            else:
+                assert on_grid and unique and np.all(np.diff(times) >= 0)
+    assert off_grid and shared   # without dt, both happen

@@ -6,6 +6,8 @@ Each is applied afresh every epoch with a numpy Generator, so a seed
 """
 import numpy as np
 
+from .samples import bin_spikes
+
 
 class Shift:
     """Shift all channels of a sample by one random offset in
@@ -30,14 +32,20 @@ class Blend:
     samples are moved halfway towards each other's mean channel and time,
     each spike is kept with probability ``p_blend``, and the two are
     merged. data.py adds 7644 blends to SHD's 8156 training samples;
-    ``fraction`` keeps that proportion for any training-set size."""
+    ``fraction`` keeps that proportion for any training-set size.
+
+    data.py blends raw events and bins afterwards; on samples binned to
+    ``dt`` give ``dt``, and a blend is binned again (the halfway shift
+    moves spikes off the grid, and the two samples may share a bin)."""
 
     def __init__(self, p_blend: float = 0.5, num_input: int = 700,
-                 max_time: float = 1000.0, fraction: float = 7644 / 8156):
+                 max_time: float = 1000.0, fraction: float = 7644 / 8156,
+                 dt: float = None):
         self.p_blend = p_blend
         self.num_input = num_input
         self.max_time = max_time
         self.fraction = fraction
+        self.dt = dt
 
     def __call__(self, samples, labels, rng):
         labels = np.asarray(labels)
@@ -62,13 +70,18 @@ class Blend:
             parts.append((t[keep], u[keep]))
         times = np.concatenate([p[0] for p in parts])
         units = np.concatenate([p[1] for p in parts])
+        if self.dt:
+            return bin_spikes(times, units, self.dt)
         order = np.argsort(times, kind="stable")
         return times[order], units[order]
 
 
-def make_augmentations(names, num_input: int, max_time: float):
-    """Augmentations by name, in the order data.py applies them."""
-    known = {"blend": lambda: Blend(num_input=num_input, max_time=max_time),
+def make_augmentations(names, num_input: int, max_time: float,
+                       dt: float = None):
+    """Augmentations by name, in the order data.py applies them (``dt``:
+    the samples are binned to it)."""
+    known = {"blend": lambda: Blend(num_input=num_input, max_time=max_time,
+                                    dt=dt),
              "shift": lambda: Shift(num_input=num_input)}
     unknown = [n for n in names if n not in known]
     if unknown:

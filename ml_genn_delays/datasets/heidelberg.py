@@ -79,7 +79,7 @@ def _tonic_ready(path, dataset):
 
 def load_heidelberg(data_dir, dataset: str = "shd", split: str = "train",
                     max_examples: int = None, dt: float = None,
-                    raw: bool = False):
+                    raw: bool = False, max_time: float = None):
     """Load SHD or SSC as mlGeNN spike trains.
 
     Parameters
@@ -96,6 +96,9 @@ def load_heidelberg(data_dir, dataset: str = "shd", split: str = "train",
     raw : bool
         Return ``(times [ms], units)`` array pairs instead of
         PreprocessedSpikes (for augmentation).
+    max_time : float, optional
+        Drop spikes at or after this time [ms], before binning (the
+        paper's data.py drops those at or after 1 s in every split).
 
     Returns
     -------
@@ -104,6 +107,9 @@ def load_heidelberg(data_dir, dataset: str = "shd", split: str = "train",
     labels : np.ndarray
     """
     _, _, num_classes = _describe(dataset)
+    if max_examples is not None and max_examples < 1:
+        raise ValueError(f"max_examples must be at least 1, got "
+                         f"{max_examples}")
     path = find_file(data_dir, dataset, split)
     times, units, labels = (_read_tonic(path, dataset, split)
                             if _tonic_ready(path, dataset)
@@ -115,6 +121,9 @@ def load_heidelberg(data_dir, dataset: str = "shd", split: str = "train",
     for i, (t, u) in enumerate(zip(times, units)):
         u = np.asarray(u).astype(int)
         check_sample(f"{path}: sample {i}", t, u, NUM_INPUT)
+        if max_time is not None:
+            keep = np.asarray(t) < max_time
+            t, u = np.asarray(t)[keep], u[keep]
         samples.append(bin_spikes(t, u, dt) if dt else
                        (np.asarray(t, dtype=float), u))
     labels = labels.astype(int)

@@ -12,6 +12,11 @@ from .samples import latest_spike_time, max_sample_spikes, to_spikes
 from .yin_yang import yin_yang, yin_yang_spikes
 
 
+#: SHD and SSC spikes at or after this time [ms] are dropped, in every
+#: split, as the paper's data.py does
+HEIDELBERG_MAX_TIME = 1000.0
+
+
 @dataclass
 class Splits:
     """Samples of each split as ``(times [ms], units)`` pairs (or
@@ -79,7 +84,8 @@ def load_splits(config, data_dir=None, max_examples=None, seed=0) -> Splits:
     elif dataset in ("shd", "ssc"):
         def split(name):
             return load_heidelberg(data_dir, dataset, name, max_examples,
-                                   dt=config.dt, raw=True)
+                                   dt=config.dt, raw=True,
+                                   max_time=HEIDELBERG_MAX_TIME)
         train, y_train = split("train")
         if dataset == "ssc":
             valid, y_valid = split("valid")
@@ -105,6 +111,7 @@ def fit_trial(splits: Splits, config):
     steps = trial_steps(latest_spike_time(samples), config.dt)
     config = replace(config, example_time=steps * config.dt)
     splits.augmentations = make_augmentations(
-        config.augment, splits.num_input, max_time=config.example_time)
+        config.augment, splits.num_input, max_time=config.example_time,
+        dt=config.dt)
     factor = 2 if "blend" in config.augment else 1
     return config, factor * max_sample_spikes(samples)
