@@ -7,6 +7,27 @@ from .datasets.splits import fit_trial, load_splits
 BACKENDS = {"cpu": "single_threaded_cpu", "cuda": "cuda"}
 
 
+def _at_least(low):
+    """argparse type: an int >= ``low`` (a bad value is a usage error
+    before anything is loaded or compiled)."""
+    def parse(text):
+        value = int(text)
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, "
+                                             f"got {value}")
+        return value
+    parse.__name__ = "integer"     # argparse names the type in errors
+    return parse
+
+
+def _fraction(text):
+    """argparse type: a float in (0, 1]."""
+    value = float(text)
+    if not 0.0 < value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must lie in (0, 1], got {value}")
+    return value
+
+
 def make_parser(description: str, default_arch: str):
     """The arguments every training example takes."""
     parser = argparse.ArgumentParser(
@@ -20,7 +41,7 @@ def make_parser(description: str, default_arch: str):
     add("--published", action="store_true",
         help="the paper's own set-up (docs/published.md)")
     add("--data-dir", help="folder holding the data set's files")
-    add("--hidden", type=int, help="hidden neurons per layer")
+    add("--hidden", type=_at_least(1), help="hidden neurons per layer")
     add("--recurrent", action="store_true", help="recurrent hidden layers")
     add("--no-delays", action="store_true", help="train without delays")
     add("--delay-kind",
@@ -33,15 +54,15 @@ def make_parser(description: str, default_arch: str):
         help="hidden neurons: lif (default) or adlif (adaptive LIF with "
              "learned time constants and adaptation; the run is named "
              "<arch>_adlif)")
-    add("--keep-delays", type=float, metavar="F",
+    add("--keep-delays", type=_fraction, metavar="F",
         help="prune delays by magnitude to this fraction in (0, 1] "
              "(5 stages, from 10%% to 50%% of the epochs); pruned delays "
              "are 0")
-    add("--epochs", type=int)
-    add("--batch-size", type=int)
+    add("--epochs", type=_at_least(1))
+    add("--batch-size", type=_at_least(1))
     add("--backend", choices=sorted(BACKENDS),
         help="GeNN backend (default: the best one installed)")
-    add("--seed", type=int, default=0)
+    add("--seed", type=_at_least(0), default=0)
     add("--out", default="runs",
         help="writes OUT/<arch>/<seed>/: the best model on validation in "
              "the release layout, training.csv, training.png, resume/")
@@ -51,7 +72,7 @@ def make_parser(description: str, default_arch: str):
     add("--overwrite", action="store_true",
         help="replace an earlier run in OUT/<arch>/<seed>/ (refused "
              "otherwise)")
-    add("--max-examples", type=int,
+    add("--max-examples", type=_at_least(1),
         help="use only this many examples of each split (quick runs)")
     add("--no-progress", action="store_true", help="no progress bars")
     return parser
@@ -86,8 +107,12 @@ def main(dataset: str, description: str, default_arch: str, argv=None):
     test accuracy of the model selected on validation)."""
     from .runner import ResumeMismatchError, RunExistsError
 
-    args = make_parser(description, default_arch).parse_args(argv)
+    parser = make_parser(description, default_arch)
+    args = parser.parse_args(argv)
     config = config_from_args(args, dataset)
+    if args.keep_delays is not None and not config.delays:
+        parser.error("--keep-delays prunes delays; this run has none "
+                     "(--no-delays or a _nodelay architecture)")
     try:
         return _train(args, config, dataset)
     except (FileNotFoundError, RunExistsError, ResumeMismatchError) as error:

@@ -2,6 +2,7 @@
 one short epoch) and writes its model in the release layout, a CSV and a
 PNG; a resumed run equals an uninterrupted one."""
 import csv
+import re
 
 import numpy as np
 import pytest
@@ -236,3 +237,21 @@ def test_recurrent_yin_yang_run_reevaluates(tmp_path, capsys):
          "--backend", "cpu"]) == 0
     out = capsys.readouterr().out
     assert "yy_rec_5 seed 0: test accuracy" in out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--epochs", "0"], "--epochs: must be at least 1"),
+    (["--max-examples", "-1"], "--max-examples: must be at least 1"),
+    (["--hidden", "0"], "--hidden: must be at least 1"),
+    (["--batch-size", "0"], "--batch-size: must be at least 1"),
+    (["--seed", "-1"], "--seed: must be at least 0"),
+    (["--keep-delays", "0"], r"--keep-delays: must lie in \(0, 1\]"),
+    (["--no-delays", "--keep-delays", "0.5"], "this run has none")])
+def test_bad_arguments_are_usage_errors(args, message, tmp_path, capsys):
+    # Refused by the parser, before data are made or anything is written
+    with pytest.raises(SystemExit) as stop:
+        load_script("examples", "train_yin_yang").main(
+            [*args, "--out", str(tmp_path / "out")])
+    assert stop.value.code == 2
+    assert re.search(message, capsys.readouterr().err)
+    assert not (tmp_path / "out").exists()
