@@ -56,3 +56,9 @@ def test_bad_data_names_the_sample(tmp_path, letters, events, message):
                   events=events * 10 if events else None)
     with pytest.raises(ValueError, match=message):
         load_braille(tmp_path, "train")
+
+
+def test_max_examples_below_one_refused(tmp_path):
+    write_braille(tmp_path)
+    with pytest.raises(ValueError, match="max_examples must be at least 1"):
+        load_braille(tmp_path, "train", max_examples=-1)

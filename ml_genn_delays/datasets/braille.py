@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 
-from .samples import check_sample, to_spikes
+from .samples import check_max_examples, check_sample, to_spikes
 
 LETTERS = ["Space"] + [chr(c) for c in range(ord("A"), ord("Z") + 1)]
 NUM_TAXELS = 12
@@ -115,6 +115,7 @@ def load_braille(data_dir, split: str = "train", threshold=None,
     labels : np.ndarray
         Letter indices into ``LETTERS`` (0 is space).
     """
+    check_max_examples(max_examples)
     splits = ("train", "valid", "test")
     if split not in splits:
         raise ValueError(f"Braille has splits {splits}, not {split!r}")

@@ -13,7 +13,8 @@ import os
 import h5py
 import numpy as np
 
-from .samples import bin_spikes, check_sample, to_spikes
+from .samples import (bin_spikes, check_max_examples, check_sample,
+                      to_spikes)
 
 NUM_INPUT = 700
 DATASETS = {"shd": ("SHD", ("train", "test"), 20),
@@ -107,9 +108,7 @@ def load_heidelberg(data_dir, dataset: str = "shd", split: str = "train",
     labels : np.ndarray
     """
     _, _, num_classes = _describe(dataset)
-    if max_examples is not None and max_examples < 1:
-        raise ValueError(f"max_examples must be at least 1, got "
-                         f"{max_examples}")
+    check_max_examples(max_examples)
     path = find_file(data_dir, dataset, split)
     times, units, labels = (_read_tonic(path, dataset, split)
                             if _tonic_ready(path, dataset)

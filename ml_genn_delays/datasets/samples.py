@@ -48,3 +48,11 @@ def latest_spike_time(samples) -> float:
 def max_sample_spikes(samples) -> int:
     """Most spikes in one sample."""
     return max(len(t) for t, _ in samples)
+
+
+def check_max_examples(max_examples):
+    """``max_examples`` caps a split: None or at least 1 (a slice with 0
+    or a negative number would silently drop examples)."""
+    if max_examples is not None and max_examples < 1:
+        raise ValueError(f"max_examples must be at least 1, got "
+                         f"{max_examples}")

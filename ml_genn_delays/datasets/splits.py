@@ -8,7 +8,8 @@ from ..published import trial_steps
 from .augment import make_augmentations
 from .braille import NUM_INPUT as BRAILLE_INPUTS, load_braille
 from .heidelberg import NUM_INPUT as HEIDELBERG_INPUTS, load_heidelberg
-from .samples import latest_spike_time, max_sample_spikes, to_spikes
+from .samples import (check_max_examples, latest_spike_time,
+                      max_sample_spikes, to_spikes)
 from .yin_yang import yin_yang, yin_yang_spikes
 
 
@@ -63,6 +64,7 @@ def load_splits(config, data_dir=None, max_examples=None, seed=0) -> Splits:
     ``max_examples`` caps every split (quick runs); ``seed`` fixes the
     held-out validation split and Braille's split.
     """
+    check_max_examples(max_examples)
     dataset = config.dataset
     if dataset == "yin_yang":
         def split(name):
