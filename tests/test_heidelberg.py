@@ -90,3 +90,15 @@ def test_examples_splits_end_trials_by_1_s(tmp_path):
     config, _ = fit_trial(load_splits(get_config("shd_ff_16"), tmp_path),
                           get_config("shd_ff_16"))
     assert config.example_time == 1000.0     # 1.2 s would give 1201
+
+
+def test_file_of_another_kind_named(tmp_path):
+    import h5py
+    (tmp_path / "shd_train.h5").write_bytes(b"not hdf5")
+    with pytest.raises(ValueError, match="shd_train.h5: not an SHD/SSC"):
+        load_heidelberg(tmp_path, "shd", "train")
+    with h5py.File(tmp_path / "shd_test.h5", "w") as f:
+        f["labels"] = [0]
+    with pytest.raises(ValueError, match="shd_test.h5: not an SHD/SSC.*"
+                                         "spikes/times"):
+        load_heidelberg(tmp_path, "shd", "test")

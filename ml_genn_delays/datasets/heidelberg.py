@@ -64,11 +64,17 @@ def _read_tonic(path, dataset, split):
 
 
 def _read_h5py(path):
-    with h5py.File(path, "r") as f:
-        return ([np.asarray(t, dtype=float) * 1000.0
-                 for t in f["spikes/times"]],
-                [np.asarray(u) for u in f["spikes/units"]],
-                np.asarray(f["labels"]))
+    try:
+        with h5py.File(path, "r") as f:
+            return ([np.asarray(t, dtype=float) * 1000.0
+                     for t in f["spikes/times"]],
+                    [np.asarray(u) for u in f["spikes/units"]],
+                    np.asarray(f["labels"]))
+    except (OSError, KeyError) as error:
+        # h5py's own messages name neither the file nor what was expected
+        raise ValueError(f"{path}: not an SHD/SSC file (an HDF5 file with "
+                         f"spikes/times, spikes/units and labels): "
+                         f"{error}") from error
 
 
 def _tonic_ready(path, dataset):
