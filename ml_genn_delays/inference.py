@@ -5,6 +5,7 @@ import numpy as np
 from ml_genn.compilers import InferenceCompiler as MLGeNNInferenceCompiler
 from ml_genn.connectivity import Dense, OneToOne
 from ml_genn.connectivity.sparse_base import SparseBase
+from ml_genn.initializers import Wrapper
 from ml_genn.utils.value import is_value_initializer
 
 from .learnable import Learnable
@@ -88,7 +89,14 @@ def _synapse_delays_in_connectivity(network):
         for conn in network.connections:
             if getattr(conn, "delay_spec", None) is not None:
                 saved.append((conn.connectivity, conn.connectivity.delay))
-                conn.connectivity.delay = synapse_delays(conn)
+                delay = synapse_delays(conn)
+                if isinstance(delay, int) and delay > 0:
+                    # A shared delay would go to GeNN's presynaptic spike
+                    # queue, which mlGeNN does not clear between examples
+                    # (spikes of one reached the next): give every synapse
+                    # its own, cleared like any per-synapse delay
+                    delay = Wrapper("Constant", {"constant": float(delay)})
+                conn.connectivity.delay = delay
         yield
     finally:
         for connectivity, delay in saved:

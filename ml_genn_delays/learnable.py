@@ -34,9 +34,10 @@ def check_max_delay_steps(max_delay_steps, where: str) -> int:
 
 
 def as_values(init):
-    """A list of delays becomes an array (so its shape is checked like
-    one); numbers, arrays and initializers pass unchanged."""
-    return np.asarray(init, dtype=float) if isinstance(init, list) else init
+    """A list or tuple of delays becomes an array (so its shape is checked
+    like one); numbers, arrays and initializers pass unchanged."""
+    return (np.asarray(init, dtype=float) if isinstance(init, (list, tuple))
+            else init)
 
 
 def init_upper_bound(init, where: str):
@@ -171,13 +172,20 @@ class Fixed:
     Parameters
     ----------
     init : float, array or mlGeNN Initializer
-        Delays in timesteps (rounded to the nearest step).
+        Delays in timesteps. Numbers and arrays are rounded to the nearest
+        step, halves up, as learnable delays are applied (mlGeNN would
+        truncate a number and round an array's halves to even); the draws
+        of an initializer are truncated by GeNN, which holds fixed delays
+        as integers.
     max_delay_steps : int, optional
         Needed only when it cannot be inferred from ``init`` (an
         initializer without an upper bound).
     """
 
     def __init__(self, init, max_delay_steps=None):
+        if isinstance(init, (bool, np.bool_)):
+            raise TypeError(f"Fixed({init!r}) is not a delay; pass a "
+                            f"number of timesteps")
         init = as_values(init)
         high = init_upper_bound(init, "Fixed delay")
         if max_delay_steps is None:
@@ -191,6 +199,10 @@ class Fixed:
         if high is not None and high > self.max_delay_steps:
             raise ValueError(f"Fixed delay: delays reach {high} steps but "
                              f"max_delay_steps is {self.max_delay_steps}")
+        if isinstance(init, np.ndarray):
+            init = np.floor(init + 0.5)
+        elif isinstance(init, Number):
+            init = float(np.floor(init + 0.5))
         self.init = init
 
 

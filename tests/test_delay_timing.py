@@ -53,3 +53,24 @@ def test_learnable_delays_arrive_at_documented_step():
 def test_fixed_delays_arrive_at_same_step_as_learnable():
     steps = first_response_steps(Fixed(DELAYS), "fixed")
     np.testing.assert_array_equal(steps, EXPECTED)
+
+
+def test_fractional_fixed_delays_round_as_learnable_ones():
+    # mlGeNN truncates a shared number (2.7 -> 2) and takes an array's
+    # halves to even (2.5 -> 2): Fixed rounds to the nearest step first,
+    # halves up, as learnable delays are applied
+    halves = np.array([[0.5, 1.5, 2.5, 3.5, 2.7]])
+    steps = first_response_steps(Fixed(halves), "fixed_halves")
+    np.testing.assert_array_equal(steps,
+                                  SPIKE_STEP + 1 + np.array([1, 2, 3, 4, 3]))
+    shared = first_response_steps(2.7, "fixed_shared")
+    np.testing.assert_array_equal(shared, SPIKE_STEP + 1 + 3)
+
+
+def test_not_delays_refused():
+    import pytest
+    with pytest.raises(TypeError, match="not a delay"):
+        Fixed(True)
+    # A tuple is an array of delays (shape-checked by the Connection), as a
+    # list is; it reached GeNN unchecked
+    assert isinstance(Learnable((1.0, 2.0), 10).init, np.ndarray)

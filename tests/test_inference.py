@@ -9,6 +9,7 @@ from ml_genn.connectivity import Dense, FixedProbability
 from ml_genn.initializers import Uniform
 from ml_genn.neurons import LeakyIntegrate, LeakyIntegrateFire, SpikeInput
 from ml_genn.synapses import Exponential
+from ml_genn.utils.data import preprocess_spikes
 
 from ml_genn_delays import (Connection, Fixed, InferenceCompiler,
                             Learnable, load_model, save_model)
@@ -96,16 +97,44 @@ def test_expansion_rounds_and_clamps_as_training():
                          ids=["learnable", "fixed"])
 def test_a_shared_fractional_delay_compiles_rounded(delay):
     """mlGeNN hands a shared delay to GeNN as it is, which takes whole
-    steps only (TypeError for 2.5)."""
+    steps only (TypeError for 2.5). A Fixed delay is rounded when made
+    (Fixed's docstring), a learnable one only for the compile."""
     net, inp, out, conn = network(delay)
     ours = infer(InferenceCompiler, net, inp, out, "shared_half")
-    assert conn.connectivity.delay == 2.5
+    learnable = isinstance(delay, Learnable)
+    assert conn.connectivity.delay == (2.5 if learnable else 3.0)
     three = infer(InferenceCompiler, *network(Fixed(3))[:3], "shared_3")
     two = infer(InferenceCompiler, *network(Fixed(2))[:3], "shared_2")
     np.testing.assert_array_equal(ours, three)
     assert not np.array_equal(ours, two)
-    with pytest.raises(TypeError):
-        infer(MLGeNNInferenceCompiler, net, inp, out, "shared_mlgenn")
+    if learnable:
+        with pytest.raises(TypeError):
+            infer(MLGeNNInferenceCompiler, net, inp, out, "shared_mlgenn")
+
+
+@pytest.mark.parametrize("delay", [Learnable(10.0, 10), Fixed(10.0)],
+                         ids=["learnable", "fixed"])
+def test_shared_delay_spikes_stay_in_their_example(delay):
+    """A shared delay compiled as one (GeNN's presynaptic queue, which
+    mlGeNN does not clear) carried a spike 5 steps before the end of one
+    example 5 steps into the next, silent one."""
+    net = Network(default_params)
+    with net:
+        inp = Population(SpikeInput(max_spikes=4), 1)
+        out = Population(LeakyIntegrate(tau_mem=20.0, readout="avg_var"), 1)
+        Connection(inp, out, Dense(1.0), Exponential(5.0), delay=delay)
+    compiled = InferenceCompiler(
+        evaluate_timesteps=20, reset_in_syn_between_batches=True).compile(
+            net, name=f"shared_leak_{type(delay).__name__}")
+    late = preprocess_spikes(np.array([15.0]), np.array([0]), 1)
+    silent = preprocess_spikes(np.array([]), np.array([], dtype=int), 1)
+    with compiled:
+        _, data = compiled.evaluate(
+            {inp: [late, silent, late]}, {out: np.zeros(3, dtype=int)},
+            callbacks=[VarRecorder(out, "v", key="v")])
+    v = np.asarray(data["v"])
+    assert np.all(v[1] == 0.0)
+    assert np.all(v[0] == 0.0) and np.all(v[2] == 0.0)  # 15 + 1 + 10 > 20
 
 
 def test_trained_axonal_model_loads_into_inference(tmp_path):
