@@ -61,6 +61,10 @@ class DelayPruning(Callback):
                              "this one")
         conns = (self.connections if self.connections is not None
                  else list(specs))
+        without = [c.name for c in conns if c not in specs]
+        if without:
+            raise ValueError(f"DelayPruning: connections {without} have no "
+                             f"learnable delays to prune")
         for conn in conns:
             self.pruned.setdefault(conn, None)
 
@@ -87,7 +91,9 @@ class DelayPruning(Callback):
         of the unpruned ones (pruned ones rank last)."""
         if mask is None:
             mask = np.zeros(delays.shape, dtype=bool)
-        n_keep = int(np.ceil(fraction * delays.size))
+        # Rounded first: 1 - 0.7 is 0.30000000000000004, whose ceil over
+        # 20 delays would keep 7, not 6
+        n_keep = int(np.ceil(np.round(fraction * delays.size, 9)))
         order = np.argsort(np.where(mask, -np.inf, delays), axis=None)
         mask = np.ones(delays.size, dtype=bool)
         mask[order[::-1][:n_keep]] = False

@@ -55,3 +55,19 @@ def test_pruning_a_network_another_compiler_built_is_refused():
                                                        name="prune_mlgenn")
     with pytest.raises(ValueError, match="DelayPruning.*another compiler"):
         DelayPruning(0.5).set_params(compiled)
+
+
+def test_pruning_a_connection_without_learnable_delays_is_refused():
+    from networks import TinyNet
+    net = TinyNet("ours", hidden_delays=False)
+    compiled = net.compile(20, "prune_plain")
+    with pytest.raises(ValueError, match="no learnable delays to prune"):
+        DelayPruning(0.5, connections=[net.c_out]).set_params(compiled)
+
+
+def test_kept_count_is_not_rounded_up_by_float_error():
+    # 1 - (1 - 0.3) is 0.30000000000000004: 7 of 20 were kept, not 6
+    fraction = 1.0 - (1.0 - 0.3) * 1 / 1
+    for size, kept in ((10, 3), (20, 6), (1000, 300), (7, 3)):
+        mask = DelayPruning._rank(np.arange(1.0, size + 1), None, fraction)
+        assert np.count_nonzero(~mask) == kept
