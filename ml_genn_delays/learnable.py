@@ -61,7 +61,20 @@ def init_upper_bound(init, where: str):
                          f"negative delays; use Uniform(low, high) with "
                          f"low >= 0 or an array of delays")
     elif isinstance(init, Initializer):
-        return None
+        # mlGeNN's Wrapper names a GeNN snippet: check the two whose range
+        # is known; GeNN would use any other's draws as they come, and a
+        # negative delay lands in a wrong slot of the delay rings
+        snippet = getattr(init, "snippet", None)
+        params = getattr(init, "param_vals", None) or {}
+        if snippet == "Uniform" and {"min", "max"} <= set(params):
+            return init_upper_bound(Uniform(params["min"], params["max"]),
+                                    where)
+        if snippet == "Constant" and "constant" in params:
+            return init_upper_bound(float(params["constant"]), where)
+        raise ValueError(f"{where}: the range of the delays {init!r} draws "
+                         f"cannot be checked (they must lie in [0, "
+                         f"max_delay_steps]); use Uniform(low, high), a "
+                         f"number or an array")
     values = np.asarray(init, dtype=float)
     if not np.all(np.isfinite(values)):
         raise ValueError(f"{where}: delays contain NaN or inf; "

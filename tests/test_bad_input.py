@@ -4,7 +4,7 @@ import pytest
 from ml_genn import Connection as MLGeNNConnection, Network, Population
 from ml_genn.compilers.event_prop_compiler import default_params
 from ml_genn.connectivity import Conv2D, Dense, FixedProbability
-from ml_genn.initializers import Normal, Uniform
+from ml_genn.initializers import Normal, Uniform, Wrapper
 from ml_genn.neurons import IntegrateFire, LeakyIntegrate, SpikeInput
 from ml_genn.synapses import Delta, Exponential
 
@@ -20,6 +20,13 @@ from ml_genn_delays.learnable import DEFAULT_MAX_DELAY_STEPS
     ({"init": Uniform(0, 50), "max_delay_steps": 10}, "reach 50"),
     ({"init": Uniform(-5, 5)}, "negative"),
     ({"init": Normal(5, 1)}, "Normal"),
+    # mlGeNN's Wrapper of a GeNN snippet: checked as the snippet it names
+    ({"init": Wrapper("Uniform", {"min": -3.0, "max": -1.0})}, "negative"),
+    ({"init": Wrapper("Uniform", {"min": 30.0, "max": 40.0}),
+      "max_delay_steps": 10}, "reach 40"),
+    ({"init": Wrapper("Constant", {"constant": -2.0})}, "negative"),
+    ({"init": Wrapper("Exponential", {"lambda": 1.0})},
+     "cannot be checked"),
     ({"max_delay_steps": -3}, r"\[0, 65534\]"),
     ({"max_delay_steps": 2.5}, "whole number"),
     ({"max_delay_steps": 100000}, r"\[0, 65534\]"),
