@@ -206,7 +206,9 @@ def set_delays(compiled_net, connection, delays):
     dict with some or all of the kinds), or flat arrays."""
     conn, spec, holders = _learnable(compiled_net, connection)
     if len(holders) == 1:
-        delays = {holders[0][0].name: delays}
+        name = holders[0][0].name
+        if not (isinstance(delays, dict) and set(delays) <= {name}):
+            delays = {name: delays}     # also as get_delays of mixed ones
     elif not isinstance(delays, dict):
         raise ValueError(f"Connection {conn.name} has {spec.kind.name} "
                          f"delays: pass a dict by kind name")

@@ -22,6 +22,7 @@ def check_max_delay_steps(max_delay_steps, where: str) -> int:
     """Validate a maximum delay and return it as an int."""
     if (isinstance(max_delay_steps, bool)
             or not isinstance(max_delay_steps, (Number, np.integer))
+            or not np.isfinite(max_delay_steps)
             or max_delay_steps != int(max_delay_steps)):
         raise ValueError(f"{where}: max_delay_steps must be a whole number "
                          f"of timesteps, got {max_delay_steps!r}. Convert "

@@ -29,6 +29,8 @@ from ml_genn_delays.learnable import DEFAULT_MAX_DELAY_STEPS
      "cannot be checked"),
     ({"max_delay_steps": -3}, r"\[0, 65534\]"),
     ({"max_delay_steps": 2.5}, "whole number"),
+    ({"max_delay_steps": float("nan")}, "whole number"),
+    ({"max_delay_steps": float("inf")}, "whole number"),
     ({"max_delay_steps": 100000}, r"\[0, 65534\]"),
     ({"kind": "somatic"}, "Unknown delay kind 'somatic'"),
 ])

@@ -22,6 +22,10 @@ def test_get_set_round_trip_and_effect():
         # A flat array in GeNN's order is accepted too
         set_delays(compiled, net.c_in, np.zeros(new.size))
         assert np.all(get_delays(compiled, net.c_in) == 0.0)
+        # And by kind name, as for mixed delays
+        set_delays(compiled, net.c_in, {"synaptic": new})
+        np.testing.assert_array_equal(get_delays(compiled, net.c_in), new)
+        set_delays(compiled, net.c_in, np.zeros(new.size))
 
         for bad, match in [(np.full((5, 4), -1.0), r"\[0, 10\]"),
                            (np.full((5, 4), 11.0), r"\[0, 10\]"),
