@@ -1,5 +1,6 @@
 """The drop-in Connection: mlGeNN's Connection plus ``delay=``."""
 import copy
+from numbers import Number
 
 import numpy as np
 from ml_genn import Connection as MLGeNNConnection
@@ -8,7 +9,8 @@ from ml_genn.connectivity.sparse_base import SparseBase
 from ml_genn.utils.value import is_value_constant
 
 from .kinds import get_kind
-from .learnable import Learnable, as_delay_spec, check_max_delay_steps
+from .learnable import (Fixed, Learnable, as_delay_spec,
+                        check_max_delay_steps)
 
 
 def _has_delay(value) -> bool:
@@ -67,6 +69,13 @@ class Connection(MLGeNNConnection):
                     f"{spec.max_delay_steps}; give it once, in the delay")
         if spec is not None:
             max_delay_steps = spec.max_delay_steps
+        if isinstance(spec, Fixed) and isinstance(spec.init, Number) \
+                and spec.init == 0:
+            # mlGeNN bug: a delay of 0 with a max_delay_steps makes its
+            # compilers ask GeNN for a delay buffer that a zero delay does
+            # not create ("does not have dendritic delay buffer to
+            # reference"); a zero delay needs no buffer
+            max_delay_steps = None
 
         super().__init__(source, target, connectivity, synapse, name,
                          max_delay_steps, add_to_model)

@@ -74,3 +74,11 @@ def test_not_delays_refused():
     # A tuple is an array of delays (shape-checked by the Connection), as a
     # list is; it reached GeNN unchecked
     assert isinstance(Learnable((1.0, 2.0), 10).init, np.ndarray)
+
+
+def test_zero_fixed_delay_with_a_max_compiles():
+    # mlGeNN fails in GeNN on a 0 delay with max_delay_steps ("does not
+    # have dendritic delay buffer"); worked around in our Connection
+    for delay in (0.0, Fixed(0.0, 12)):
+        steps = first_response_steps(delay, f"zero_{type(delay).__name__}")
+        np.testing.assert_array_equal(steps, SPIKE_STEP + 1)
