@@ -70,6 +70,8 @@ def test_bin_spikes_keeps_one_per_channel_and_step():
                               np.array([3, 3, 1, 3, 0]), 1.0)
     assert times.tolist() == [0.0, 0.0, 1.0, 1.0]
     assert units.tolist() == [1, 3, 0, 3]
+    with pytest.raises(ValueError, match="units must be >= 0"):
+        bin_spikes(np.array([1.0, 2.0]), np.array([-1, 3]), 1.0)
 
 
 def test_shift_moves_all_channels_together_and_drops_outside():

@@ -28,6 +28,10 @@ def bin_spikes(times, units, dt: float):
     ``histogram_thresh=1`` does in the paper's data.py. Sorted by time."""
     steps = np.floor(np.asarray(times) / dt).astype(np.int64)
     units = np.asarray(units, dtype=np.int64)
+    if units.size and units.min() < 0:
+        # The (step, unit) key below would move it to another unit
+        raise ValueError(f"bin_spikes: units must be >= 0, got "
+                         f"{units.min()}")
     key = np.unique(steps * (int(units.max(initial=0)) + 1) + units)
     steps, units = np.divmod(key, int(units.max(initial=0)) + 1)
     return steps * dt, units
