@@ -91,13 +91,16 @@ class DelayPruning(Callback):
         of the unpruned ones (pruned ones rank last)."""
         if mask is None:
             mask = np.zeros(delays.shape, dtype=bool)
+        pruned = mask
         # Rounded first: 1 - 0.7 is 0.30000000000000004, whose ceil over
         # 20 delays would keep 7, not 6
         n_keep = int(np.ceil(np.round(fraction * delays.size, 9)))
         order = np.argsort(np.where(mask, -np.inf, delays), axis=None)
         mask = np.ones(delays.size, dtype=bool)
         mask[order[::-1][:n_keep]] = False
-        return mask.reshape(delays.shape)
+        # The pruned set only grows, even where a schedule asks for more
+        # than is left (a run resumed with more epochs has later stages)
+        return mask.reshape(delays.shape) | pruned
 
     def on_batch_end(self, batch, metrics):
         # After mlGeNN's (or our accumulated) optimiser step

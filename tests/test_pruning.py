@@ -71,3 +71,12 @@ def test_kept_count_is_not_rounded_up_by_float_error():
     for size, kept in ((10, 3), (20, 6), (1000, 300), (7, 3)):
         mask = DelayPruning._rank(np.arange(1.0, size + 1), None, fraction)
         assert np.count_nonzero(~mask) == kept
+
+
+def test_pruned_delays_are_never_unpruned():
+    # A later stage asking to keep more than is left (e.g. a run resumed
+    # with more epochs, whose schedule restarts) keeps what is left
+    delays = np.arange(1.0, 11.0)
+    half = DelayPruning._rank(delays, None, 0.5)
+    again = DelayPruning._rank(np.where(half, 0.0, delays), half, 0.9)
+    assert np.all(again[half]) and np.count_nonzero(~again) == 5
