@@ -159,9 +159,7 @@ def _learnable(compiled_net, connection):
     """(conn, spec, [(kind, GeNN group holding its delays)])."""
     conn = get_underlying_conn(connection)
     require_loaded(compiled_net, "Reading or setting delays")
-    spec = getattr(conn, "delay_spec", None)
-    specs = learnable_delays(
-        compiled_net, conn if hasattr(spec, "kind") else None)
+    specs = learnable_delays(compiled_net, conn)
     if conn not in specs:
         raise ValueError(f"Connection {conn.name} has no learnable delays "
                          f"in this compiled network")

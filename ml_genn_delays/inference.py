@@ -8,15 +8,14 @@ from ml_genn.connectivity.sparse_base import SparseBase
 from ml_genn.initializers import Wrapper
 from ml_genn.utils.value import is_value_initializer
 
-from .learnable import Learnable
+from .learnable import Learnable, whole_steps
 
 
 def _as_trained(delays, max_delay_steps):
-    """Delays [steps] as training applies them: the float32 delay ``d``
-    taken as ``(int)((double)d + 0.5)`` (halves up, where numpy's and
-    mlGeNN's rounding takes halves to even) and clamped."""
-    d = np.asarray(delays, dtype=np.float32).astype(np.float64)
-    return np.minimum(np.floor(d + 0.5), max_delay_steps)
+    """Delays [steps] as training applies them: the float32 delay rounded
+    to whole steps (:func:`whole_steps`) and clamped."""
+    d = np.asarray(delays, dtype=np.float32)
+    return np.minimum(whole_steps(d), max_delay_steps)
 
 
 def synapse_delays(conn):

@@ -40,22 +40,20 @@ def _connections(target):
 
 def _learnable(target, conn):
     """The Learnable spec of ``conn`` (or None)."""
+    if _is_compiled(target):
+        return learnable_delays(target, conn).get(conn)
     spec = getattr(conn, "delay_spec", None)
-    spec = spec if spec is not None and hasattr(spec, "kind") else None
-    if not _is_compiled(target):
-        return spec
-    specs = learnable_delays(target, conn if spec is not None else None)
-    return specs.get(conn)
+    return spec if hasattr(spec, "kind") else None
 
 
 def learnable_delays(compiled_net, conn=None):
     """``{connection: Learnable}`` of a network compiled by our
     EventPropCompiler. Another compiler (mlGeNN's own, or an inference
     compiler) compiles ``delay=Learnable(...)`` as fixed delays or not at
-    all; asked about such a ``conn``, say so rather than lose its delays
-    without a word."""
+    all; asked about a ``conn`` with such a delay, say so rather than lose
+    its delays without a word."""
     specs = getattr(compiled_net, "learnable_delays", None)
-    if specs is None and conn is not None:
+    if specs is None and hasattr(getattr(conn, "delay_spec", None), "kind"):
         raise ValueError(
             f"Connection {conn.name} has delay=Learnable(...), but this "
             f"compiled network holds no learnable delays: a compiler other "
@@ -219,23 +217,23 @@ def _network_values(conn, value, what, kind=None):
     synaptic delays; in GeNN's synapse order, the order a compiled
     network's files have) or per neuron (axonal, dendritic ``kind``)."""
     per_synapse = kind is None or kind.name == "synaptic"
+    if not isinstance(value, (Number, np.ndarray, list, tuple)):
+        raise ValueError(f"Connection {conn.name}: the {what} is an "
+                         f"initializer, not values; save the compiled "
+                         f"network")
+    given = _given_synapses(conn) if per_synapse else None
+    size = (int(np.prod(kind.shape(conn))) if not per_synapse
+            else int(np.prod(_sizes(conn))) if given is None
+            else len(given[0]))
     if isinstance(value, Number):
-        size = (_synapse_count(conn) if per_synapse
-                else int(np.prod(kind.shape(conn))))
         return np.full(size, value, dtype=np.float32)
-    if isinstance(value, (np.ndarray, list, tuple)):
-        values = np.asarray(value, dtype=np.float32).ravel()
-        size = (_synapse_count(conn) if per_synapse
-                else int(np.prod(kind.shape(conn))))
-        if values.size != size:
-            # GeNN would cut a longer array short without a word
-            raise ValueError(f"Connection {conn.name}: {values.size} "
-                             f"{what} values given for {size} "
-                             f"{'synapses' if per_synapse else 'neurons'}")
-        given = _given_synapses(conn) if per_synapse else None
-        return values if given is None else values[given[2]]
-    raise ValueError(f"Connection {conn.name}: the {what} is an "
-                     f"initializer, not values; save the compiled network")
+    values = np.asarray(value, dtype=np.float32).ravel()
+    if values.size != size:
+        # GeNN would cut a longer array short without a word
+        raise ValueError(f"Connection {conn.name}: {values.size} "
+                         f"{what} values given for {size} "
+                         f"{'synapses' if per_synapse else 'neurons'}")
+    return values if given is None else values[given[2]]
 
 
 def _network_order(conn, values):

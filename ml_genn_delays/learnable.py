@@ -34,6 +34,13 @@ def check_max_delay_steps(max_delay_steps, where: str) -> int:
     return int(max_delay_steps)
 
 
+def whole_steps(delays):
+    """Delays [steps] rounded to the nearest step, halves up, as the
+    weight update models apply them (``(int)(d + 0.5)``; numpy's and
+    mlGeNN's rounding would take halves to even)."""
+    return np.floor(np.asarray(delays, dtype=np.float64) + 0.5)
+
+
 def as_values(init):
     """A list or tuple of delays becomes an array (so its shape is checked
     like one); numbers, arrays and initializers pass unchanged."""
@@ -214,9 +221,9 @@ class Fixed:
             raise ValueError(f"Fixed delay: delays reach {high} steps but "
                              f"max_delay_steps is {self.max_delay_steps}")
         if isinstance(init, np.ndarray):
-            init = np.floor(init + 0.5)
+            init = whole_steps(init)
         elif isinstance(init, Number):
-            init = float(np.floor(init + 0.5))
+            init = float(whole_steps(init))
         self.init = init
 
 

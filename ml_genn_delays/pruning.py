@@ -89,18 +89,17 @@ class DelayPruning(Callback):
     def _rank(delays, mask, fraction):
         """Mask of the delays to prune: all but the largest ``fraction``
         of the unpruned ones (pruned ones rank last)."""
-        if mask is None:
-            mask = np.zeros(delays.shape, dtype=bool)
-        pruned = mask
+        pruned = (np.zeros(delays.shape, dtype=bool) if mask is None
+                  else mask)
         # Rounded first: 1 - 0.7 is 0.30000000000000004, whose ceil over
         # 20 delays would keep 7, not 6
         n_keep = int(np.ceil(np.round(fraction * delays.size, 9)))
-        order = np.argsort(np.where(mask, -np.inf, delays), axis=None)
-        mask = np.ones(delays.size, dtype=bool)
-        mask[order[::-1][:n_keep]] = False
+        order = np.argsort(np.where(pruned, -np.inf, delays), axis=None)
+        keep = np.zeros(delays.size, dtype=bool)
+        keep[order[::-1][:n_keep]] = True
         # The pruned set only grows, even where a schedule asks for more
         # than is left (a run resumed with more epochs has later stages)
-        return mask.reshape(delays.shape) | pruned
+        return ~keep.reshape(delays.shape) | pruned
 
     def on_batch_end(self, batch, metrics):
         # After mlGeNN's (or our accumulated) optimiser step
