@@ -3,11 +3,11 @@ from contextlib import contextmanager
 
 import numpy as np
 from ml_genn.compilers import InferenceCompiler as MLGeNNInferenceCompiler
-from ml_genn.connectivity import Dense, OneToOne
-from ml_genn.connectivity.sparse_base import SparseBase
+from ml_genn.connectivity import Dense
 from ml_genn.initializers import Wrapper
 from ml_genn.utils.value import is_value_initializer
 
+from .io_state import _sizes, listed_synapses
 from .learnable import Learnable, whole_steps
 
 
@@ -37,25 +37,15 @@ def synapse_delays(conn):
             return delay
         delay = _as_trained(delay, spec.max_delay_steps)
         return int(delay) if delay.ndim == 0 else delay
-    connectivity = conn.connectivity
-    n_pre = int(np.prod(conn.source().shape))
-    n_post = int(np.prod(conn.target().shape))
-    if isinstance(connectivity, Dense):
-        pre, post = np.meshgrid(np.arange(n_pre), np.arange(n_post),
-                                indexing="ij")
-    elif isinstance(connectivity, OneToOne):
-        pre = post = np.arange(n_pre)
-    elif (isinstance(connectivity, SparseBase)
-          and connectivity.pre_ind is not None):
-        pre = np.asarray(connectivity.pre_ind)
-        post = np.asarray(connectivity.post_ind)
-    else:
+    listed = listed_synapses(conn)
+    if listed is None:
         raise NotImplementedError(
             f"Connection {conn.name}: the InferenceCompiler takes "
             f"{spec.kind.name} delays on Dense, OneToOne or synapses "
             f"listed by hand (pre_ind/post_ind), not on "
-            f"{type(connectivity).__name__} connectivity; evaluate with "
-            f"ml_genn_delays.evaluate on the training network instead")
+            f"{type(conn.connectivity).__name__} connectivity; evaluate "
+            f"with ml_genn_delays.evaluate on the training network instead")
+    pre, post = listed
     total = np.zeros(pre.shape, dtype=np.float32)
     for kind, init in spec.parts:
         if is_value_initializer(init):
@@ -68,6 +58,8 @@ def synapse_delays(conn):
             total += values
         else:
             total += values[pre if kind.name == "axonal" else post]
+    if isinstance(conn.connectivity, Dense):
+        total = total.reshape(_sizes(conn))
     return _as_trained(total, spec.max_delay_steps)
 
 

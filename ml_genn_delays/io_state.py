@@ -102,21 +102,21 @@ def _genn_values(target, conn, var, kind=None):
     return np.array(genn_var.values, dtype=np.float32).ravel()
 
 
-def _given_synapses(conn):
-    """``(pre, post, order)`` of an uncompiled connection whose synapses
-    are known before it is built, in GeNN's order: OneToOne, or listed by
-    hand (``pre_ind``/``post_ind``; ``order`` takes the list's order to
-    GeNN's, by pre then post, as pygenn's set_sparse_connections stores
-    them). None for Dense (every pair, row-major); a ValueError for
-    synapses drawn at build (FixedProbability)."""
+def listed_synapses(conn):
+    """``(pre, post)`` indices of each synapse of an uncompiled connection,
+    in the order the connection takes per-synapse values: Dense every pair
+    (row-major), OneToOne, or listed by hand (``pre_ind``/``post_ind``,
+    checked here). None where the network alone does not say which
+    synapses there are (drawn at build, e.g. FixedProbability; kernels,
+    e.g. Conv2D)."""
     connectivity = conn.connectivity
+    n_pre, n_post = _sizes(conn)
     pre = getattr(connectivity, "pre_ind", None)
     if pre is not None:
         pre = np.ravel(np.asarray(pre, dtype=np.int64))
         post = getattr(connectivity, "post_ind", None)
         post = None if post is None else np.ravel(
             np.asarray(post, dtype=np.int64))
-        n_pre, n_post = _sizes(conn)
         if post is None or len(post) != len(pre):
             raise ValueError(f"Connection {conn.name}: list one post_ind "
                              f"per pre_ind ({len(pre)} pre_ind, "
@@ -126,22 +126,40 @@ def _given_synapses(conn):
                          or pre.max() >= n_pre or post.max() >= n_post):
             raise ValueError(f"Connection {conn.name}: pre_ind must lie in "
                              f"[0, {n_pre}) and post_ind in [0, {n_post})")
-        order = np.lexsort((post, pre))
-        return pre[order], post[order], order
+        return pre, post
     # Only reached with a network, so mlGeNN is there
-    from ml_genn.connectivity import Dense, FixedProbability, OneToOne
+    from ml_genn.connectivity import Dense, OneToOne
     if isinstance(connectivity, OneToOne):
-        index = np.arange(_sizes(conn)[0], dtype=np.int64)
-        return index, index, index
+        index = np.arange(n_pre, dtype=np.int64)
+        return index, index
+    if isinstance(connectivity, Dense):
+        return np.divmod(np.arange(n_pre * n_post, dtype=np.int64), n_post)
+    return None
+
+
+def _given_synapses(conn):
+    """``(pre, post, order)`` of an uncompiled connection's synapses in
+    GeNN's order (``order`` takes the connection's own order to GeNN's, by
+    pre then post, as pygenn's set_sparse_connections stores them). None
+    for Dense (every pair, row-major either way); a ValueError where the
+    network alone does not say which synapses there are."""
+    # Only reached with a network, so mlGeNN is there
+    from ml_genn.connectivity import Dense, FixedProbability
+    connectivity = conn.connectivity
     if isinstance(connectivity, Dense):
         return None
-    why = ("draws its synapses when the model is built"
-           if isinstance(connectivity, FixedProbability) else
-           "has no value per pair of neurons")
-    raise ValueError(
-        f"Connection {conn.name}: {type(connectivity).__name__} {why}, so "
-        f"the network alone does not say which values go where; save or "
-        f"load the compiled network (inside its `with` block)")
+    listed = listed_synapses(conn)
+    if listed is None:
+        why = ("draws its synapses when the model is built"
+               if isinstance(connectivity, FixedProbability) else
+               "has no value per pair of neurons")
+        raise ValueError(
+            f"Connection {conn.name}: {type(connectivity).__name__} {why}, "
+            f"so the network alone does not say which values go where; "
+            f"save or load the compiled network (inside its `with` block)")
+    pre, post = listed
+    order = np.lexsort((post, pre))
+    return pre[order], post[order], order
 
 
 def _synapse_count(conn):
