@@ -61,13 +61,21 @@ def run_directory(out, config, seed) -> str:
 def run_description(config, splits, seed, keep_delays=None) -> dict:
     """What ``run.json`` records: the whole Config (so the model can be
     rebuilt exactly, e.g. by models/test.py), the seed, the split sizes
-    and the delay pruning (``keep_delays``; None: none)."""
+    and the delay pruning (``keep_delays``; None: none; TrainingRun adds
+    its stages as ``pruning``)."""
     return {"config": json.loads(json.dumps(asdict(config))), "seed": seed,
             "examples": {name: 0 if part is None else len(part)
                          for name, part in (("train", splits.train),
                                             ("valid", splits.valid),
                                             ("test", splits.test))},
             "keep_delays": keep_delays if config.delays else None}
+
+
+def pruning_schedule(epochs: int) -> dict:
+    """DelayPruning's stages for a run of ``epochs``: 5 stages, from 10% to
+    50% of the epochs."""
+    step = max(1, epochs // 10)
+    return {"every": step, "start": step - 1, "stages": 5}
 
 
 def _load_run_json(directory):
@@ -130,7 +138,9 @@ class TrainingRun:
         the architecture's name.
     keep_delays : float, optional
         Prune the delays by magnitude to this fraction while training
-        (:class:`DelayPruning`, 5 stages from 10% to 50% of the epochs).
+        (:class:`DelayPruning`, 5 stages from 10% to 50% of the epochs;
+        a resumed run keeps the first run's stages, recorded in
+        ``run.json``).
     overwrite : bool
         Start afresh even where ``out/<arch>/<seed>/`` holds an earlier
         run (refused otherwise, so a quick test cannot wipe out a long
@@ -151,19 +161,25 @@ class TrainingRun:
         self.description = run_description(config, splits, seed,
                                            keep_delays)
         # Before compiling: these mistakes should cost nothing
-        self._check_directory(overwrite)
+        saved = self._check_directory(overwrite)
         self.progress = progress
         self.pruning = None
-        if keep_delays is not None and config.delays:
-            step = max(1, config.epochs // 10)
-            self.pruning = DelayPruning(keep_delays, every=step,
-                                        start=step - 1, stages=5)
+        if self.description["keep_delays"] is not None:
+            # A resumed run keeps the first run's stages, even when it
+            # trains longer (its own epochs would move them)
+            schedule = (saved.get("pruning") if saved else None) or (
+                pruning_schedule(saved["config"]["epochs"] if saved
+                                 else config.epochs))
+            self.description["pruning"] = schedule
+            self.pruning = DelayPruning(keep_delays, **schedule)
         self.model = build_model(config, seed, max_input_spikes)
         self.compiled = compile_model(self.model, name=name or config.arch,
                                       **compile_kwargs)
 
     # ------------------------------------------------------------ helpers
     def _check_directory(self, overwrite):
+        """Refuse to overwrite an earlier run or to resume one with other
+        settings; the resumed run's run.json (None otherwise)."""
         earlier = [n for n in ("training.csv", "resume", RUN_FILE)
                    if os.path.exists(os.path.join(self.directory, n))]
         if not self.resume:
@@ -173,10 +189,10 @@ class TrainingRun:
                     f"({', '.join(earlier)}); continue it with --resume, "
                     f"replace it with --overwrite, or write elsewhere "
                     f"with --out")
-            return
+            return None
         saved = _load_run_json(self.directory)
         if saved is None:
-            return  # a run of an earlier version: nothing to compare
+            return None  # a run of an earlier version: nothing to compare
         changed = _differences(saved["config"], self.description["config"])
         changed += _differences(saved["examples"],
                                 self.description["examples"])
@@ -189,6 +205,7 @@ class TrainingRun:
                 f"Cannot resume {self.directory}: it was trained with "
                 f"other settings ({'; '.join(changed)}). Resume with the "
                 f"arguments of that run (see its {RUN_FILE}).")
+        return saved
 
     def _delays(self):
         """Every learnable delay, flat (all parts of mixed delays)."""

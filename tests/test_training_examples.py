@@ -2,6 +2,8 @@
 one short epoch) and writes its model in the release layout, a CSV and a
 PNG; a resumed run equals an uninterrupted one."""
 import csv
+import dataclasses
+import json
 import re
 
 import numpy as np
@@ -10,7 +12,8 @@ from fixtures import write_braille, write_heidelberg
 
 from ml_genn_delays.resume import STATE_ARRAYS
 from ml_genn_delays.configs import get_config
-from ml_genn_delays.runner import read_run_config
+from ml_genn_delays.datasets.splits import load_splits
+from ml_genn_delays.runner import TrainingRun, read_run_config
 from scripts import last_accuracy, load_script
 
 QUICK = ["--epochs", "1", "--max-examples", "12", "--batch-size", "4",
@@ -183,6 +186,27 @@ def test_keep_delays_prunes_during_training(tmp_path, capsys):
     assert kept[0] == pytest.approx(0.9, abs=0.01)
     assert kept[-1] <= 0.5 + 1e-9          # after the 5 stages
     assert all(a >= b for a, b in zip(kept, kept[1:]))
+
+
+def test_resumed_pruning_keeps_the_first_runs_stages(tmp_path, capsys):
+    """Training longer on resume must not move the pruning stages: a
+    1-epoch run prunes at the end of every epoch from epoch 0; 40 epochs
+    would put the stages at epochs 3, 7, ... (every 4)."""
+    args = ["--hidden", "5", "--epochs", "1", "--max-examples", "8",
+            "--batch-size", "4", "--out", str(tmp_path), "--no-progress",
+            "--keep-delays", "0.5"]
+    load_script("examples", "train_yin_yang").main(args)
+    capsys.readouterr()
+    run = tmp_path / "yy_ff_5" / "0"
+    schedule = {"every": 1, "start": 0, "stages": 5}
+    assert json.loads((run / "run.json").read_text())["pruning"] == schedule
+    config = dataclasses.replace(read_run_config(run), epochs=40)
+    resumed = TrainingRun(config, load_splits(config, None, 8), seed=0,
+                          out=str(tmp_path), resume=True, keep_delays=0.5,
+                          progress=False)
+    assert (resumed.pruning.every, resumed.pruning.start,
+            resumed.pruning.stages) == (1, 0, 5)
+    assert resumed.description["pruning"] == schedule
 
 
 def test_published_shd_selects_on_training_accuracy(tmp_path, capsys):
