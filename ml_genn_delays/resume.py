@@ -64,15 +64,25 @@ def save_training_state(compiled, directory, state: dict):
                  lambda f: f.write(json.dumps(state).encode()))
 
 
-def load_training_state(compiled, directory) -> dict:
-    """Restore what :func:`save_training_state` wrote into ``compiled``
-    (pushing it to the device) and return the caller's ``state``."""
+def _read_state(directory) -> dict:
     json_path = os.path.join(directory, STATE_JSON)
     if not os.path.isfile(json_path):
         raise FileNotFoundError(f"No training state to resume in "
                                 f"{directory} (expected {STATE_JSON})")
     with open(json_path) as f:
-        state = json.load(f)
+        return json.load(f)
+
+
+def saved_epoch(directory) -> int:
+    """The last epoch (0-based) whose training state ``directory`` holds,
+    without a network (a FileNotFoundError where there is none)."""
+    return _read_state(directory)["epoch"]
+
+
+def load_training_state(compiled, directory) -> dict:
+    """Restore what :func:`save_training_state` wrote into ``compiled``
+    (pushing it to the device) and return the caller's ``state``."""
+    state = _read_state(directory)
     genn_vars = _genn_vars(compiled)
     with np.load(os.path.join(directory, STATE_ARRAYS)) as arrays:
         if str(arrays["__epoch__"]) != str(state.get("epoch")):

@@ -20,7 +20,8 @@ from .io import _atomic_save, remove_checkpoints, save_model
 from .plots import plot_raster, plot_run
 from .pruning import DelayPruning
 from .published import LearningRateSchedule, bump_silent_inputs
-from .resume import load_training_state, save_training_state
+from .resume import (load_training_state, saved_epoch,
+                     save_training_state)
 from .training import BatchProgress
 
 CSV_FIELDS = ("epoch", "train_accuracy", "valid_accuracy", "test_accuracy",
@@ -130,7 +131,8 @@ class TrainingRun:
     resume : bool
         Continue from ``out/<arch>/<seed>/resume/``; refused when the run
         there was made with another Config (but for ``epochs`` and
-        ``patience``), other split sizes or other ``keep_delays``.
+        ``patience``), other split sizes or other ``keep_delays``, or
+        with fewer ``epochs`` than it has trained.
     progress : bool
         Show a tqdm bar over the epochs.
     name : str, optional
@@ -190,6 +192,12 @@ class TrainingRun:
                     f"replace it with --overwrite, or write elsewhere "
                     f"with --out")
             return None
+        trained = saved_epoch(os.path.join(self.directory, "resume")) + 1
+        if self.config.epochs < trained:
+            raise ResumeMismatchError(
+                f"Cannot resume {self.directory}: it has trained "
+                f"{trained} epochs already; resume with --epochs {trained} "
+                f"or more (epochs counts from the start of the run)")
         saved = _load_run_json(self.directory)
         if saved is None:
             return None  # a run of an earlier version: nothing to compare

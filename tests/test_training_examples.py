@@ -244,6 +244,12 @@ def test_runs_are_kept_and_resume_checks_the_settings(tmp_path, capsys):
     # Training longer is a resume
     example.main([*args[:2], "--epochs", "2", *args[4:], "--resume"])
     assert len(rows(run)) == 2
+    # ...and training less is refused before anything is rewritten
+    recorded = (run / "run.json").read_bytes()
+    with pytest.raises(SystemExit, match="trained 2 epochs already; resume"
+                                         " with --epochs 2 or more"):
+        example.main([*args, "--resume"])
+    assert (run / "run.json").read_bytes() == recorded
     example.main([*args, "--overwrite"])
     assert len(rows(run)) == 1
     capsys.readouterr()
