@@ -33,6 +33,29 @@ from ml_genn.synapses import Exponential
 from ml_genn_delays import (Connection, EventPropCompiler, Learnable,
                             evaluate, get_delays)
 from ml_genn_delays.datasets import sequence_detection
+from ml_genn_delays.learnable import GENN_MAX_DELAY_STEPS
+
+
+#: Time step [ms] (the compiler's default dt)
+DT = 1.0
+#: --gap range [ms]: the spikes at least one step apart, and delays up to
+#: 1.5 gaps within what GeNN holds (GENN_MAX_DELAY_STEPS)
+MIN_GAP, MAX_GAP = DT, int(GENN_MAX_DELAY_STEPS / 1.5) * DT
+
+
+def _gap(text):
+    """argparse type: a --gap the network can hold (a bad one is a usage
+    error, not a traceback from the data set or Learnable)."""
+    value = float(text)
+    if not MIN_GAP <= value <= MAX_GAP:
+        raise argparse.ArgumentTypeError(
+            f"must lie in [{MIN_GAP:g}, {MAX_GAP:g}] ms, got {text} (the "
+            f"spikes need a {DT:g} ms step between them, and delays of up "
+            f"to 1.5 gaps must fit in GeNN's {GENN_MAX_DELAY_STEPS} steps)")
+    return value
+
+
+_gap.__name__ = "gap"   # argparse names the type in errors
 
 
 def main(argv=None):
@@ -40,8 +63,9 @@ def main(argv=None):
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=50)
-    parser.add_argument("--gap", type=float, default=10.0,
-                        help="time between the two input spikes [ms]")
+    parser.add_argument("--gap", type=_gap, default=10.0,
+                        help=f"time between the two input spikes [ms], in "
+                             f"[{MIN_GAP:g}, {MAX_GAP:g}] (default 10)")
     parser.add_argument("--no-delays", action="store_true")
     parser.add_argument("--delay-kind",
                         choices=["synaptic", "axonal", "dendritic"],

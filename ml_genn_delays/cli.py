@@ -1,8 +1,9 @@
 """Command line shared by the training examples: one parser, one main."""
 import argparse
 
-from .configs import get_config
+from .configs import NAME_FORM, get_config
 from .datasets.splits import fit_trial, load_splits
+from .errors import BackendUnavailableError, DataFileError
 
 BACKENDS = {"cpu": "single_threaded_cpu", "cuda": "cuda"}
 
@@ -35,9 +36,7 @@ def make_parser(description: str, default_arch: str):
         formatter_class=argparse.RawDescriptionHelpFormatter)
     add = parser.add_argument
     add("--arch", default=default_arch,
-        help=f"architecture name (default {default_arch}); "
-             f"<dataset>_<ff|rec>_<hidden>[_nodelay][_axonal|_dendritic|"
-             f"_axonal_dendritic][_adlif]")
+        help=f"architecture name (default {default_arch}); {NAME_FORM}")
     add("--published", action="store_true",
         help="the paper's own set-up (docs/published.md)")
     add("--data-dir", help="folder holding the data set's files")
@@ -113,11 +112,23 @@ def main(dataset: str, description: str, default_arch: str, argv=None):
     if args.keep_delays is not None and not config.delays:
         parser.error("--keep-delays prunes delays; this run has none "
                      "(--no-delays or a _nodelay architecture)")
+    if args.delay_kind is not None and not config.delays:
+        # It would be recorded in run.json for a run that has no delays
+        parser.error(f"--delay-kind {args.delay_kind} sets the kind of "
+                     f"delays; this run has none (--no-delays or a "
+                     f"_nodelay architecture): drop one of them")
+    if dataset != "yin_yang" and args.data_dir is None:
+        # Refused here, before anything is loaded or compiled
+        name = {"braille": "Braille"}.get(dataset, dataset.upper())
+        parser.error(f"{name} needs --data-dir DIR, the folder holding its "
+                     f"files (nothing is downloaded)")
     try:
         return _train(args, config, dataset)
-    except (FileNotFoundError, RunExistsError, ResumeMismatchError) as error:
-        # Missing data or resume state, or a run in the way: the message
-        # says what to do; a traceback would only hide it
+    except (FileNotFoundError, DataFileError, RunExistsError,
+            ResumeMismatchError, BackendUnavailableError) as error:
+        # Missing or broken data, missing resume state, a run in the way
+        # or a backend this GeNN lacks: the message says what to do; a traceback would only
+        # hide it
         raise SystemExit(f"error: {error}") from None
 
 

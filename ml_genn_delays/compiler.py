@@ -20,9 +20,11 @@ from ml_genn.utils.model import CustomUpdateModel
 from ml_genn.utils.network import get_underlying_conn
 from pygenn import SynapseMatrixType, create_var_ref, create_wu_var_ref
 
+from .backends import (CPU_BACKENDS, backend_name, check_genn_kwargs,
+                       with_cpu_optimisation)
 from .genn_models import (add_dropped_spike_counter, block_last_step_spikes,
                           delayed_weight_update_model, gradient_scale_model)
-from .io_state import COMPILED_NETWORKS
+from .io_state import COMPILED_NETWORKS, check_loaded_dt
 from .kinds.synaptic import SynapticDelay
 from .learnable import Learnable
 from .neurons.event_prop import get_neuron_kind
@@ -35,23 +37,7 @@ DEFAULT_DELAY_OPTIMISER = Adam(0.1)
 #: Optimiser of learnable neuron parameters (LearnableParam) by default
 DEFAULT_PARAM_OPTIMISER = Adam(0.01)
 
-_CPU_BACKENDS = ("single_threaded_cpu",)
 _SUPPORTED_MATRIX_TYPES = (SynapseMatrixType.DENSE, SynapseMatrixType.SPARSE)
-
-
-def backend_name(genn_kwargs):
-    """The GeNN backend a model built with ``genn_kwargs`` gets."""
-    from pygenn.genn_model import backend_modules
-    return genn_kwargs.get("backend") or next(iter(backend_modules))
-
-
-def with_cpu_optimisation(genn_kwargs):
-    """``genn_kwargs`` plus ``optimize_code=True`` on the CPU backend,
-    unless given: GeNN builds CPU code at -O0 by default (measured
-    3.3-3.5x slower per training example, benchmarks/README.md)."""
-    if backend_name(genn_kwargs) in _CPU_BACKENDS:
-        return {"optimize_code": True, **genn_kwargs}
-    return dict(genn_kwargs)
 
 
 def warn_unlike_event_prop_defaults(network):
@@ -144,6 +130,7 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
         self.strict_spike_buffer = strict_buffer_checking
         self.host_communicator = None
         self._batch_sizes = (self.batch_size, self.full_batch_size)
+        check_genn_kwargs(self, self.genn_kwargs)
         self.genn_kwargs = with_cpu_optimisation(self.genn_kwargs)
         self._param_optimiser = get_object(
             param_optimiser or DEFAULT_PARAM_OPTIMISER, Optimiser,
@@ -154,6 +141,7 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
             # As mlGeNN: name the model after the file that compiles it
             caller = inspect.currentframe().f_back.f_code.co_filename
             name = os.path.splitext(os.path.basename(caller))[0]
+        check_loaded_dt(network, self.dt)
         warn_unlike_event_prop_defaults(network)
         COMPILED_NETWORKS.add(network)
         self.host_communicator = None
@@ -179,7 +167,7 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
     def pre_compile(self, network, genn_model, **kwargs):
         self.batch_size, self.full_batch_size = self._batch_sizes
         self.accumulate_examples = 1
-        if genn_model.backend_name in _CPU_BACKENDS:
+        if genn_model.backend_name in CPU_BACKENDS:
             # Compile for batch 1 and accumulate (see GradientAccumulation)
             self.accumulate_examples = self.batch_size
             self.batch_size = self.full_batch_size = 1

@@ -104,6 +104,9 @@ class Config:
 
 
 _PREFIX = {"yin_yang": "yy", "shd": "shd", "ssc": "ssc", "braille": "braille"}
+#: How architecture names are written (what _NAME accepts)
+NAME_FORM = ("<dataset>_<ff|rec>_<hidden>[_nodelay][_axonal|_dendritic|"
+             "_axonal_dendritic][_adlif]")
 _NAME = re.compile(r"^(?P<prefix>[a-z]+)_(?P<kind>ff|rec)_(?P<hidden>\d+)"
                    r"(?P<nodelay>_nodelay)?"
                    r"(?:_(?P<delay_kind>axonal_dendritic|axonal|dendritic))?"
@@ -211,6 +214,28 @@ def _published(config):
                    rmse_delta=2.0, max_delay_steps=1000)
 
 
+def _unknown(name):
+    """Why ``name`` is no architecture: the form names take, and the name
+    with its suffixes in the required order where that is one."""
+    message = (f"Unknown architecture {name!r}: names are {NAME_FORM}, the "
+               f"suffixes in that order, <dataset> one of "
+               f"{', '.join(sorted(set(_PREFIX.values())))} "
+               f"(e.g. yy_ff_30, shd_rec_512_nodelay, "
+               f"shd_ff_256_axonal_adlif)")
+    parts = name.split("_")
+    head, suffixes = "_".join(parts[:3]), parts[3:]
+    ordered = [s for s in ("nodelay", "axonal", "dendritic", "adlif")
+               if s in suffixes]
+    if sorted(ordered) == sorted(suffixes) and ordered != suffixes:
+        candidate = "_".join([head, *ordered])
+        try:
+            get_config(candidate)
+            message += f"; did you mean {candidate!r}?"
+        except ValueError:
+            pass
+    return message
+
+
 def get_config(name: str, published: bool = False, **overrides) -> Config:
     """Look up an architecture by name, optionally overriding fields.
 
@@ -227,6 +252,12 @@ def get_config(name: str, published: bool = False, **overrides) -> Config:
     """
     config = CONFIGS.get(name)
     match = _NAME.match(name)
+    if match and match["nodelay"] and match["delay_kind"]:
+        # A run without delays has no kind of delay: the name would say
+        # one that was never trained
+        raise ValueError(f"Architecture {name!r} is _nodelay and "
+                         f"_{match['delay_kind']} at once; a delay kind "
+                         f"needs delays: drop one of the two")
     if config is None and match:
         # Another hidden size of a known set-up, e.g. shd_rec_16
         # (or a recurrent one of a feedforward set-up, e.g. yy_rec_8)
@@ -242,8 +273,7 @@ def get_config(name: str, published: bool = False, **overrides) -> Config:
                                          ).replace("_", "+"),
                              neuron=match["neuron"] or "lif")
     if config is None:
-        raise ValueError(f"Unknown architecture {name!r}; known: "
-                         f"{', '.join(sorted(CONFIGS))}")
+        raise ValueError(_unknown(name))
     if published:
         config = _published(config)
     return replace(config, **overrides)

@@ -1,5 +1,20 @@
-"""Errors shared by the model-file modules (pure Python)."""
+"""Errors shared across modules (pure Python)."""
 
 
 class ModelFileError(ValueError):
-    """A model directory or file that cannot be loaded as asked."""
+    """A model directory or file that cannot be loaded as asked.
+
+    The message names the directory or file and what is wrong with it
+    (missing, unreadable, another dt, shape or set of synapses); nothing
+    has been changed when it is raised.
+    """
+
+
+class BackendUnavailableError(ValueError):
+    """A GeNN backend was asked for (e.g. ``backend="cuda"``) that this
+    GeNN was not built with; the message names the ones it has."""
+
+
+class DataFileError(ValueError):
+    """A data set file (SHD/SSC ``.h5``, Braille pickle) that is not what
+    it should be; the message names the file (and sample) and why."""

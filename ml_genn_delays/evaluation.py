@@ -185,12 +185,23 @@ def _get(conn, kind, holder):
 
 
 def get_delays(compiled_net, connection):
-    """Current learnable delays of ``connection`` (in timesteps, float).
+    """Current learnable delays of ``connection``.
 
-    Dense synaptic delays come back as ``(n_pre, n_post)``, sparse ones
-    in GeNN's synapse order, axonal ones as ``(n_pre,)``, dendritic ones
-    as ``(n_post,)``; mixed delays as a dict of these by kind name
-    (``{"axonal": ..., "dendritic": ...}``).
+    Parameters
+    ----------
+    compiled_net : CompiledTrainingNetwork
+        Compiled by :class:`EventPropCompiler`, inside its ``with`` block.
+    connection : Connection
+        A connection with ``delay=Learnable(...)``.
+
+    Returns
+    -------
+    np.ndarray or dict
+        Delays in timesteps (float): Dense synaptic delays as
+        ``(n_pre, n_post)``, sparse ones in GeNN's synapse order, axonal
+        ones as ``(n_pre,)``, dendritic ones as ``(n_post,)``; mixed
+        delays as a dict of these by kind name
+        (``{"axonal": ..., "dendritic": ...}``).
     """
     conn, spec, holders = _learnable(compiled_net, connection)
     if len(holders) == 1:
@@ -200,13 +211,26 @@ def get_delays(compiled_net, connection):
 
 def set_delays(compiled_net, connection, delays):
     """Set the learnable delays of ``connection`` and push them to the
-    device. Accepts what :func:`get_delays` returns (for mixed delays, a
-    dict with some or all of the kinds), or flat arrays."""
+    device.
+
+    Parameters
+    ----------
+    compiled_net : CompiledTrainingNetwork
+        Compiled by :class:`EventPropCompiler`, inside its ``with`` block.
+    connection : Connection
+        A connection with ``delay=Learnable(...)``.
+    delays : array_like or dict
+        In timesteps, within ``[0, max_delay_steps]``: what
+        :func:`get_delays` returns or the same values flat; for mixed
+        delays a dict with some or all of the kinds (a single kind may
+        also be given as ``{kind: values}``).
+
+    Nothing is changed unless every value is valid.
+    """
     conn, spec, holders = _learnable(compiled_net, connection)
     if len(holders) == 1:
-        name = holders[0][0].name
-        if not (isinstance(delays, dict) and set(delays) <= {name}):
-            delays = {name: delays}     # also as get_delays of mixed ones
+        if not isinstance(delays, dict):
+            delays = {holders[0][0].name: delays}
     elif not isinstance(delays, dict):
         raise ValueError(f"Connection {conn.name} has {spec.kind.name} "
                          f"delays: pass a dict by kind name")
@@ -218,9 +242,16 @@ def set_delays(compiled_net, connection, delays):
     checked = []
     for name, values in delays.items():
         kind, holder = by_name[name]
-        values = np.asarray(values, dtype=float)
         current = np.asarray(kind.pull(holder, kind.delay_var(conn)))
         shape = kind.shape(conn) if _is_dense(holder) else current.shape
+        try:
+            if isinstance(values, (str, bytes, dict)):
+                raise TypeError
+            values = np.asarray(values, dtype=float)
+        except (TypeError, ValueError):
+            raise ValueError(f"Connection {conn.name}: {name} delays must "
+                             f"be numbers (an array of shape "
+                             f"{tuple(shape)}), got {values!r:.60}") from None
         if values.shape not in (tuple(shape), current.shape):
             raise ValueError(f"Connection {conn.name}: delays must have "
                              f"shape {tuple(shape)}, got {values.shape}")

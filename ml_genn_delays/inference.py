@@ -7,7 +7,8 @@ from ml_genn.connectivity import Dense
 from ml_genn.initializers import Wrapper
 from ml_genn.utils.value import is_value_initializer
 
-from .io_state import _sizes, listed_synapses
+from .backends import check_genn_kwargs
+from .io_state import _sizes, check_loaded_dt, listed_synapses
 from .learnable import Learnable, whole_steps
 
 
@@ -95,18 +96,34 @@ def _synapse_delays_in_connectivity(network):
 
 
 class InferenceCompiler(MLGeNNInferenceCompiler):
-    """mlGeNN's InferenceCompiler (same arguments) for networks whose
-    connections have delays (``delay=``) of any kind.
+    """mlGeNN's InferenceCompiler for networks whose connections have
+    delays (``delay=``) of any kind.
 
     Each delay is compiled as a fixed per-synapse delay, rounded as in
     training (:func:`synapse_delays`). Load a trained model into the
-    network first (:func:`ml_genn_delays.load_model`).
+    network first (:func:`ml_genn_delays.load_model`); compiling at
+    another dt than the model's is refused (ModelFileError).
     mlGeNN's own InferenceCompiler would drop axonal and dendritic delays
     silently. Its forward dynamics are mlGeNN's inference ones, not
     EventProp training's; :func:`ml_genn_delays.evaluate` gives the
     accuracy training measured.
+
+    Parameters
+    ----------
+    evaluate_timesteps : int
+        Timesteps of one example.
+    **kwargs
+        mlGeNN's InferenceCompiler arguments (``dt``, ``batch_size``,
+        ``reset_time_between_batches``, ...) and GeNN's (``backend``, ...);
+        an argument neither knows is refused here (TypeError), as is a
+        backend this GeNN lacks (BackendUnavailableError).
     """
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        check_genn_kwargs(self, self.genn_kwargs)
+
     def compile(self, network, name=None, **genn_kwargs):
+        check_loaded_dt(network, self.dt)
         with _synapse_delays_in_connectivity(network):
             return super().compile(network, name, **genn_kwargs)

@@ -22,7 +22,8 @@ import numpy as np
 from .errors import ModelFileError
 from .io_params import (CONNECTION_SUFFIXES, apply_params,
                         learned_populations, param_state, read_params)
-from .io_state import (COMPILED_NETWORKS, WEIGHT_SUFFIX, _connections,
+from .io_state import (COMPILED_NETWORKS, LOADED_DT, WEIGHT_SUFFIX,
+                       _connections, dt_mismatch,
                        _delay_size, _holder, _is_compiled, _learnable,
                        _network_order, _sizes, _state, _synapse_count,
                        _synapses, check_same_synapses, require_loaded)
@@ -38,17 +39,36 @@ _FILE = re.compile(r"^(?P<checkpoint>[^-]+)-(?P<conn>.+)-(?P<suffix>[^-]+)"
 def _atomic_save(path, write):
     """Write via a temporary file in the same folder, then rename: a crash
     leaves the old file or the new one, never half of one."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-",
-                               suffix=os.path.splitext(path)[1])
+    _save_all([(path, write)])
+
+
+def _save_all(items):
+    """Write each ``(path, write)`` to a temporary file beside it, and only
+    when every one is written rename them all: a failure while writing
+    (disk full, a bad path) leaves every old file as it was, so a
+    checkpoint is never part old, part new."""
+    for path, _ in items:
+        if os.path.isdir(path):
+            raise IsADirectoryError(f"Cannot write {path}: a folder of that "
+                                    f"name is in the way; remove or rename "
+                                    f"it")
+    temps = []
     try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        # mkstemp makes the file private; model files are meant to be shared
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        for path, write in items:
+            folder = os.path.dirname(os.path.abspath(path))
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-",
+                                       suffix=os.path.splitext(path)[1])
+            temps.append(tmp)
+            with os.fdopen(fd, "wb") as f:
+                write(f)
+            # mkstemp makes the file private; model files are to be shared
+            os.chmod(tmp, 0o644)
+        for tmp, (path, _) in zip(temps, items):
+            os.replace(tmp, path)
     except BaseException:
-        os.unlink(tmp)
+        for tmp in temps:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
         raise
 
 
@@ -107,10 +127,17 @@ def save_model(target, directory, checkpoint):
                       "values, not the trained ones; pass the compiled "
                       "network inside its `with` block to save those",
                       stacklevel=2)
-    checkpoint = str(checkpoint)
-    if not checkpoint or "-" in checkpoint:
-        raise ValueError(f"checkpoint must be non-empty without '-', got "
+    if checkpoint is None or isinstance(checkpoint, bool):
+        raise ValueError(f"checkpoint must be given (e.g. the epoch), got "
                          f"{checkpoint!r}")
+    checkpoint = str(checkpoint)
+    if (not checkpoint or "-" in checkpoint or "/" in checkpoint
+            or os.sep in checkpoint):
+        raise ValueError(f"checkpoint must be non-empty without '-' or a "
+                         f"path separator, got {checkpoint!r}")
+    if os.path.exists(directory) and not os.path.isdir(directory):
+        raise NotADirectoryError(f"Cannot save into {directory}: it is a "
+                                 f"file, not a folder")
     # Gather and check everything before writing anything
     entries, arrays = [], {}
     for index, conn in enumerate(_connections(target)):
@@ -138,22 +165,19 @@ def save_model(target, directory, checkpoint):
         populations.append({"index": index, "name": pop.name,
                             "size": int(np.prod(pop.shape)),
                             "params": files})
-    os.makedirs(directory, exist_ok=True)
-    written = []
-    for name, values in arrays.items():
-        path = os.path.join(directory, name)
-        _atomic_save(path, lambda f, v=values: np.save(f, v))
-        written.append(path)
     manifest = {"format": FORMAT, "checkpoint": checkpoint,
                 "dt": (float(target.genn_model.dt) if _is_compiled(target)
-                       else None),
+                       else LOADED_DT.get(target, (None,))[0]),
                 "connections": entries, "populations": populations,
                 "versions": _versions()}
-    path = os.path.join(directory, MANIFEST)
-    _atomic_save(path, lambda f: f.write(
-        json.dumps(manifest, indent=1).encode()))
-    written.append(path)
-    return written
+    os.makedirs(directory, exist_ok=True)
+    items = [(os.path.join(directory, name),
+              lambda f, v=values: np.save(f, v))
+             for name, values in arrays.items()]
+    items.append((os.path.join(directory, MANIFEST), lambda f: f.write(
+        json.dumps(manifest, indent=1).encode())))
+    _save_all(items)
+    return [path for path, _ in items]
 
 
 def remove_checkpoints(directory, keep):
@@ -224,8 +248,11 @@ def _match(target, files, manifest):
     return dict(zip(conns, saved))
 
 
-def _read(directory, name, owner, what, size, low=None, high=None):
-    """Load one file and check it (``owner``: e.g. "connection X")."""
+def _read(directory, name, owner, what, size, low=None, high=None,
+          shape=None):
+    """Load one file and check it (``owner``: e.g. "connection X");
+    ``shape``: the one shape besides flat it may have (Dense synapses'
+    ``(n_pre, n_post)``; a transposed array would load silently)."""
     path = os.path.join(directory, name)
     try:
         values = np.load(path)  # allow_pickle=False: arrays only
@@ -239,6 +266,10 @@ def _read(directory, name, owner, what, size, low=None, high=None):
         raise ModelFileError(f"{name}: {owner} expects {size} {what} "
                              f"values, the file has {values.size} (shape "
                              f"{values.shape})")
+    if values.ndim > 1 and values.shape != shape:
+        raise ModelFileError(f"{name}: {owner} expects {what} flat"
+                             f"{'' if shape is None else f' or {shape}'}, "
+                             f"the file has shape {values.shape}")
     if not np.all(np.isfinite(values)):
         raise ModelFileError(f"{name}: {what} contain NaN or inf")
     if low is not None and (values.min() < low or values.max() > high):
@@ -301,23 +332,17 @@ def load_model(target, directory, checkpoint=None):
     manifest = None
     saved_dt, saved_entries = None, {}
     if os.path.exists(manifest_path):
-        with open(manifest_path) as f:
-            manifest = json.load(f)
+        manifest = _read_manifest(manifest_path)
         # One run writes a directory: its dt holds for every checkpoint
         saved_dt = manifest.get("dt")
         saved_entries = {e["name"]: e
                          for e in manifest.get("connections", [])}
         if manifest.get("checkpoint") != checkpoint:
             manifest = None     # describes another checkpoint
-    if saved_dt is not None and _is_compiled(target):
-        dt = float(target.genn_model.dt)
-        if not np.isclose(saved_dt, dt, rtol=1e-6, atol=0.0):
-            # Delays are in timesteps: at another dt they mean other times
-            raise ModelFileError(
-                f"{directory} was trained at dt = {saved_dt} ms but this "
-                f"network runs at dt = {dt} ms; its delays are timesteps "
-                f"of {saved_dt} ms. Compile with dt={saved_dt} (the set-up "
-                f"it was trained with, e.g. --published).")
+    if _is_compiled(target):
+        error = dt_mismatch(directory, saved_dt, float(target.genn_model.dt))
+        if error is not None:
+            raise error
     # Connection files end in -g/-d/-da; others hold neuron parameters
     param_files = {stem: sfx for stem, sfx in files.items()
                    if not set(sfx) & set(CONNECTION_SUFFIXES)}
@@ -350,12 +375,15 @@ def load_model(target, directory, checkpoint=None):
                 f"{[suffixes[s] for s in sorted(extra)]} for it; give it "
                 f"delay=Learnable(...) or remove the file")
         owner = f"connection {conn.name}"
+        dense = (tuple(_sizes(conn)) if size == np.prod(_sizes(conn))
+                 else None)
         weights = _read(directory, suffixes[WEIGHT_SUFFIX], owner,
-                        "weights", size)
+                        "weights", size, shape=dense)
         delays = [(kind, _read(directory, suffixes[kind.file_suffix], owner,
                                f"{kind.name} delays (steps)",
                                _delay_size(target, conn, kind), 0.0,
-                               spec.max_delay_steps))
+                               spec.max_delay_steps,
+                               dense if kind.name == "synaptic" else None))
                   for kind in parts]
         loaded.append((conn, spec, weights, delays))
         report[conn.name] = [suffixes[s] for s in expected]
@@ -393,6 +421,50 @@ def load_model(target, directory, checkpoint=None):
                     conn.connectivity.delay = _network_order(conn, values)
                 else:
                     spec.with_part_init(kind, values)
+    if not _is_compiled(target):
+        # The dt is checked when the network is compiled
+        if saved_dt is None:
+            LOADED_DT.pop(target, None)
+        else:
+            LOADED_DT[target] = (saved_dt, directory)
     for name, names in report.items():
         logger.info(f"loaded {', '.join(names)} into {name}")
     return report
+
+
+def _read_manifest(path):
+    """``manifest.json`` as a dict, its fields checked where load_model
+    relies on them."""
+    try:
+        with open(path) as f:
+            manifest = json.load(f)
+    except (OSError, ValueError) as error:
+        raise ModelFileError(f"{path}: not a readable manifest (the JSON "
+                             f"save_model writes): {error}") from error
+
+    def entries_ok(key):
+        entries = manifest.get(key, [])
+        return isinstance(entries, list) and all(
+            isinstance(e, dict) and isinstance(e.get("name"), str)
+            and isinstance(e.get("index"), int)
+            and (e.get("shape") is None or (
+                isinstance(e["shape"], list) and len(e["shape"]) == 2
+                and all(isinstance(n, int) for n in e["shape"])))
+            for e in entries)
+
+    problem = None
+    if not isinstance(manifest, dict):
+        problem = "it is not a JSON object"
+    elif manifest.get("dt") is not None and (
+            isinstance(manifest["dt"], bool)
+            or not isinstance(manifest["dt"], (int, float))
+            or not manifest["dt"] > 0):
+        problem = f"its dt {manifest['dt']!r} is not a positive number"
+    elif not (entries_ok("connections") and entries_ok("populations")):
+        problem = ("its connections or populations are not a list of "
+                   "entries with a name, an index (and a 2-number shape)")
+    if problem is not None:
+        raise ModelFileError(f"{path}: {problem}; write it again with "
+                             f"save_model, or remove it (the .npy files "
+                             f"load without it, matched by position)")
+    return manifest

@@ -19,6 +19,33 @@ WEIGHT_SUFFIX = "g"
 COMPILED_NETWORKS = weakref.WeakSet()
 
 
+#: dt [ms] of the model last loaded into each (uncompiled) network, with
+#: its directory: the compilers refuse to build it at another dt
+LOADED_DT = weakref.WeakKeyDictionary()
+
+
+def dt_mismatch(what, saved_dt, dt):
+    """The ModelFileError for ``what`` (a model) trained at ``saved_dt``
+    run at ``dt``, or None when they agree (or nothing was recorded)."""
+    if saved_dt is None or np.isclose(saved_dt, dt, rtol=1e-6, atol=0.0):
+        return None
+    # Delays are in timesteps: at another dt they mean other times
+    return ModelFileError(
+        f"{what} was trained at dt = {saved_dt} ms but this network runs "
+        f"at dt = {dt} ms; its delays are timesteps of {saved_dt} ms. "
+        f"Compile with dt={saved_dt}, the dt it was trained with.")
+
+
+def check_loaded_dt(network, dt):
+    """At compile time: refuse a dt other than that of the model
+    :func:`ml_genn_delays.load_model` put into ``network``."""
+    saved_dt, directory = LOADED_DT.get(network, (None, None))
+    error = dt_mismatch(f"The model loaded into this network ({directory})",
+                        saved_dt, float(dt))
+    if error is not None:
+        raise error
+
+
 def _is_compiled(target):
     return hasattr(target, "connection_populations")
 

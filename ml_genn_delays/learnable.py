@@ -4,7 +4,7 @@ Delays are always given in simulation timesteps. To convert from
 milliseconds divide by the timestep, e.g. ``150 ms / dt`` with
 ``dt = 1.0 ms`` is 150 steps.
 """
-from numbers import Number
+from numbers import Number, Real
 
 import numpy as np
 
@@ -41,11 +41,26 @@ def whole_steps(delays):
     return np.floor(np.asarray(delays, dtype=np.float64) + 0.5)
 
 
-def as_values(init):
+def as_values(init, where: str):
     """A list or tuple of delays becomes an array (so its shape is checked
-    like one); numbers, arrays and initializers pass unchanged."""
-    return (np.asarray(init, dtype=float) if isinstance(init, (list, tuple))
-            else init)
+    like one); numbers, arrays and initializers pass unchanged; anything
+    else (None, True, a string, a complex number) is refused."""
+    if isinstance(init, Initializer):
+        return init
+    if isinstance(init, (list, tuple)):
+        try:
+            init = np.asarray(init, dtype=float)
+        except (TypeError, ValueError):
+            pass    # refused below, as it was given
+    if (isinstance(init, (bool, np.bool_))
+            or not isinstance(init, (Real, np.ndarray))
+            or (isinstance(init, np.ndarray) and init.dtype.kind not in "iuf")):
+        # True would be a delay of one step, None a NaN, "3" unknown to
+        # mlGeNN
+        raise TypeError(f"{where}: {init!r:.60} is not a delay; give a "
+                        f"number of timesteps, an array of them or an "
+                        f"initializer such as Uniform(0, 20)")
+    return init
 
 
 def init_upper_bound(init, where: str):
@@ -156,15 +171,16 @@ class Learnable:
         order (a tuple init of a mixed kind is in the order of ``kind``)."""
         parts = self.kind.parts
         if len(parts) == 1:
-            return [as_values(init)]
+            return [as_values(init, "Learnable")]
         if isinstance(init, tuple):
             if len(init) != len(parts):
                 raise ValueError(
                     f"Learnable: kind {tuple(kind)} needs one init per "
                     f"kind, got {len(init)}")
             by_name = dict(zip(kind, init))
-            return [as_values(by_name[p.name]) for p in parts]
-        return [as_values(init)] * len(parts)
+            return [as_values(by_name[p.name], "Learnable")
+                    for p in parts]
+        return [as_values(init, "Learnable")] * len(parts)
 
     @property
     def parts(self):
@@ -204,10 +220,7 @@ class Fixed:
     """
 
     def __init__(self, init, max_delay_steps=None):
-        if isinstance(init, (bool, np.bool_)):
-            raise TypeError(f"Fixed({init!r}) is not a delay; pass a "
-                            f"number of timesteps")
-        init = as_values(init)
+        init = as_values(init, "Fixed delay")
         high = init_upper_bound(init, "Fixed delay")
         if max_delay_steps is None:
             if high is None:

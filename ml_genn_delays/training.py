@@ -1,6 +1,7 @@
 """Training callbacks: CPU batch accumulation, host all-reduce across
 processes, spike buffer checks, model checkpoints and batch progress."""
 import logging
+import numbers
 import warnings
 
 import numpy as np
@@ -120,7 +121,13 @@ class HostAllReduce:
 
 
 class SpikeBufferOverflowError(RuntimeError):
-    """A neuron spiked more often than EventProp's ``max_spikes`` allows."""
+    """A neuron spiked more often than EventProp's ``max_spikes`` allows.
+
+    Raised by :class:`SpikeBufferMonitor` with ``strict=True`` (the
+    compiler's ``strict_buffer_checking``); the message names the
+    populations and how many spikes were dropped. Raise ``max_spikes`` or
+    lower the firing rate.
+    """
 
 
 class SpikeBufferMonitor(Callback):
@@ -197,6 +204,11 @@ class ModelCheckpoint(Callback):
     """
 
     def __init__(self, directory, every: int = 1):
+        if (isinstance(every, bool) or not isinstance(every, numbers.Integral)
+                or every < 1):
+            # 0 would fail with a ZeroDivisionError after the first epoch
+            raise ValueError(f"ModelCheckpoint: every must be a whole "
+                             f"number of epochs >= 1, got {every!r}")
         self.directory = directory
         self.every = every
 

@@ -21,6 +21,8 @@ import numpy as np
 
 from ml_genn_delays.configs import get_config
 from ml_genn_delays.datasets.splits import fit_trial, load_splits
+from ml_genn_delays.errors import (BackendUnavailableError, DataFileError,
+                                   ModelFileError)
 from ml_genn_delays.experiment import evaluate_saved
 from ml_genn_delays.runner import read_run
 
@@ -68,7 +70,23 @@ def config_of_runs(args, runs):
     return recorded[0]
 
 
+def _seeds_in(arch_dir):
+    """The seeds saved in ``arch_dir`` (its numbered folders)."""
+    return sorted(int(s) for s in os.listdir(arch_dir) if s.isdigit())
+
+
 def main(argv=None):
+    try:
+        return _main(argv)
+    except (ModelFileError, FileNotFoundError, DataFileError,
+            BackendUnavailableError) as error:
+        # A model or data file that cannot be read as asked, or a backend
+        # this GeNN lacks: the message says which and why; a traceback
+        # would only hide it
+        raise SystemExit(f"error: {error}") from None
+
+
+def _main(argv):
     parser = argparse.ArgumentParser(
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -90,11 +108,24 @@ def main(argv=None):
     arch_dir = os.path.join(args.model_dir, args.arch)
     if not os.path.isdir(arch_dir):
         raise SystemExit(f"No models for {args.arch}: {arch_dir} is missing")
-    seeds = ([args.seed] if args.seed is not None else
-             sorted(int(s) for s in os.listdir(arch_dir) if s.isdigit()))
+    seeds = [args.seed] if args.seed is not None else _seeds_in(arch_dir)
+    if not seeds:
+        raise SystemExit(f"No models for {args.arch}: {arch_dir} holds no "
+                         f"seed folders (0, 1, ...)")
     directories = [os.path.join(arch_dir, str(s)) for s in seeds]
+    missing = [d for d in directories if not os.path.isdir(d)]
+    if missing:
+        # Found before any data are loaded or anything is compiled
+        there = ", ".join(map(str, _seeds_in(arch_dir))) or "none"
+        raise SystemExit(f"No model for {args.arch} seed {args.seed}: "
+                         f"{missing[0]} is missing (seeds there: {there})")
     runs = [read_run(d) for d in directories]
     config = config_of_runs(args, runs)
+    if config.dataset != "yin_yang" and args.data_dir is None:
+        name = {"braille": "Braille"}.get(config.dataset,
+                                          config.dataset.upper())
+        parser.error(f"{args.arch} is a {name} model: give --data-dir DIR, "
+                     f"the folder holding its files")
     fitted = all(r is not None for r in runs)   # trial length as trained
     options = ({} if args.backend is None else
                {"backend": {"cpu": "single_threaded_cpu",

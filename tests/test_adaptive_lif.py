@@ -249,6 +249,20 @@ def test_time_constants_must_stay_positive():
         AdaptiveLeakyIntegrateFire(tau_adapt=LearnableParam(10.0, 0.0, 50.0))
 
 
+@pytest.mark.parametrize("args, message", [
+    (dict(tau_mem=0.0), "tau_mem must be positive"),
+    (dict(tau_mem=-5.0), "tau_mem must be positive"),
+    (dict(tau_adapt=np.array([10.0, 0.0])), "tau_adapt must be positive"),
+    (dict(tau_adapt=float("nan")), "tau_adapt contains NaN"),
+    (dict(a=np.inf), "a contains NaN or inf"),
+    (dict(v_thresh=float("nan")), "v_thresh contains NaN"),
+    (dict(tau_mem=Uniform(0.0, 5.0)), r"Uniform\(0.0, 5.0\) can draw 0")])
+def test_bad_fixed_values_are_refused(args, message):
+    # exp(-dt / 0) trained the whole network to NaN without a word
+    with pytest.raises(ValueError, match=message):
+        AdaptiveLeakyIntegrateFire(**args)
+
+
 def test_adaptive_output_neurons_are_refused():
     from ml_genn import Network, Population
     from ml_genn.compilers.event_prop_compiler import default_params

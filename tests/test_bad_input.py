@@ -8,7 +8,9 @@ from ml_genn.initializers import Normal, Uniform, Wrapper
 from ml_genn.neurons import IntegrateFire, LeakyIntegrate, SpikeInput
 from ml_genn.synapses import Delta, Exponential
 
-from ml_genn_delays import Connection, EventPropCompiler, Fixed, Learnable
+from ml_genn_delays import (BackendUnavailableError, Connection,
+                            EventPropCompiler, Fixed, InferenceCompiler,
+                            Learnable, ModelCheckpoint)
 from ml_genn_delays.learnable import DEFAULT_MAX_DELAY_STEPS
 
 
@@ -37,6 +39,15 @@ from ml_genn_delays.learnable import DEFAULT_MAX_DELAY_STEPS
 def test_learnable_rejects(kwargs, match):
     with pytest.raises(ValueError, match=match):
         Learnable(**kwargs)
+
+
+@pytest.mark.parametrize("init", [None, "abc", "3", 1 + 2j, True,
+                                  np.array(["a"])])
+@pytest.mark.parametrize("spec", [Learnable, Fixed])
+def test_not_delay_values_refused(spec, init):
+    # None said "NaN or inf"; "3" reached mlGeNN as an unknown initializer
+    with pytest.raises(TypeError, match="is not a delay; give a number"):
+        spec(init)
 
 
 def test_learnable_class_means_documented_defaults():
@@ -207,3 +218,37 @@ def test_batch_size_must_be_a_positive_whole_number(batch_size):
                                          "number >= 1"):
         EventPropCompiler(10, "sparse_categorical_crossentropy",
                           batch_size=batch_size)
+
+
+def test_compiler_arguments_checked_when_made():
+    # A misspelt argument failed only at `with compiled:`, in GeNN
+    with pytest.raises(TypeError, match="'delay_optimizer' \\(did you mean "
+                                        "'delay_optimiser'\\?\\)"):
+        EventPropCompiler(10, "sparse_categorical_crossentropy",
+                          delay_optimizer="adam")
+    with pytest.raises(TypeError, match="'optimise_code' \\(did you mean "
+                                        "'optimize_code'"):
+        InferenceCompiler(evaluate_timesteps=10, optimise_code=True)
+    # GeNN's own options pass
+    EventPropCompiler(10, "sparse_categorical_crossentropy",
+                      optimize_code=False, genn_log_level=None)
+
+
+def test_backend_this_genn_lacks_refused():
+    from pygenn.genn_model import backend_modules
+    missing = next(b for b in ("cuda", "hip") if b not in backend_modules)
+    # GeNN failed with a bare KeyError when the model was built
+    for make in (lambda: EventPropCompiler(
+                     10, "sparse_categorical_crossentropy", backend=missing),
+                 lambda: InferenceCompiler(evaluate_timesteps=10,
+                                           backend=missing)):
+        with pytest.raises(BackendUnavailableError,
+                           match=f"'{missing}' is not available.*built "
+                                 f"with"):
+            make()
+
+
+@pytest.mark.parametrize("every", [0, -1, 1.5, True])
+def test_model_checkpoint_every_checked(every):
+    with pytest.raises(ValueError, match="every must be a whole number"):
+        ModelCheckpoint("out", every=every)

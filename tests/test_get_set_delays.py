@@ -35,6 +35,14 @@ def test_get_set_round_trip_and_effect():
                 set_delays(compiled, net.c_in, bad)
             # Nothing was half-written
             assert np.all(get_delays(compiled, net.c_in) == 0.0)
+        # Another kind's name, or not numbers: said so, not a bare error
+        for bad, match in [({"axonal": new}, r"no \['axonal'\] delays; "
+                                             r"it has \['synaptic'\]"),
+                           ("abc", "synaptic delays must be numbers"),
+                           ({"synaptic": {"a": 1}}, "must be numbers")]:
+            with pytest.raises(ValueError, match=match):
+                set_delays(compiled, net.c_in, bad)
+            assert np.all(get_delays(compiled, net.c_in) == 0.0)
 
 
 def test_delays_change_the_output():

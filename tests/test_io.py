@@ -11,7 +11,8 @@ from ml_genn.callbacks import Checkpoint
 from ml_genn.serialisers import Numpy
 
 import ml_genn_delays.io as model_io
-from ml_genn_delays import ModelFileError, load_model, save_model
+from ml_genn_delays import (InferenceCompiler, ModelFileError, load_model,
+                            save_model)
 from networks import TinyNet, output_trace, pull, random_spikes
 
 T = 40
@@ -289,3 +290,85 @@ def test_network_compiled_by_mlgenn_does_not_lose_learnable_delays(
         with pytest.raises(ValueError, match=match):
             load_model(compiled, trained[4])
     assert not (tmp_path / "m").exists()
+
+
+def test_model_of_another_dt_refused_when_compiling_the_network(trained,
+                                                               tmp_path):
+    # Loaded into a Network, the model's dt is checked when it is compiled
+    # (the network itself has no dt); it used to run at any dt, silently
+    _, _, _, _, folder = trained
+    fresh = TinyNet("ours", recurrent=True, seed=7)
+    load_model(fresh.network, folder)
+    with pytest.raises(ModelFileError, match=r"dt = 1.0 ms.*dt = 0.5"):
+        fresh.compile(T, "fresh_dt", dt=0.5)
+    with pytest.raises(ModelFileError, match=r"dt = 1.0 ms.*dt = 0.5"):
+        InferenceCompiler(evaluate_timesteps=T, dt=0.5).compile(
+            fresh.network, "inference_dt")
+    # The network saved again keeps the dt its values were trained at
+    save_model(fresh.network, tmp_path / "again", checkpoint=0)
+    manifest = json.loads((tmp_path / "again" / "manifest.json").read_text())
+    assert manifest["dt"] == 1.0
+
+
+@pytest.mark.parametrize("text, match", [
+    ("{", "not a readable manifest"),
+    ("[]", "not a JSON object"),
+    ('{"dt": "1.0"}', "dt '1.0' is not a positive number"),
+    ('{"connections": [{"name": "a"}]}', "a name, an index"),
+    ('{"connections": [{"name": "a", "index": 0, "shape": [2]}]}',
+     "2-number shape"),
+])
+def test_corrupt_manifest_is_a_model_file_error(trained, text, match):
+    _, _, _, _, folder = trained
+    (folder / "manifest.json").write_text(text)
+    fresh = TinyNet("ours", recurrent=True, seed=7)
+    before = fresh.c_in.connectivity.weight
+    with pytest.raises(ModelFileError, match=match) as error:
+        load_model(fresh.network, folder)
+    assert "manifest.json" in str(error.value)
+    assert fresh.c_in.connectivity.weight is before
+
+
+def test_transposed_dense_file_refused(trained):
+    net, values, _, _, folder = trained
+    n_pre, n_post = 5, 4
+    name = f"3-{net.c_in.name}-d.npy"
+    np.save(folder / name, np.load(folder / name).reshape(n_post, n_pre))
+    fresh = TinyNet("ours", recurrent=True, seed=7)
+    with pytest.raises(ModelFileError, match=r"flat or \(5, 4\).*\(4, 5\)"):
+        load_model(fresh.network, folder)
+    # Its own shape, (n_pre, n_post), is the flat file's order
+    np.save(folder / name, np.load(folder / name).reshape(n_pre, n_post))
+    load_model(fresh.network, folder)
+
+
+def test_a_failed_save_leaves_the_old_checkpoint_whole(trained):
+    # Every file is written before any is renamed: a failure part-way
+    # (here a folder where the manifest goes) changes none of them
+    net, _, written, _, folder = trained
+    before = {w: open(w, "rb").read() for w in written}
+    fresh = TinyNet("ours", recurrent=True, seed=7)
+    os.rename(folder / "manifest.json", folder / "kept.json")
+    os.mkdir(folder / "manifest.json")
+    with pytest.raises(IsADirectoryError, match="folder of that name"):
+        save_model(fresh.network, folder, checkpoint=3)
+    os.rmdir(folder / "manifest.json")
+    os.rename(folder / "kept.json", folder / "manifest.json")
+    assert {w: open(w, "rb").read() for w in written} == before
+    assert not [n for n in os.listdir(folder) if n.startswith(".tmp-")]
+
+
+@pytest.mark.parametrize("checkpoint", [None, "a/b", "1-2", ""])
+def test_bad_checkpoint_names_refused(trained, tmp_path, checkpoint):
+    net = TinyNet("ours", recurrent=True, seed=7)
+    with pytest.raises(ValueError, match="checkpoint must be"):
+        save_model(net.network, tmp_path / "out", checkpoint=checkpoint)
+    assert not (tmp_path / "out").exists()
+
+
+def test_save_into_a_file_refused(tmp_path):
+    net = TinyNet("ours", recurrent=True, seed=7)
+    (tmp_path / "model").write_text("not a folder")
+    with pytest.raises(NotADirectoryError, match="it is a file"):
+        save_model(net.network, tmp_path / "model", checkpoint=0)
+    assert (tmp_path / "model").read_text() == "not a folder"

@@ -9,9 +9,11 @@ inputs of the paper's data.py.
 """
 import glob
 import os
+import pickle
 
 import numpy as np
 
+from ..errors import DataFileError
 from .samples import check_max_examples, check_sample, to_spikes
 
 LETTERS = ["Space"] + [chr(c) for c in range(ord("A"), ord("Z") + 1)]
@@ -34,25 +36,35 @@ def find_braille_file(data_dir, threshold=None) -> str:
             f" or {os.path.join(folders[1], name)}. Download the pickle "
             f"(reading_braille_data) from {SOURCE} and put it in {data_dir}.")
     if len(found) > 1:
-        raise ValueError(f"Several Braille pickles in {data_dir}: {found}; "
+        raise DataFileError(f"Several Braille pickles in {data_dir}: {found}; "
                          f"choose one with threshold=")
     return found[0]
 
 
 def _read(path):
     import pandas as pd
-    data = pd.read_pickle(path)
+    try:
+        data = pd.read_pickle(path)
+    except (OSError, EOFError, pickle.UnpicklingError, ImportError,
+            AttributeError) as error:
+        # pickle's own messages (e.g. "pickle data was truncated") name
+        # neither the file nor what was expected; ImportError and
+        # AttributeError: a pickle of classes this Python lacks
+        raise DataFileError(f"{path}: not a Braille pickle (a pandas "
+                         f"DataFrame with columns 'letter' and 'events', "
+                         f"as published at {SOURCE}); download it again: "
+                         f"{type(error).__name__}: {error}") from error
     try:
         return list(data["letter"]), list(data["events"])
     except (KeyError, TypeError, IndexError):
-        raise ValueError(f"{path} is not a Braille pickle: expected columns "
+        raise DataFileError(f"{path} is not a Braille pickle: expected columns "
                          f"'letter' and 'events'") from None
 
 
 def _sample(path, index, events, dt):
     where = f"{path}: sample {index}"
     if len(events) != NUM_TAXELS or any(len(t) != 2 for t in events):
-        raise ValueError(f"{where} has {len(events)} taxels; expected "
+        raise DataFileError(f"{where} has {len(events)} taxels; expected "
                          f"{NUM_TAXELS}, each with ON and OFF event lists")
     steps, units = [], []
     for taxel, polarities in enumerate(events):
@@ -123,7 +135,7 @@ def load_braille(data_dir, split: str = "train", threshold=None,
     letters, events = _read(path)
     bad = [i for i, l in enumerate(letters) if l not in LETTERS]
     if bad:
-        raise ValueError(f"{path}: sample {bad[0]} has letter "
+        raise DataFileError(f"{path}: sample {bad[0]} has letter "
                          f"{letters[bad[0]]!r}, not one of {LETTERS}")
     labels = np.array([LETTERS.index(l) for l in letters])
     parts = _stratified_split(labels, (0.7, 0.1, 0.2),

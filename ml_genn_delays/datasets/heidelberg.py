@@ -13,6 +13,7 @@ import os
 import h5py
 import numpy as np
 
+from ..errors import DataFileError
 from .samples import (bin_spikes, check_max_examples, check_sample,
                       to_spikes)
 
@@ -72,7 +73,7 @@ def _read_h5py(path):
                     np.asarray(f["labels"]))
     except (OSError, KeyError) as error:
         # h5py's own messages name neither the file nor what was expected
-        raise ValueError(f"{path}: not an SHD/SSC file (an HDF5 file with "
+        raise DataFileError(f"{path}: not an SHD/SSC file (an HDF5 file with "
                          f"spikes/times, spikes/units and labels): "
                          f"{error}") from error
 
@@ -134,6 +135,6 @@ def load_heidelberg(data_dir, dataset: str = "shd", split: str = "train",
     labels = labels.astype(int)
     bad = np.flatnonzero((labels < 0) | (labels >= num_classes))
     if bad.size:
-        raise ValueError(f"{path}: sample {bad[0]} has label {labels[bad[0]]}"
+        raise DataFileError(f"{path}: sample {bad[0]} has label {labels[bad[0]]}"
                          f", outside 0..{num_classes - 1}")
     return (samples if raw else to_spikes(samples, NUM_INPUT)), labels

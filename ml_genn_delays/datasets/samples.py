@@ -3,22 +3,24 @@ binning to the time step and conversion to mlGeNN's PreprocessedSpikes."""
 import numpy as np
 from ml_genn.utils.data import preprocess_spikes
 
+from ..errors import DataFileError
+
 
 def check_sample(where: str, times, units, num_input: int):
-    """Raise a ValueError naming ``where`` (file and sample index) if a
+    """Raise a DataFileError naming ``where`` (file and sample index) if a
     sample is empty, unsorted, negative, non-finite or out of range."""
     if len(times) == 0:
-        raise ValueError(f"{where} has no spikes")
+        raise DataFileError(f"{where} has no spikes")
     if len(times) != len(units):
-        raise ValueError(f"{where} has {len(times)} spike times but "
+        raise DataFileError(f"{where} has {len(times)} spike times but "
                          f"{len(units)} units")
     times = np.asarray(times)
     if np.any(times < 0) or not np.all(np.isfinite(times)):
-        raise ValueError(f"{where} has negative or non-finite spike times")
+        raise DataFileError(f"{where} has negative or non-finite spike times")
     if np.any(np.diff(times) < 0):
-        raise ValueError(f"{where}: spike times are not sorted")
+        raise DataFileError(f"{where}: spike times are not sorted")
     if np.any(units < 0) or np.any(units >= num_input):
-        raise ValueError(f"{where} has units outside 0..{num_input - 1}; "
+        raise DataFileError(f"{where} has units outside 0..{num_input - 1}; "
                          f"expected {num_input} input channels")
 
 

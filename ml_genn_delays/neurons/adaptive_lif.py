@@ -1,4 +1,6 @@
 """AdaptiveLeakyIntegrateFire: LIF neuron with an adaptation current."""
+import numpy as np
+from ml_genn.initializers import Initializer, Uniform
 from ml_genn.neurons import LeakyIntegrateFire
 from ml_genn.utils.model import NeuronModel
 from ml_genn.utils.value import ValueDescriptor
@@ -28,6 +30,37 @@ W += AdaptB;
 #: Python name -> GeNN variable of the parameters that can be learned
 PARAMETERS = {"tau_mem": "TauMem", "tau_adapt": "TauAdapt",
               "a": "AdaptA", "b": "AdaptB"}
+
+
+def _check_values(**values):
+    """Refuse non-finite values and time constants that are not positive
+    (exp(-dt / 0) makes the whole network NaN, silently, in training)."""
+    for name, value in values.items():
+        if isinstance(value, LearnableParam):
+            continue    # checked by LearnableParam and above
+        positive = name.startswith("tau")
+        if isinstance(value, Uniform):
+            low = float(value.min)
+            if positive and not low > 0.0:
+                raise ValueError(f"AdaptiveLeakyIntegrateFire: {name} must "
+                                 f"be positive; Uniform({value.min}, "
+                                 f"{value.max}) can draw {low}")
+            continue
+        if isinstance(value, Initializer):
+            continue
+        try:
+            array = np.asarray(value, dtype=float)
+        except (TypeError, ValueError):
+            raise TypeError(f"AdaptiveLeakyIntegrateFire: {name} must be a "
+                            f"number, an array or an initializer, got "
+                            f"{value!r:.60}") from None
+        if not np.all(np.isfinite(array)):
+            raise ValueError(f"AdaptiveLeakyIntegrateFire: {name} contains "
+                             f"NaN or inf")
+        if positive and np.any(array <= 0.0):
+            raise ValueError(f"AdaptiveLeakyIntegrateFire: {name} must be "
+                             f"positive (a time constant in ms), got "
+                             f"{array.min()}")
 
 
 class AdaptiveLeakyIntegrateFire(LeakyIntegrateFire):
@@ -100,6 +133,8 @@ class AdaptiveLeakyIntegrateFire(LeakyIntegrateFire):
                 raise ValueError(f"AdaptiveLeakyIntegrateFire: {name} must "
                                  f"stay positive; LearnableParam low is "
                                  f"{spec.low}")
+        _check_values(v_thresh=v_thresh, v_reset=v_reset, v=v, w=w,
+                      tau_mem=tau_mem, tau_adapt=tau_adapt, a=a, b=b)
 
     def get_model(self, population, dt, batch_size):
         # Parameters are per-neuron variables shared across the batch
