@@ -3,7 +3,7 @@ import argparse
 
 from .configs import NAME_FORM, get_config
 from .datasets.splits import fit_trial, load_splits
-from .errors import BackendUnavailableError, DataFileError
+from .errors import BackendUnavailableError, DataFileError, ModelFileError
 
 BACKENDS = {"cpu": "single_threaded_cpu", "cuda": "cuda"}
 
@@ -124,10 +124,11 @@ def main(dataset: str, description: str, default_arch: str, argv=None):
                      f"files (nothing is downloaded)")
     try:
         return _train(args, config, dataset)
-    except (FileNotFoundError, DataFileError, RunExistsError,
-            ResumeMismatchError, BackendUnavailableError) as error:
-        # Missing or broken data, missing resume state, a run in the way
-        # or a backend this GeNN lacks: the message says what to do; a traceback would only
+    except (FileNotFoundError, DataFileError, ModelFileError,
+            RunExistsError, ResumeMismatchError,
+            BackendUnavailableError) as error:
+        # Missing or broken data, missing or broken resume state, a run in
+        # the way or a backend this GeNN lacks: the message says what to do; a traceback would only
         # hide it
         raise SystemExit(f"error: {error}") from None
 

@@ -180,6 +180,12 @@ def save_model(target, directory, checkpoint):
     return [path for path, _ in items]
 
 
+def is_model_file(name) -> bool:
+    """Whether a file name is one of a checkpoint's
+    (``<checkpoint>-<name>-<suffix>.npy``)."""
+    return _FILE.match(name) is not None
+
+
 def remove_checkpoints(directory, keep):
     """Delete the model files of every checkpoint but ``keep`` (call it
     after saving ``keep``, so a crash leaves at least one whole model)."""

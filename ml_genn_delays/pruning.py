@@ -121,6 +121,26 @@ class DelayPruning(Callback):
             set_delays(self._net, conn,
                        changed if isinstance(mask, dict) else changed[""])
 
+    def saved_masks(self, conns) -> list:
+        """The pruned masks of ``conns`` as JSON values (a resumable run
+        keeps them): None, a list of bools, or for mixed delays a dict of
+        them by kind name."""
+        def plain(mask):
+            if isinstance(mask, dict):
+                return {name: m.tolist() for name, m in mask.items()}
+            return None if mask is None else mask.tolist()
+        return [plain(self.pruned.get(conn)) for conn in conns]
+
+    def restore_masks(self, conns, saved):
+        """Take back what :meth:`saved_masks` gave."""
+        def array(mask):
+            if isinstance(mask, dict):
+                return {name: np.array(m, dtype=bool)
+                        for name, m in mask.items()}
+            return None if mask is None else np.array(mask, dtype=bool)
+        for conn, mask in zip(conns, saved):
+            self.pruned[conn] = array(mask)
+
     def kept_fraction(self, conn) -> float:
         """Fraction of ``conn``'s delays not pruned (all kinds together
         for mixed delays)."""

@@ -6,7 +6,8 @@ import os
 
 import numpy as np
 
-from .io import _atomic_save
+from .errors import ModelFileError
+from .io import _save_all
 
 STATE_ARRAYS = "training_state.npz"
 STATE_JSON = "training_state.json"
@@ -47,9 +48,9 @@ def _genn_vars(compiled):
 def save_training_state(compiled, directory, state: dict):
     """Write the training state of ``compiled`` (inside its ``with``
     block) and the JSON-serialisable ``state`` to ``directory``. Both files
-    are written atomically, arrays first: the JSON names the epoch, so a
-    crash between them leaves an older JSON that the arrays still match
-    or that :func:`load_training_state` rejects."""
+    are written in full before either replaces its old one; the arrays
+    name the epoch of the JSON, so a crash between the two renames leaves
+    a pair that :func:`load_training_state` rejects."""
     arrays = {}
     for key, var in _genn_vars(compiled).items():
         var.pull_from_device()
@@ -58,10 +59,12 @@ def save_training_state(compiled, directory, state: dict):
                  arrays=sorted(arrays))
     os.makedirs(directory, exist_ok=True)
     token = str(state.get("epoch"))
-    _atomic_save(os.path.join(directory, STATE_ARRAYS),
-                 lambda f: np.savez(f, __epoch__=np.array(token), **arrays))
-    _atomic_save(os.path.join(directory, STATE_JSON),
-                 lambda f: f.write(json.dumps(state).encode()))
+    # Both written before either is renamed: a failure while writing
+    # (disk full) leaves the previous epoch's pair, which resumes
+    _save_all([(os.path.join(directory, STATE_ARRAYS),
+                lambda f: np.savez(f, __epoch__=np.array(token), **arrays)),
+               (os.path.join(directory, STATE_JSON),
+                lambda f: f.write(json.dumps(state).encode()))])
 
 
 def _read_state(directory) -> dict:
@@ -86,17 +89,20 @@ def load_training_state(compiled, directory) -> dict:
     genn_vars = _genn_vars(compiled)
     with np.load(os.path.join(directory, STATE_ARRAYS)) as arrays:
         if str(arrays["__epoch__"]) != str(state.get("epoch")):
-            raise ValueError(f"{directory}: {STATE_ARRAYS} and {STATE_JSON} "
-                             f"are from different epochs; cannot resume")
+            raise ModelFileError(
+                f"{directory}: {STATE_ARRAYS} and {STATE_JSON} are from "
+                f"different epochs (a crash while saving them); cannot "
+                f"resume: start afresh with --overwrite")
         if set(state["arrays"]) != set(genn_vars):
-            raise ValueError(f"{directory}: the saved training state is of "
-                             f"another network ({sorted(state['arrays'])[:3]}"
-                             f"...); resume with the same architecture")
+            raise ModelFileError(
+                f"{directory}: the saved training state is of another "
+                f"network ({sorted(state['arrays'])[:3]}...); resume with "
+                f"the same architecture")
         for key, var in genn_vars.items():
             if arrays[key].shape != var.view.shape:
-                raise ValueError(f"{directory}: {key} has shape "
-                                 f"{arrays[key].shape}, expected "
-                                 f"{var.view.shape}")
+                raise ModelFileError(f"{directory}: {key} has shape "
+                                     f"{arrays[key].shape}, expected "
+                                     f"{var.view.shape}")
         for key, var in genn_vars.items():
             var.view[:] = arrays[key]
             var.push_to_device()

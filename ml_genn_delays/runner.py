@@ -16,7 +16,8 @@ from tqdm import tqdm
 from .configs import Config
 from .evaluation import evaluate, get_delays, record_example
 from .experiment import build_model, compile_model
-from .io import _atomic_save, remove_checkpoints, save_model
+from .io import (MANIFEST, _atomic_save, is_model_file, remove_checkpoints,
+                 save_model)
 from .plots import plot_raster, plot_run
 from .pruning import DelayPruning
 from .published import LearningRateSchedule, bump_silent_inputs
@@ -42,8 +43,9 @@ class RunResult:
 
 
 RUN_FILE = "run.json"
-#: Config fields a resumed run may change (train longer, stop later)
-RESUMABLE_CHANGES = ("epochs", "patience")
+#: Config fields a resumed run may change (train longer, stop later; the
+#: name is a label: yy_ff_30 --hidden 5 is yy_ff_5)
+RESUMABLE_CHANGES = ("epochs", "patience", "name")
 
 
 class RunExistsError(FileExistsError):
@@ -74,9 +76,11 @@ def run_description(config, splits, seed, keep_delays=None) -> dict:
 
 def pruning_schedule(epochs: int) -> dict:
     """DelayPruning's stages for a run of ``epochs``: 5 stages, from 10% to
-    50% of the epochs."""
+    50% of the epochs; a run of fewer than 10 epochs prunes at the end of
+    each from the first, in as many stages as it has epochs (up to 5), so
+    that it always reaches the fraction asked for."""
     step = max(1, epochs // 10)
-    return {"every": step, "start": step - 1, "stages": 5}
+    return {"every": step, "start": step - 1, "stages": max(1, min(5, epochs))}
 
 
 def _load_run_json(directory):
@@ -130,8 +134,9 @@ class TrainingRun:
         Most input spikes of one example (see ``build_model``).
     resume : bool
         Continue from ``out/<arch>/<seed>/resume/``; refused when the run
-        there was made with another Config (but for ``epochs`` and
-        ``patience``), other split sizes or other ``keep_delays``, or
+        there was made with another Config (but for ``epochs``,
+        ``patience`` and ``name``), other split sizes or other
+        ``keep_delays``, or
         with fewer ``epochs`` than it has trained.
     progress : bool
         Show a tqdm bar over the epochs.
@@ -140,13 +145,13 @@ class TrainingRun:
         the architecture's name.
     keep_delays : float, optional
         Prune the delays by magnitude to this fraction while training
-        (:class:`DelayPruning`, 5 stages from 10% to 50% of the epochs;
-        a resumed run keeps the first run's stages, recorded in
+        (:class:`DelayPruning`, stages of :func:`pruning_schedule`; a
+        resumed run keeps the first run's stages, recorded in
         ``run.json``).
     overwrite : bool
         Start afresh even where ``out/<arch>/<seed>/`` holds an earlier
-        run (refused otherwise, so a quick test cannot wipe out a long
-        run).
+        run or model files (refused otherwise, so a quick test cannot
+        wipe out a long run or a saved model).
     **compile_kwargs
         Extra arguments of the compiler (e.g. ``backend``).
     """
@@ -182,8 +187,15 @@ class TrainingRun:
     def _check_directory(self, overwrite):
         """Refuse to overwrite an earlier run or to resume one with other
         settings; the resumed run's run.json (None otherwise)."""
-        earlier = [n for n in ("training.csv", "resume", RUN_FILE)
-                   if os.path.exists(os.path.join(self.directory, n))]
+        names = (os.listdir(self.directory) if os.path.isdir(self.directory)
+                 else [])
+        # Model files too (a saved or released model without a run's
+        # files): a fresh run removes every other checkpoint
+        earlier = [n for n in ("training.csv", "resume", RUN_FILE, MANIFEST)
+                   if n in names]
+        models = sorted(n for n in names if is_model_file(n))
+        if models:
+            earlier.append(f"model files such as {models[0]}")
         if not self.resume:
             if earlier and not overwrite:
                 raise RunExistsError(
@@ -291,9 +303,7 @@ class TrainingRun:
             extra = [] if self.pruning is None else [self.pruning]
             learnable = list(compiled.learnable_delays)
             if self.pruning is not None:
-                for conn, mask in zip(learnable, state.get("pruned", [])):
-                    self.pruning.pruned[conn] = (
-                        None if mask is None else np.array(mask, dtype=bool))
+                self.pruning.restore_masks(learnable, state.get("pruned", []))
             stopped = (config.patience is not None
                        and state["waiting"] > config.patience)
             bar = tqdm(range(config.epochs if stopped else
@@ -327,9 +337,7 @@ class TrainingRun:
                 state["epoch"] = epoch
                 state["augment_rng"] = augment_rng.bit_generator.state
                 if self.pruning is not None:
-                    state["pruned"] = [
-                        None if (m := self.pruning.pruned.get(c)) is None
-                        else m.tolist() for c in learnable]
+                    state["pruned"] = self.pruning.saved_masks(learnable)
                 kind, keys, pos, has_gauss, cached = np.random.get_state()
                 state["numpy_rng"] = [kind, keys.tolist(), pos, has_gauss,
                                       cached]

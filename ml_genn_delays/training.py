@@ -47,6 +47,10 @@ class GradientAccumulation(Callback):
         self._net = compiled_network
         self._batches_per_epoch = (num_batches + self.n - 1) // self.n
         self._epoch = 0
+        if self.all_reduce is not None:
+            # Unequal shares would pair one rank's all-reduce with another
+            # rank's next step, or leave a rank waiting for ever
+            self.all_reduce.check_same(num_batches, "examples per epoch")
 
     def on_epoch_begin(self, epoch):
         self._epoch = epoch
@@ -108,16 +112,34 @@ class HostAllReduce:
         self.communicator = communicator
         self.genn_vars = genn_vars
 
-    def __call__(self):
+    def _sum(self, values):
+        """``values`` summed over the ranks, in place."""
         mpi_comm = getattr(self.communicator, "comm", None)
+        if mpi_comm is not None:
+            from mpi4py import MPI
+            mpi_comm.Allreduce(MPI.IN_PLACE, values)
+        else:
+            values[:] = self.communicator.reduce_sum(values.copy())
+
+    def __call__(self):
         for var in self.genn_vars:
             var.pull_from_device()
-            if mpi_comm is not None:
-                from mpi4py import MPI
-                mpi_comm.Allreduce(MPI.IN_PLACE, var.view)
-            else:
-                var.view[:] = self.communicator.reduce_sum(var.view.copy())
+            self._sum(var.view)
             var.push_to_device()
+
+    def check_same(self, value: int, what: str):
+        """Raise on every rank at once (none is left waiting) unless
+        ``value`` is the same on all: the ranks' sum squared equals the
+        number of ranks times the sum of squares only then."""
+        sums = np.array([value, value * value], dtype=np.float64)
+        self._sum(sums)
+        ranks = self.communicator.num_ranks
+        if sums[0] ** 2 != ranks * sums[1]:
+            raise ValueError(
+                f"Every MPI rank must train on the same number of "
+                f"{what}: this rank (rank {self.communicator.rank}) has "
+                f"{value}, the {ranks} ranks {int(sums[0])} together; give "
+                f"each rank an equal share (drop the remainder)")
 
 
 class SpikeBufferOverflowError(RuntimeError):
@@ -200,10 +222,14 @@ class ModelCheckpoint(Callback):
     directory : str
         Folder for the files, e.g. ``out/<arch>/<seed>``.
     every : int
-        Save every this many epochs (and always after the last).
+        Save after every epoch whose number (counted from 1) is a multiple
+        of this.
+    last : bool
+        Also save after the last epoch of each ``train`` call. Turn it off
+        when training one epoch per call (else every epoch is saved).
     """
 
-    def __init__(self, directory, every: int = 1):
+    def __init__(self, directory, every: int = 1, last: bool = True):
         if (isinstance(every, bool) or not isinstance(every, numbers.Integral)
                 or every < 1):
             # 0 would fail with a ZeroDivisionError after the first epoch
@@ -211,6 +237,7 @@ class ModelCheckpoint(Callback):
                              f"number of epochs >= 1, got {every!r}")
         self.directory = directory
         self.every = every
+        self.last = last
 
     def set_params(self, compiled_network, num_epochs, **kwargs):
         self._net = compiled_network
@@ -222,7 +249,7 @@ class ModelCheckpoint(Callback):
             self._first = epoch
 
     def on_epoch_end(self, epoch, metrics):
-        last = epoch == self._first + self._num_epochs - 1
+        last = self.last and epoch == self._first + self._num_epochs - 1
         if last or (epoch + 1) % self.every == 0:
             save_model(self._net, self.directory, checkpoint=epoch)
 

@@ -226,6 +226,39 @@ def test_model_checkpoint_callback_saves_every_epoch(tmp_path):
     fresh = TinyNet("ours", seed=30)
     load_model(fresh.network, tmp_path / "m", checkpoint=2)
     np.testing.assert_array_equal(fresh.c_in.connectivity.delay, final)
+    # Trained one epoch per call, last=False saves every 2nd epoch only
+    # (each call's last epoch was saved: every epoch)
+    with compiled:
+        for epoch in range(3, 7):
+            compiled.train({net.inp: X}, {net.out: Y}, start_epoch=epoch,
+                           num_epochs=1, callbacks=[ModelCheckpoint(
+                               str(tmp_path / "n"), 2, last=False)])
+    assert {n.split("-")[0] for n in os.listdir(tmp_path / "n")
+            if n.endswith(".npy")} == {"3", "5"}
+
+
+def test_a_failed_training_state_save_keeps_the_last_one(tmp_path):
+    # The arrays and the JSON are written before either replaces its old
+    # file: a failure while writing the JSON (here: a value JSON cannot
+    # hold) left arrays of epoch 1 beside the JSON of epoch 0, which no
+    # resume could read
+    from ml_genn_delays.resume import (load_training_state,
+                                       save_training_state)
+    folder = tmp_path / "state"
+    net = TinyNet("ours")
+    compiled = net.compile(T, "state")
+    with compiled:
+        save_training_state(compiled, folder, {"epoch": 0})
+        before = pull(compiled, net.c_in, "d")
+        compiled.train({net.inp: X}, {net.out: Y}, num_epochs=1)
+        assert not np.array_equal(pull(compiled, net.c_in, "d"), before)
+        with pytest.raises(TypeError):
+            save_training_state(compiled, folder,
+                                {"epoch": 1, "oops": object()})
+        assert load_training_state(compiled, folder)["epoch"] == 0
+        np.testing.assert_array_equal(pull(compiled, net.c_in, "d"), before)
+    assert sorted(os.listdir(folder)) == ["training_state.json",
+                                            "training_state.npz"]
 
 
 def sparse_net(rng_seed, name):

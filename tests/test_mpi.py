@@ -66,3 +66,19 @@ def test_ranks_draw_the_same_initial_weights_and_delays(tmp_path):
         np.testing.assert_array_equal(
             np.load(tmp_path / "two" / "rank1" / name), rank0)
         assert np.unique(rank0).size > 1  # drawn, not constant
+
+
+def test_unequal_shares_refused_on_every_rank(tmp_path):
+    # Rank 0 with one example fewer paired its all-reduce with rank 1's
+    # next step, or left rank 1 waiting for ever
+    env = dict(os.environ, PYTHONPATH=str(HERE) + os.pathsep
+               + os.environ.get("PYTHONPATH", ""))
+    result = subprocess.run(
+        ["mpirun", "-n", "2", sys.executable, str(HERE / "mpi_train.py"),
+         str(tmp_path / "two"), "4", "uneven"], cwd=tmp_path, env=env,
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    for rank, count in ((0, 3), (1, 4)):
+        assert (f"rank {rank}) has {count}, the 2 ranks 7 together"
+                in result.stderr), result.stderr[-2000:]
+    assert not (tmp_path / "two").exists()

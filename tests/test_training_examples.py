@@ -13,8 +13,9 @@ from fixtures import write_braille, write_heidelberg
 from ml_genn_delays.resume import STATE_ARRAYS
 from ml_genn_delays.configs import get_config
 from ml_genn_delays.datasets.splits import load_splits
-from ml_genn_delays.runner import TrainingRun, read_run_config
-from scripts import last_accuracy, load_script
+from ml_genn_delays.runner import (TrainingRun, pruning_schedule,
+                                   read_run_config)
+from scripts import ROOT, last_accuracy, load_script
 
 QUICK = ["--epochs", "1", "--max-examples", "12", "--batch-size", "4",
          "--hidden", "16", "--backend", "cpu", "--no-progress"]
@@ -190,23 +191,56 @@ def test_keep_delays_prunes_during_training(tmp_path, capsys):
 
 def test_resumed_pruning_keeps_the_first_runs_stages(tmp_path, capsys):
     """Training longer on resume must not move the pruning stages: a
-    1-epoch run prunes at the end of every epoch from epoch 0; 40 epochs
-    would put the stages at epochs 3, 7, ... (every 4)."""
-    args = ["--hidden", "5", "--epochs", "1", "--max-examples", "8",
-            "--batch-size", "4", "--out", str(tmp_path), "--no-progress",
-            "--keep-delays", "0.5"]
-    load_script("examples", "train_yin_yang").main(args)
-    capsys.readouterr()
-    run = tmp_path / "yy_ff_5" / "0"
-    schedule = {"every": 1, "start": 0, "stages": 5}
+    2-epoch run prunes at the end of epochs 0 and 1 (2 stages: a short run
+    still reaches the fraction asked for); 40 epochs would put 5 stages at
+    epochs 3, 7, ... (every 4). Mixed delays keep one mask per kind (their
+    run crashed saving its state)."""
+    example = load_script("examples", "train_yin_yang")
+    args = ["--hidden", "5", "--max-examples", "8", "--batch-size", "4",
+            "--out", str(tmp_path), "--no-progress", "--keep-delays", "0.5",
+            "--delay-kind", "axonal+dendritic"]
+    example.main([*args, "--epochs", "2"])
+    run = tmp_path / "yy_ff_5_axonal_dendritic" / "0"
+    schedule = {"every": 1, "start": 0, "stages": 2}
     assert json.loads((run / "run.json").read_text())["pruning"] == schedule
+    assert float(rows(run)[-1]["delays_nonzero"]) <= 0.5 + 1e-9
     config = dataclasses.replace(read_run_config(run), epochs=40)
     resumed = TrainingRun(config, load_splits(config, None, 8), seed=0,
                           out=str(tmp_path), resume=True, keep_delays=0.5,
                           progress=False)
     assert (resumed.pruning.every, resumed.pruning.start,
-            resumed.pruning.stages) == (1, 0, 5)
+            resumed.pruning.stages) == (1, 0, 2)
     assert resumed.description["pruning"] == schedule
+    # The masks come back: pruned delays stay pruned, none is taken back
+    example.main([*args, "--epochs", "3", "--resume"])
+    capsys.readouterr()
+    kept = [float(r["delays_nonzero"]) for r in rows(run)]
+    assert len(kept) == 3 and kept[2] == kept[1]
+
+
+def test_pruning_schedule_reaches_the_fraction_in_short_runs():
+    assert pruning_schedule(1) == {"every": 1, "start": 0, "stages": 1}
+    assert pruning_schedule(4) == {"every": 1, "start": 0, "stages": 4}
+    assert pruning_schedule(10) == {"every": 1, "start": 0, "stages": 5}
+    # 10% .. 50% of 100 epochs: the ends of epochs 10, 20, ..., 50
+    assert pruning_schedule(100) == {"every": 10, "start": 9, "stages": 5}
+
+
+def test_fresh_run_refuses_a_folder_holding_a_model(tmp_path, capsys):
+    # A saved or released model has no training.csv or run.json; a fresh
+    # run used to train into its folder and delete its files
+    import shutil
+    run = tmp_path / "yy_ff_5" / "0"
+    shutil.copytree(ROOT / "models" / "yy_ff_5" / "0", run)
+    (run / "training.csv").unlink()
+    before = sorted(p.name for p in run.iterdir())
+    with pytest.raises(SystemExit, match="already holds a run "
+                                         r"\(manifest.json, model files "
+                                         r"such as 57-"):
+        load_script("examples", "train_yin_yang").main(
+            ["--hidden", "5", "--epochs", "1", "--max-examples", "8",
+             "--batch-size", "4", "--out", str(tmp_path), "--no-progress"])
+    assert sorted(p.name for p in run.iterdir()) == before
 
 
 def test_published_shd_selects_on_training_accuracy(tmp_path, capsys):
@@ -241,8 +275,10 @@ def test_runs_are_kept_and_resume_checks_the_settings(tmp_path, capsys):
     # Pruning switched on (or off) on resume would un-prune or prune anew
     with pytest.raises(SystemExit, match="keep_delays: None then, 0.5 now"):
         example.main([*args, "--keep-delays", "0.5", "--resume"])
-    # Training longer is a resume
-    example.main([*args[:2], "--epochs", "2", *args[4:], "--resume"])
+    # Training longer is a resume, whatever the name of the same network
+    # (yy_ff_30 --hidden 5 is yy_ff_5)
+    example.main(["--arch", "yy_ff_5", "--epochs", "2", *args[4:],
+                  "--resume"])
     assert len(rows(run)) == 2
     # ...and training less is refused before anything is rewritten
     recorded = (run / "run.json").read_bytes()
