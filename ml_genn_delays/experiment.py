@@ -135,10 +135,13 @@ def compile_model(model: Model, name: str = None, **overrides):
     if config.loss == "rmse":
         # Settings of mlGeNN's own Yin-Yang example for this loss
         kwargs.update(losses=RelativeMeanSquareError(config.rmse_delta),
-                      optimiser=Adam(config.lr, 0.9, 0.99),
+                      optimiser=Adam(config.lr, 0.9, config.adam_beta2
+                                     or 0.99),
                       softmax_temperature=0.5, ttfs_alpha=0.1)
     else:
         kwargs["losses"] = "sparse_categorical_crossentropy"
+        if config.adam_beta2 is not None:
+            kwargs["optimiser"] = Adam(config.lr, 0.9, config.adam_beta2)
     if config.reg_lambda:
         # Spike-count regulariser of every hidden layer (train.py)
         reg = {hid: config.reg_lambda for hid in model.hidden_layers}

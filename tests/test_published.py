@@ -48,6 +48,25 @@ def test_published_hyperparameters():
     yy = get_config("yy_ff_30", published=True)
     assert (yy.dt, yy.lr, yy.delay_lr, yy.batch_size, yy.epochs) == (
         0.005, 0.02, 10.0, 150, 300)
+    # train.py: Adam(LR) with mlGeNN's betas and max_spikes, and its early
+    # stopping loop, for Yin-Yang too
+    assert (yy.adam_beta2, yy.max_spikes, yy.patience) == (0.999, 500, 15)
+    # train.py's EaseInSchedule stops at 0.001 for every data set...
+    assert (braille.lr_ease_in, braille.lr, braille.lr_decay) == (
+        1.5e-5, 1e-3, 1.0)
+    # ...but its "BRAILE" typo gives Braille the decay branch instead
+    published = get_config("braille_rec_256", published=True)
+    assert (published.lr_ease_in, published.lr, published.lr_decay) == (
+        None, 1.5e-5, 0.9975)
+
+
+def test_published_yin_yang_adam_betas_reach_the_compiler():
+    from ml_genn_delays.experiment import build_model, compile_model
+    for published, beta2 in ((False, 0.99), (True, 0.999)):
+        config = get_config("yy_ff_5", published=published)
+        compiled = compile_model(build_model(config, 0),
+                                 name=f"betas_{published}")
+        assert compiled.optimisers[0][0].beta2 == beta2
 
 
 def test_learning_rate_schedule_eases_in_and_decays():
