@@ -7,7 +7,7 @@ import os
 import numpy as np
 
 from .errors import ModelFileError
-from .io import _save_all
+from .io_files import _save_all
 
 STATE_ARRAYS = "training_state.npz"
 STATE_JSON = "training_state.json"

@@ -16,8 +16,8 @@ from tqdm import tqdm
 from .configs import Config
 from .evaluation import evaluate, get_delays, record_example
 from .experiment import build_model, compile_model
-from .io import (MANIFEST, _atomic_save, is_model_file, remove_checkpoints,
-                 save_model)
+from .io import remove_checkpoints, save_model
+from .io_files import MANIFEST, _atomic_save, is_model_file
 from .plots import plot_raster, plot_run
 from .pruning import DelayPruning
 from .published import LearningRateSchedule, bump_silent_inputs
