@@ -26,7 +26,7 @@ from ml_genn.utils.data import preprocess_spikes
 from tqdm import tqdm
 
 from ml_genn_delays import Connection, EventPropCompiler, Learnable, evaluate
-from ml_genn_delays.compiler import with_cpu_optimisation
+from ml_genn_delays.backends import with_cpu_optimisation
 
 NUM_INPUTS = 700
 NUM_OUTPUTS = 20

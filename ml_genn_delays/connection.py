@@ -53,7 +53,8 @@ class Connection(MLGeNNConnection):
     def __init__(self, source, target, connectivity, synapse="delta",
                  name=None, delay=None, max_delay_steps=None,
                  add_to_model=True):
-        where = f"Connection {name or f'{source.name}->{target.name}'}"
+        # The name mlGeNN gives it (set only by its __init__, below)
+        where = f"Connection {name or f'Conn_{source.name}_{target.name}'}"
         spec = as_delay_spec(delay, max_delay_steps)
         if isinstance(spec, Learnable):
             # Each connection owns its spec: load_model updates a spec's
