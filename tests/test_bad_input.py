@@ -78,7 +78,9 @@ def test_delay_given_twice():
 def test_conflicting_max_delay_steps():
     with Network(default_params):
         a, b = pops()
-        with pytest.raises(ValueError, match="conflicts"):
+        # Named as mlGeNN names it, as every other message does
+        with pytest.raises(ValueError, match=f"Connection Conn_{a.name}_"
+                                             f"{b.name}: .*conflicts"):
             Connection(a, b, Dense(1.0), Exponential(5.0),
                        delay=Learnable(1.0, 10), max_delay_steps=20)
 
