@@ -14,7 +14,7 @@ from ml_genn.synapses import Exponential
 from .compiler import EventPropCompiler
 from .connection import Connection
 from .evaluation import evaluate, example_index, record_example
-from .io import load_model
+from .io import check_model_dt, load_model
 from .learnable import Learnable
 from .neurons import AdaptiveLeakyIntegrateFire, LearnableParam
 from .plots import plot_raster
@@ -162,9 +162,11 @@ def evaluate_saved(config, directories, x, y, max_input_spikes=None,
     With ``raster_dir``, each model's raster of test example ``example``
     is written there as ``<arch>-<seed folder>.png``.
     """
+    # Refused before any model is compiled or tested, not after
     if raster_dir is not None:
-        # Refused before any model is compiled or tested, not after
         example = example_index(example, len(y), "evaluate_saved")
+    for directory in directories:
+        check_model_dt(directory, config.dt)
     model = build_model(config, max_input_spikes=max_input_spikes)
     compiled = compile_model(model, name=f"test_{config.arch}",
                              **compile_kwargs)

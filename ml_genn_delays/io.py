@@ -31,7 +31,7 @@ from .io_state import (COMPILED_NETWORKS, LOADED_DT, WEIGHT_SUFFIX,
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ModelFileError", "is_model_file", "load_model",
+__all__ = ["ModelFileError", "check_model_dt", "is_model_file", "load_model",
            "remove_checkpoints", "save_model"]
 
 
@@ -133,6 +133,17 @@ def save_model(target, directory, checkpoint):
 
 
 # -------------------------------------------------------------------- load
+def check_model_dt(directory, dt):
+    """Refuse a model directory whose manifest records another dt than
+    ``dt`` [ms] (ModelFileError), before anything is compiled for it."""
+    path = os.path.join(str(directory), MANIFEST)
+    if os.path.exists(path):
+        error = dt_mismatch(str(directory), _read_manifest(path).get("dt"),
+                            float(dt))
+        if error is not None:
+            raise error
+
+
 def _match(target, files, manifest):
     """Pair each connection with the file stem saved for it: by name when
     every name is there, else by position (connection names come from a

@@ -60,6 +60,8 @@ def test_test_script_model_file_error_is_one_line():
                                          r"trained at dt = 0.1 ms"):
         load_script("models", "test").main(["--arch", "yy_ff_30", "--seed",
                                             "0", "--published"])
+    # Found before compiling: no GeNN code was generated
+    assert not glob.glob("*_CODE")
 
 
 @no_cuda
