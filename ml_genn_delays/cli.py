@@ -55,8 +55,9 @@ def make_parser(description: str, default_arch: str):
              "<arch>_adlif)")
     add("--keep-delays", type=_fraction, metavar="F",
         help="prune delays by magnitude to this fraction in (0, 1] "
-             "(5 stages, from 10%% to 50%% of the epochs); pruned delays "
-             "are 0")
+             "(5 stages, from 10%% to 50%% of the epochs; one per epoch "
+             "from the first in runs of under 10 epochs; a resumed run "
+             "keeps its first run's stages); pruned delays are 0")
     add("--epochs", type=_at_least(1))
     add("--batch-size", type=_at_least(1))
     add("--backend", choices=sorted(BACKENDS),

@@ -224,7 +224,11 @@ class TrainingRun:
             raise ResumeMismatchError(
                 f"Cannot resume {self.directory}: it was trained with "
                 f"other settings ({'; '.join(changed)}). Resume with the "
-                f"arguments of that run (see its {RUN_FILE}).")
+                f"arguments of that run (see its {RUN_FILE}); where no "
+                f"argument gives a setting back, this version of "
+                f"ml_genn_delays changed the set-up (docs/published.md): "
+                f"continue with the version the run was started with, or "
+                f"start afresh with --overwrite.")
         return saved
 
     def _delays(self):

@@ -16,6 +16,7 @@ the accuracy recorded in results.py.
 import argparse
 import os
 import sys
+from dataclasses import replace
 
 import numpy as np
 
@@ -63,7 +64,9 @@ def config_of_runs(args, runs):
         except ValueError as error:
             raise SystemExit(str(error)) from None
         recorded = [named if c is None else c for c in recorded]
-    if any(c != recorded[0] for c in recorded):
+    # The name is a label (yy_ff_30 --hidden 5 is yy_ff_5)
+    if any(replace(c, name="") != replace(recorded[0], name="")
+           for c in recorded):
         raise SystemExit(f"The seeds of {args.arch} were trained with "
                          f"different settings (run.json); evaluate them "
                          f"one at a time with --seed")

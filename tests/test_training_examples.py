@@ -293,16 +293,21 @@ def test_runs_are_kept_and_resume_checks_the_settings(tmp_path, capsys):
 
 def test_recurrent_yin_yang_run_reevaluates(tmp_path, capsys):
     # yy_rec_N has no published base; it is the feedforward set-up made
-    # recurrent, and models/test.py rebuilds it from the run's run.json
-    load_script("examples", "train_yin_yang").main(
-        ["--recurrent", "--hidden", "5", "--epochs", "1", "--max-examples",
-         "20", "--batch-size", "4", "--out", str(tmp_path), "--no-progress"])
+    # recurrent, and models/test.py rebuilds it from the run's run.json.
+    # Seeds named differently (yy_ff_30 --hidden 5 --recurrent, yy_rec_5)
+    # are the same set-up: the name is a label
+    example = load_script("examples", "train_yin_yang")
+    quick = ["--epochs", "1", "--max-examples", "20", "--batch-size", "4",
+             "--out", str(tmp_path), "--no-progress"]
+    example.main(["--recurrent", "--hidden", "5", *quick])
+    example.main(["--arch", "yy_rec_5", "--seed", "1", *quick])
     assert 0.0 <= last_accuracy(capsys.readouterr().out) <= 100.0
     assert load_script("models", "test").main(
         ["--arch", "yy_rec_5", "--model-dir", str(tmp_path),
          "--backend", "cpu"]) == 0
     out = capsys.readouterr().out
     assert "yy_rec_5 seed 0: test accuracy" in out
+    assert "yy_rec_5 seed 1: test accuracy" in out
 
 
 @pytest.mark.parametrize("args, message", [
