@@ -93,14 +93,20 @@ def test_dendritic_delays_save_load_and_shapes(tmp_path):
                             TIMESTEPS, "den_io2")
 
 
-def test_dendritic_delays_into_a_readout_are_refused():
+@pytest.mark.parametrize("readout", [
+    LeakyIntegrate(tau_mem=20.0, readout="avg_var_exp_weight"),
+    # An output LIF has the hidden neuron's spike tape too: it was
+    # accepted, and its delay gradients were wrong
+    LeakyIntegrateFire(tau_refrac=None, readout="first_spike_time")],
+    ids=["li", "lif_first_spike"])
+@pytest.mark.parametrize("kind", ["dendritic", ("axonal", "dendritic")])
+def test_dendritic_delays_into_a_readout_are_refused(readout, kind):
     network = Network(default_params)
     with network:
         inp = Population(SpikeInput(max_spikes=10), 2)
-        out = Population(LeakyIntegrate(tau_mem=20.0,
-                                        readout="avg_var_exp_weight"), 2)
+        out = Population(readout, 2)
         Connection(inp, out, Dense(1.0), Exponential(5.0),
-                   delay=Learnable(np.zeros(2), 5, kind="dendritic"))
+                   delay=Learnable(0.0, 5, kind=kind))
     compiler = EventPropCompiler(10, "sparse_categorical_crossentropy")
     with pytest.raises(NotImplementedError,
                        match="dendritic delays need a hidden "

@@ -61,8 +61,13 @@ class DendriticDelay(DelayKind):
     def add_neuron_terms(self, neuron_model, conn, init, feedback,
                          compile_state=None):
         # S needs the adjoint to be free between spikes: a hidden neuron,
-        # not a readout driven by the loss at every step
-        if not neuron_model.has_egp("RingIMinusV"):
+        # not a readout driven by the loss at every step. An output LIF
+        # with a first-spike-time readout has the hidden neuron's ring
+        # buffer too, but its adjoint jumps by the loss: refused as well
+        # (its delay gradients were wrong)
+        if (not neuron_model.has_egp("RingIMinusV")
+                or getattr(conn.target().neuron, "readout", None)
+                is not None):
             raise NotImplementedError(
                 f"Connection {conn.name}: dendritic delays need a hidden "
                 f"LeakyIntegrateFire target, not "
