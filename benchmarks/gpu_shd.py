@@ -5,20 +5,23 @@ vs DCLS-Delays, on SHD-shaped data (the paper's GPU comparison).
     python benchmarks/gpu_shd.py --hidden 512 --max-delays 1024
     python benchmarks/gpu_shd.py --backend cpu --batch-size 1 --hidden 32
 
-Variants, two feedforward hidden LIF layers, same initial weights/delays:
+Variants, two feedforward hidden LIF layers (a, b and c with the same
+initial weights and delays):
 
     a  no delays (GeNN)
     b  ours: learnable delays on both feedforward connections
     c  mlGeNN's delay_learn_conns path, same delays
-    d  DCLS-Delays (PyTorch + dcls, surrogate-gradient BPTT)
+    d  DCLS-Delays (PyTorch + dcls, surrogate-gradient BPTT): the same
+       sizes, its own initial weights, delays over [0, max delay], no
+       exponential synapse, a mean-over-time readout (dcls_model.py)
 
 Each (variant, max delay) runs in its own process, so its peak memory is
 its own: GPU memory used by the process (NVML) on CUDA, or, where NVML
 cannot see the process (PID namespaces of containers and VMs), the
 device's used memory minus what was used when the process started; peak
-resident memory on the CPU. GeNN variants are compiled first, up to
---compile-jobs at a time (CUDA compiles take about a minute each), then
-timed one by one. Time per batch is the median over --batches batches
+resident memory on the CPU (VmHWM: a worker's own, not its parent's).
+GeNN variants are compiled first, up to --compile-jobs at a time (CUDA
+compiles take about a minute each), then timed one by one. Time per batch is the median over --batches batches
 after --warmup. Targets (at hidden 256, max delay 512 for DCLS): b/c <= 1.0,
 b/a <= 1.2, DCLS/ours time >= 30, ours/DCLS memory <= 0.4.
 """
@@ -83,6 +86,20 @@ def parse(argv=None):
 
 # ------------------------------------------------------------ one variant
 @functools.lru_cache(maxsize=None)
+def _peak_rss_mib():
+    """This process's peak resident memory [MiB]. Linux keeps ru_maxrss
+    across fork and exec, so a worker would report its parent's peak if
+    larger; VmHWM in /proc belongs to the process's own memory map."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
 def _nvml_device():
     """(pynvml, handle of GPU 0), or (None, None) where NVML is missing or
     fails: then the table has times but no memory, instead of nothing."""
@@ -115,8 +132,7 @@ def _memory_mib(backend, baseline_mib=None):
     PyTorch's caching allocator keeps what it took, so both read after
     training are peaks. Peak resident memory on the CPU."""
     if backend == "cpu":
-        return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
-                "peak RSS")
+        return _peak_rss_mib(), "peak RSS"
     pynvml, handle = _nvml_device()
     if pynvml is None:
         return float("nan"), "NVML unavailable"

@@ -149,13 +149,17 @@ def build(style, ff, rec, init, max_delay, timesteps, max_input_spikes,
 
 
 class _ExampleClock(Callback):
-    """When each batch (on the CPU backend: each example) ends."""
+    """When each batch (on the CPU backend: each example) ends, as the
+    callback data "ends" (mlGeNN trains a copy of each callback)."""
 
     def set_params(self, **kwargs):
-        self.ends = []
+        self._ends = []
 
     def on_batch_end(self, batch, metrics):
-        self.ends.append(time.perf_counter())
+        self._ends.append(time.perf_counter())
+
+    def get_data(self):
+        return "ends", self._ends
 
 
 def time_round(model, x, y):
@@ -172,11 +176,11 @@ def time_round(model, x, y):
     if len(x) < 2:
         raise ValueError("time_round needs at least 2 examples")
     compiled, inp, hid, out = model
-    clock = _ExampleClock()
     with compiled:
-        compiled.train({inp: x}, {out: y}, num_epochs=1, shuffle=False,
-                       callbacks=[clock])
-        seconds = (clock.ends[-1] - clock.ends[0]) / (len(clock.ends) - 1)
+        _, timed = compiled.train({inp: x}, {out: y}, num_epochs=1,
+                                  shuffle=False, callbacks=[_ExampleClock()])
+        ends = timed["ends"]
+        seconds = (ends[-1] - ends[0]) / (len(ends) - 1)
         _, data = evaluate(compiled, {inp: x}, {out: y},
                            callbacks=[SpikeRecorder(hid, key="hid")])
     return seconds, float(np.mean([len(t) for t in data["hid"][0]]))

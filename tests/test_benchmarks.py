@@ -17,15 +17,19 @@ def test_cpu_delay_overhead_tiny(tmp_path):
     for max_delay in ("5", "10"):
         mine = [r for r in rows if r["max_delay"] == max_delay]
         variants = {r["row"]: r for r in mine if r["ratio"] == ""}
-        assert sorted(variants) == ["a", "b", "c", "d", "e"]
+        assert sorted(variants) == ["a", "b", "c", "d", "e", "r"]
         for r in variants.values():
             assert float(r["ms_per_example"]) > 0
             assert float(r["us_per_hidden_spike"]) > 0
             assert float(r["hidden_spikes_per_example"]) >= 0
         ratios = {r["row"]: r for r in mine if r["ratio"] != ""}
         assert sorted(ratios) == ["b/a", "b/a per spike", "b/c",
-                                  "d/a", "d/a per spike", "d/e"]
+                                  "d/e", "d/r", "d/r per spike"]
         assert all(float(r["ratio"]) > 0 for r in ratios.values())
+        # d's baseline is the same recurrent network without delays
+        assert (float(ratios["d/r"]["ratio"]) == pytest.approx(
+            float(variants["d"]["ms_per_example"])
+            / float(variants["r"]["ms_per_example"])))
         targeted = [r for r in ratios.values() if r["target"] != ""]
         assert len(targeted) == 4
         assert all(r["status"] in ("PASS", "MISS") for r in targeted)
@@ -109,3 +113,24 @@ def test_cpu_optimisation_tiny(tmp_path):
         assert float(r["ms_O0"]) > 0 and float(r["ms_O3"]) > 0
         # same model, same input: the build flags change no spike
         assert r["hidden_spikes_O0"] == r["hidden_spikes_O3"]
+
+
+def test_cpu_memory_is_the_workers_own():
+    # gpu_shd runs each variant in a child process; Linux keeps ru_maxrss
+    # across fork and exec, so a child reported its parent's peak (here
+    # raised by 300 MB) where that was larger
+    import subprocess
+    import sys
+
+    import numpy as np
+    from scripts import ROOT
+    gpu_shd = load_script("benchmarks", "gpu_shd")
+    held = np.ones(300 * 2 ** 20 // 8)     # touched: resident
+    parent = gpu_shd._peak_rss_mib()
+    child = float(subprocess.run(
+        [sys.executable, "-c",
+         "import sys; sys.path.insert(0, sys.argv[1]); "
+         "from gpu_shd import _peak_rss_mib; print(_peak_rss_mib())",
+         str(ROOT / "benchmarks")],
+        capture_output=True, text=True, check=True).stdout.split()[-1])
+    assert held.sum() > 0 and child < parent - 150
