@@ -37,7 +37,7 @@ def find_braille_file(data_dir, threshold=None) -> str:
             f"(reading_braille_data) from {SOURCE} and put it in {data_dir}.")
     if len(found) > 1:
         raise DataFileError(f"Several Braille pickles in {data_dir}: {found}; "
-                         f"choose one with threshold=")
+                            f"choose one with threshold=")
     return found[0]
 
 
@@ -51,21 +51,22 @@ def _read(path):
         # neither the file nor what was expected; ImportError and
         # AttributeError: a pickle of classes this Python lacks
         raise DataFileError(f"{path}: not a Braille pickle (a pandas "
-                         f"DataFrame with columns 'letter' and 'events', "
-                         f"as published at {SOURCE}); download it again: "
-                         f"{type(error).__name__}: {error}") from error
+                            f"DataFrame with columns 'letter' and 'events', "
+                            f"as published at {SOURCE}); download it again: "
+                            f"{type(error).__name__}: {error}") from error
     try:
         return list(data["letter"]), list(data["events"])
     except (KeyError, TypeError, IndexError):
-        raise DataFileError(f"{path} is not a Braille pickle: expected columns "
-                         f"'letter' and 'events'") from None
+        raise DataFileError(
+            f"{path} is not a Braille pickle: expected columns "
+            f"'letter' and 'events'") from None
 
 
 def _sample(path, index, events, dt):
     where = f"{path}: sample {index}"
     if len(events) != NUM_TAXELS or any(len(t) != 2 for t in events):
         raise DataFileError(f"{where} has {len(events)} taxels; expected "
-                         f"{NUM_TAXELS}, each with ON and OFF event lists")
+                            f"{NUM_TAXELS}, each with ON and OFF event lists")
     steps, units = [], []
     for taxel, polarities in enumerate(events):
         for polarity, seconds in enumerate(polarities):
@@ -136,7 +137,7 @@ def load_braille(data_dir, split: str = "train", threshold=None,
     bad = [i for i, l in enumerate(letters) if l not in LETTERS]
     if bad:
         raise DataFileError(f"{path}: sample {bad[0]} has letter "
-                         f"{letters[bad[0]]!r}, not one of {LETTERS}")
+                            f"{letters[bad[0]]!r}, not one of {LETTERS}")
     labels = np.array([LETTERS.index(l) for l in letters])
     parts = _stratified_split(labels, (0.7, 0.1, 0.2),
                               np.random.default_rng(seed))

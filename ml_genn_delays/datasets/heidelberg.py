@@ -74,8 +74,8 @@ def _read_h5py(path):
     except (OSError, KeyError) as error:
         # h5py's own messages name neither the file nor what was expected
         raise DataFileError(f"{path}: not an SHD/SSC file (an HDF5 file with "
-                         f"spikes/times, spikes/units and labels): "
-                         f"{error}") from error
+                            f"spikes/times, spikes/units and labels): "
+                            f"{error}") from error
 
 
 def _tonic_ready(path, dataset):
@@ -135,6 +135,7 @@ def load_heidelberg(data_dir, dataset: str = "shd", split: str = "train",
     labels = labels.astype(int)
     bad = np.flatnonzero((labels < 0) | (labels >= num_classes))
     if bad.size:
-        raise DataFileError(f"{path}: sample {bad[0]} has label {labels[bad[0]]}"
-                         f", outside 0..{num_classes - 1}")
+        raise DataFileError(
+            f"{path}: sample {bad[0]} has label {labels[bad[0]]}"
+            f", outside 0..{num_classes - 1}")
     return (samples if raw else to_spikes(samples, NUM_INPUT)), labels

@@ -13,7 +13,7 @@ def check_sample(where: str, times, units, num_input: int):
         raise DataFileError(f"{where} has no spikes")
     if len(times) != len(units):
         raise DataFileError(f"{where} has {len(times)} spike times but "
-                         f"{len(units)} units")
+                            f"{len(units)} units")
     times = np.asarray(times)
     if np.any(times < 0) or not np.all(np.isfinite(times)):
         raise DataFileError(f"{where} has negative or non-finite spike times")
@@ -21,7 +21,7 @@ def check_sample(where: str, times, units, num_input: int):
         raise DataFileError(f"{where}: spike times are not sorted")
     if np.any(units < 0) or np.any(units >= num_input):
         raise DataFileError(f"{where} has units outside 0..{num_input - 1}; "
-                         f"expected {num_input} input channels")
+                            f"expected {num_input} input channels")
 
 
 def bin_spikes(times, units, dt: float):
