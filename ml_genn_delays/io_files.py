@@ -5,6 +5,7 @@ one file or the manifest with its checks. Part of
 import json
 import os
 import re
+import shutil
 import tempfile
 
 import numpy as np
@@ -38,30 +39,53 @@ def _save_all(items):
     """Write each ``(path, write)`` to a temporary file beside it, and only
     when every one is written rename them all: a failure while writing
     (disk full, a bad path) leaves every old file as it was, so a
-    checkpoint is never part old, part new."""
+    checkpoint is never part old, part new. Should a rename fail, those
+    already made are undone from hard-linked copies of the old files."""
     for path, _ in items:
         if os.path.isdir(path):
             raise IsADirectoryError(f"Cannot write {path}: a folder of that "
                                     f"name is in the way; remove or rename "
                                     f"it")
-    temps = []
+    temps, olds, done = [], {}, []
     try:
         for path, write in items:
-            folder = os.path.dirname(os.path.abspath(path))
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-",
-                                       suffix=os.path.splitext(path)[1])
-            temps.append(tmp)
-            with os.fdopen(fd, "wb") as f:
+            temps.append(_temporary(path))
+            with open(temps[-1], "wb") as f:
                 write(f)
             # mkstemp makes the file private; model files are to be shared
-            os.chmod(tmp, 0o644)
+            os.chmod(temps[-1], 0o644)
+        for path, _ in items:
+            if os.path.exists(path):
+                olds[path] = _temporary(path)
+                try:
+                    os.unlink(olds[path])
+                    os.link(path, olds[path])
+                except OSError:
+                    shutil.copyfile(path, olds[path])   # no hard links
         for tmp, (path, _) in zip(temps, items):
             os.replace(tmp, path)
+            done.append(path)
     except BaseException:
-        for tmp in temps:
+        for path in done:
+            if path in olds:
+                os.replace(olds[path], path)
+            else:
+                os.unlink(path)
+        for tmp in [*temps, *olds.values()]:
             if os.path.exists(tmp):
                 os.unlink(tmp)
         raise
+    for old in olds.values():
+        os.unlink(old)
+
+
+def _temporary(path):
+    """A new, closed temporary file beside ``path``."""
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)),
+                               prefix=".tmp-",
+                               suffix=os.path.splitext(path)[1])
+    os.close(fd)
+    return tmp
 
 
 def is_model_file(name) -> bool:

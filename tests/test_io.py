@@ -250,7 +250,8 @@ def test_a_failed_training_state_save_keeps_the_last_one(tmp_path):
     with compiled:
         save_training_state(compiled, folder, {"epoch": 0})
         before = pull(compiled, net.c_in, "d")
-        compiled.train({net.inp: X}, {net.out: Y}, num_epochs=1)
+        compiled.train({net.inp: X}, {net.out: Y}, num_epochs=2,
+                       shuffle=False)
         assert not np.array_equal(pull(compiled, net.c_in, "d"), before)
         with pytest.raises(TypeError):
             save_training_state(compiled, folder,
@@ -405,3 +406,36 @@ def test_save_into_a_file_refused(tmp_path):
     with pytest.raises(NotADirectoryError, match="it is a file"):
         save_model(net.network, tmp_path / "model", checkpoint=0)
     assert (tmp_path / "model").read_text() == "not a folder"
+
+
+def test_a_failed_rename_undoes_the_renames_before_it(trained, monkeypatch):
+    # The files are renamed into place one by one: should the third
+    # rename fail, the two before it are undone from copies of the old
+    # files, and no temporary file is left
+    net, _, written, _, folder = trained
+    before = {w: open(w, "rb").read() for w in written}
+    fresh = TinyNet("ours", recurrent=True, seed=7)
+    calls = []
+    real_replace = os.replace
+
+    def failing_replace(src, dst):
+        calls.append(dst)
+        if len(calls) == 3:
+            raise OSError("simulated failure")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(model_io.os, "replace", failing_replace)
+    with pytest.raises(OSError, match="simulated"):
+        save_model(fresh.network, folder, checkpoint=3)
+    monkeypatch.undo()
+    assert {w: open(w, "rb").read() for w in written} == before
+    assert not [n for n in os.listdir(folder) if n.startswith(".tmp-")]
+    # New files (another checkpoint) are removed again
+    monkeypatch.setattr(model_io.os, "replace", failing_replace)
+    calls.clear()
+    with pytest.raises(OSError, match="simulated"):
+        save_model(fresh.network, folder, checkpoint=4)
+    monkeypatch.undo()
+    assert not [n for n in os.listdir(folder) if n.startswith("4-")
+                or n.startswith(".tmp-")]
+    assert {w: open(w, "rb").read() for w in written} == before
