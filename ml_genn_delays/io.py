@@ -24,7 +24,7 @@ from .io_files import (FORMAT, MANIFEST, _natural_key, _read,
 from .io_params import (CONNECTION_SUFFIXES, apply_params,
                         learned_populations, param_state, read_params)
 from .io_state import (COMPILED_NETWORKS, LOADED_DT, WEIGHT_SUFFIX,
-                       _connections, dt_mismatch,
+                       _connections, drawn_not_saved, dt_mismatch,
                        _delay_size, _holder, _is_compiled, _learnable,
                        _network_order, _sizes, _state, _synapse_count,
                        _synapses, check_same_synapses, require_loaded)
@@ -82,6 +82,13 @@ def save_model(target, directory, checkpoint):
     if checkpoint is None or isinstance(checkpoint, bool):
         raise ValueError(f"checkpoint must be given (e.g. the epoch), got "
                          f"{checkpoint!r}")
+    drawn = drawn_not_saved(target)
+    if drawn:
+        warnings.warn(f"save_model: {', '.join(drawn)} are drawn by GeNN "
+                      f"when the model is built and are not saved: a "
+                      f"reload draws other values, even with the same "
+                      f"rng_seed. Give them as arrays (e.g. drawn with "
+                      f"numpy) to keep them.", stacklevel=2)
     checkpoint = str(checkpoint)
     if (not checkpoint or "-" in checkpoint or "/" in checkpoint
             or os.sep in checkpoint):

@@ -93,6 +93,31 @@ def learnable_delays(compiled_net, conn=None):
     return specs or {}
 
 
+def drawn_not_saved(target):
+    """What GeNN draws when the model is built and model files do not
+    hold: fixed delays and fixed AdLIF parameters given as initializers.
+    A reload draws them anew, other values even with the same rng_seed
+    (the loaded arrays shift GeNN's random stream)."""
+    # Only reached with a network, so mlGeNN is there
+    from ml_genn.initializers import Initializer
+    found = [f"the fixed delays of connection {conn.name}"
+             for conn in _connections(target)
+             if (spec := getattr(conn, "delay_spec", None)) is not None
+             and not hasattr(spec, "kind")
+             and isinstance(spec.init, Initializer)]
+    populations = (target.neuron_populations if _is_compiled(target)
+                   else target.populations)
+    for pop in populations:
+        learned = getattr(pop.neuron, "learnable_params", None)
+        if learned is None:
+            continue    # not an AdaptiveLeakyIntegrateFire
+        found += [f"{name} of population {pop.name}"
+                  for name in ("tau_mem", "tau_adapt", "a", "b")
+                  if name not in learned
+                  and isinstance(getattr(pop.neuron, name), Initializer)]
+    return found
+
+
 def _sizes(conn):
     return (int(np.prod(conn.source().shape)),
             int(np.prod(conn.target().shape)))

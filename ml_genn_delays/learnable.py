@@ -136,7 +136,8 @@ class Learnable:
         ``("axonal", "dendritic")``: both, the delay of synapse ij being
         ``d_i + d_j`` (clamped to ``[0, max_delay_steps]``); ``init`` is
         then one value for both or a tuple of one per kind, in the order
-        given. ``"axonal+dendritic"`` is the same as the tuple.
+        given (a list too). ``"axonal+dendritic"`` is the same as the
+        tuple.
 
     Notes
     -----
@@ -172,7 +173,9 @@ class Learnable:
         parts = self.kind.parts
         if len(parts) == 1:
             return [as_values(init, "Learnable")]
-        if isinstance(init, tuple):
+        if isinstance(init, (tuple, list)):
+            # One init per kind (a list too: a per-neuron list cannot
+            # serve both kinds, which have their own sizes)
             if len(init) != len(parts):
                 raise ValueError(
                     f"Learnable: kind {tuple(kind)} needs one init per "

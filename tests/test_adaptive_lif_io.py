@@ -103,3 +103,48 @@ def test_resume_state_holds_parameters(tmp_path):
         for name, expected in values.items():
             np.testing.assert_array_equal(pull(compiled, net.hid, name),
                                           expected)
+
+
+def test_values_drawn_at_build_are_named_when_saving(tmp_path):
+    # A fixed parameter or fixed delay given as an initializer is drawn
+    # by GeNN and not in the files: a reload drew other values silently
+    from ml_genn.initializers import Uniform
+    from ml_genn_delays import Fixed
+    net = TinyNet("ours", recurrent=True, seed=4,
+                  hidden=AdaptiveLeakyIntegrateFire(
+                      tau_mem=LearnableParam(15.0, 3.0, 50.0),
+                      a=Uniform(0.0, 0.5)))
+    with pytest.warns(UserWarning, match=f"a of population "
+                                         f"{net.hid.name} are drawn by "
+                                         f"GeNN .*not saved"):
+        save_model(net.network, tmp_path / "a", checkpoint=0)
+    from ml_genn import Network, Population
+    from ml_genn.compilers.event_prop_compiler import default_params
+    from ml_genn.connectivity import Dense
+    from ml_genn.neurons import LeakyIntegrate, SpikeInput
+    from ml_genn.synapses import Exponential
+    from ml_genn_delays import Connection
+    network = Network(default_params)
+    with network:
+        inp = Population(SpikeInput(max_spikes=10), 2)
+        out = Population(LeakyIntegrate(readout="avg_var"), 2)
+        conn = Connection(inp, out, Dense(1.0), Exponential(5.0),
+                          delay=Fixed(Uniform(0.0, 4.0)))
+    with pytest.warns(UserWarning, match=f"the fixed delays of connection "
+                                         f"{conn.name} are drawn"):
+        save_model(network, tmp_path / "c", checkpoint=0)
+    plain = adaptive_net()
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        save_model(plain.network, tmp_path / "b", checkpoint=0)
+
+
+def test_per_neuron_arrays_must_fit_the_population():
+    # pygenn failed at load with "could not broadcast ... (3,) into (4,)"
+    for hidden in (AdaptiveLeakyIntegrateFire(a=np.array([0.1, 0.2, 0.3])),
+                   AdaptiveLeakyIntegrateFire(tau_mem=LearnableParam(
+                       np.array([10.0, 12.0, 14.0]), 3.0, 50.0))):
+        net = TinyNet("ours", recurrent=True, seed=4, hidden=hidden)
+        with pytest.raises(ValueError, match=r"3 values for 4 neurons"):
+            net.compile(T, "adlif_size")

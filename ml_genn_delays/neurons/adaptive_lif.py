@@ -137,6 +137,17 @@ class AdaptiveLeakyIntegrateFire(LeakyIntegrateFire):
                       tau_mem=tau_mem, tau_adapt=tau_adapt, a=a, b=b)
 
     def get_model(self, population, dt, batch_size):
+        # Per-neuron arrays must fit the population; pygenn would fail
+        # later, at load, without naming either
+        size = int(np.prod(population.shape))
+        for name in ("v", "w", *PARAMETERS):
+            spec = self.learnable_params.get(name)
+            value = spec.init if spec is not None else getattr(self, name)
+            if isinstance(value, np.ndarray) and value.size not in (1, size):
+                raise ValueError(
+                    f"Population {population.name}: {name} has "
+                    f"{value.size} values for {size} neurons; give one "
+                    f"value or one per neuron")
         # Parameters are per-neuron variables shared across the batch
         shared = [(v, "scalar", VarAccess.READ_ONLY)
                   for v in PARAMETERS.values()]
