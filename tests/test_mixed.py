@@ -141,6 +141,12 @@ def test_plus_string_is_the_tuple():
         "axonal", "dendritic")).kind.name
     assert [(k.name, v.shape) for k, v in spec.parts] == [
         ("axonal", (2,)), ("dendritic", (3,))]
+    # A list of one init per kind is the tuple (it was refused as "not a
+    # delay": per-neuron arrays of two sizes make no array)
+    listed = Learnable([np.ones(3), np.zeros(2)], 10,
+                       kind="dendritic+axonal")
+    assert [(k.name, v.shape) for k, v in listed.parts] == [
+        ("axonal", (2,)), ("dendritic", (3,))]
 
 
 def test_resume_state_holds_every_part(tmp_path):
