@@ -1,9 +1,9 @@
 """Command line shared by the training examples: one parser, one main."""
 import argparse
 
-from .configs import NAME_FORM, get_config
+from .configs import DATASET_NAMES, NAME_FORM, get_config
 from .datasets.splits import fit_trial, load_splits
-from .errors import BackendUnavailableError, DataFileError, ModelFileError
+from .errors import ONE_LINE_ERRORS
 
 BACKENDS = {"cpu": "single_threaded_cpu", "cuda": "cuda"}
 
@@ -120,17 +120,12 @@ def main(dataset: str, description: str, default_arch: str, argv=None):
                      f"_nodelay architecture): drop one of them")
     if dataset != "yin_yang" and args.data_dir is None:
         # Refused here, before anything is loaded or compiled
-        name = {"braille": "Braille"}.get(dataset, dataset.upper())
-        parser.error(f"{name} needs --data-dir DIR, the folder holding its "
-                     f"files (nothing is downloaded)")
+        parser.error(f"{DATASET_NAMES[dataset]} needs --data-dir DIR, the "
+                     f"folder holding its files (nothing is downloaded)")
     try:
         return _train(args, config, dataset)
-    except (FileNotFoundError, DataFileError, ModelFileError,
-            RunExistsError, ResumeMismatchError,
-            BackendUnavailableError) as error:
-        # Missing or broken data, missing or broken resume state, a run in
-        # the way or a backend this GeNN lacks: the message says what to do; a traceback would only
-        # hide it
+    except (*ONE_LINE_ERRORS, RunExistsError, ResumeMismatchError) as error:
+        # Also a run in the way, or one resumed with other settings
         raise SystemExit(f"error: {error}") from None
 
 

@@ -107,6 +107,9 @@ class Config:
 
 
 _PREFIX = {"yin_yang": "yy", "shd": "shd", "ssc": "ssc", "braille": "braille"}
+#: How messages name each data set
+DATASET_NAMES = {"yin_yang": "Yin-Yang", "shd": "SHD", "ssc": "SSC",
+                 "braille": "Braille"}
 #: How architecture names are written (what _NAME accepts)
 NAME_FORM = ("<dataset>_<ff|rec>_<hidden>[_nodelay][_axonal|_dendritic|"
              "_axonal_dendritic][_adlif]")

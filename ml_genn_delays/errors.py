@@ -18,3 +18,9 @@ class BackendUnavailableError(ValueError):
 class DataFileError(ValueError):
     """A data set file (SHD/SSC ``.h5``, Braille pickle) that is not what
     it should be; the message names the file (and sample) and why."""
+
+
+#: Errors whose message says what to do: the scripts print them as one
+#: line (a traceback would only hide it)
+ONE_LINE_ERRORS = (FileNotFoundError, DataFileError, ModelFileError,
+                   BackendUnavailableError)

@@ -127,21 +127,20 @@ def build_model(config, seed: int = 0, max_input_spikes: int = None) -> Model:
 def compile_model(model: Model, name: str = None, **overrides):
     """Compile ``model`` for training with our EventPropCompiler."""
     config = model.config
+    # beta2 0.99 with the rmse loss: mlGeNN's own Yin-Yang example
+    beta2 = config.adam_beta2 or (0.99 if config.loss == "rmse" else None)
     kwargs = dict(example_timesteps=config.example_timesteps, dt=config.dt,
                   batch_size=config.batch_size, max_spikes=config.max_spikes,
-                  optimiser=Adam(config.lr),
+                  optimiser=(Adam(config.lr) if beta2 is None
+                             else Adam(config.lr, 0.9, beta2)),
                   delay_optimiser=Adam(config.delay_lr),
                   param_optimiser=Adam(config.param_lr))
     if config.loss == "rmse":
         # Settings of mlGeNN's own Yin-Yang example for this loss
         kwargs.update(losses=RelativeMeanSquareError(config.rmse_delta),
-                      optimiser=Adam(config.lr, 0.9, config.adam_beta2
-                                     or 0.99),
                       softmax_temperature=0.5, ttfs_alpha=0.1)
     else:
         kwargs["losses"] = "sparse_categorical_crossentropy"
-        if config.adam_beta2 is not None:
-            kwargs["optimiser"] = Adam(config.lr, 0.9, config.adam_beta2)
     if config.reg_lambda:
         # Spike-count regulariser of every hidden layer (train.py)
         reg = {hid: config.reg_lambda for hid in model.hidden_layers}

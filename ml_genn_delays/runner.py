@@ -174,9 +174,9 @@ class TrainingRun:
         if self.description["keep_delays"] is not None:
             # A resumed run keeps the first run's stages, even when it
             # trains longer (its own epochs would move them)
-            schedule = (saved.get("pruning") if saved else None) or (
-                pruning_schedule(saved["config"]["epochs"] if saved
-                                 else config.epochs))
+            first = saved or {"config": {"epochs": config.epochs}}
+            schedule = (first.get("pruning")
+                        or pruning_schedule(first["config"]["epochs"]))
             self.description["pruning"] = schedule
             self.pruning = DelayPruning(keep_delays, **schedule)
         self.model = build_model(config, seed, max_input_spikes)

@@ -20,10 +20,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from ml_genn_delays.configs import get_config
+from ml_genn_delays.configs import DATASET_NAMES, get_config
 from ml_genn_delays.datasets.splits import fit_trial, load_splits
-from ml_genn_delays.errors import (BackendUnavailableError, DataFileError,
-                                   ModelFileError)
+from ml_genn_delays.errors import ONE_LINE_ERRORS
 from ml_genn_delays.experiment import evaluate_saved
 from ml_genn_delays.runner import read_run
 
@@ -81,11 +80,7 @@ def _seeds_in(arch_dir):
 def main(argv=None):
     try:
         return _main(argv)
-    except (ModelFileError, FileNotFoundError, DataFileError,
-            BackendUnavailableError) as error:
-        # A model or data file that cannot be read as asked, or a backend
-        # this GeNN lacks: the message says which and why; a traceback
-        # would only hide it
+    except ONE_LINE_ERRORS as error:
         raise SystemExit(f"error: {error}") from None
 
 
@@ -125,10 +120,9 @@ def _main(argv):
     runs = [read_run(d) for d in directories]
     config = config_of_runs(args, runs)
     if config.dataset != "yin_yang" and args.data_dir is None:
-        name = {"braille": "Braille"}.get(config.dataset,
-                                          config.dataset.upper())
-        parser.error(f"{args.arch} is a {name} model: give --data-dir DIR, "
-                     f"the folder holding its files")
+        parser.error(f"{args.arch} is a {DATASET_NAMES[config.dataset]} "
+                     f"model: give --data-dir DIR, the folder holding its "
+                     f"files")
     fitted = all(r is not None for r in runs)   # trial length as trained
     options = ({} if args.backend is None else
                {"backend": {"cpu": "single_threaded_cpu",

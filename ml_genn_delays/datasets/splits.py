@@ -4,6 +4,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ..configs import DATASET_NAMES
 from ..published import trial_steps
 from .augment import make_augmentations
 from .braille import NUM_INPUT as BRAILLE_INPUTS, load_braille
@@ -75,8 +76,8 @@ def load_splits(config, data_dir=None, max_examples=None, seed=0) -> Splits:
         return Splits(4, *split("train"), *split("validation"),
                       *split("test"), raw=False)
     if data_dir is None:
-        raise ValueError(f"{dataset.upper()} needs --data-dir (the folder "
-                         f"holding its files)")
+        raise ValueError(f"{DATASET_NAMES[dataset]} needs --data-dir (the "
+                         f"folder holding its files)")
     if dataset == "braille":
         def split(name):
             return load_braille(data_dir, name, dt=config.dt, seed=seed,
