@@ -7,7 +7,7 @@ import os
 import numpy as np
 
 from .errors import ModelFileError
-from .io_files import _save_all
+from .io_files import _save_all, finish_interrupted_save
 
 STATE_ARRAYS = "training_state.npz"
 STATE_JSON = "training_state.json"
@@ -59,8 +59,7 @@ def save_training_state(compiled, directory, state: dict):
                  arrays=sorted(arrays))
     os.makedirs(directory, exist_ok=True)
     token = str(state.get("epoch"))
-    # Both written before either is renamed: a failure while writing
-    # (disk full) leaves the previous epoch's pair, which resumes
+    # Saved together: a failure or a kill part-way leaves one epoch's pair
     _save_all([(os.path.join(directory, STATE_ARRAYS),
                 lambda f: np.savez(f, __epoch__=np.array(token), **arrays)),
                (os.path.join(directory, STATE_JSON),
@@ -68,6 +67,8 @@ def save_training_state(compiled, directory, state: dict):
 
 
 def _read_state(directory) -> dict:
+    if os.path.isdir(directory):
+        finish_interrupted_save(directory)
     json_path = os.path.join(directory, STATE_JSON)
     if not os.path.isfile(json_path):
         raise FileNotFoundError(f"No training state to resume in "
@@ -91,7 +92,7 @@ def load_training_state(compiled, directory) -> dict:
         if str(arrays["__epoch__"]) != str(state.get("epoch")):
             raise ModelFileError(
                 f"{directory}: {STATE_ARRAYS} and {STATE_JSON} are from "
-                f"different epochs (a crash while saving them); cannot "
+                f"different epochs (copied from different saves); cannot "
                 f"resume: start afresh with --overwrite")
         if set(state["arrays"]) != set(genn_vars):
             raise ModelFileError(

@@ -181,7 +181,7 @@ def test_interrupted_save_keeps_previous_checkpoint(trained, monkeypatch):
         save_model(net.network, folder, checkpoint=4)
     monkeypatch.undo()
     # No temporary files; checkpoint 3 still loads completely
-    assert not [n for n in os.listdir(folder) if n.startswith(".tmp")]
+    assert not [n for n in os.listdir(folder) if n.startswith(".")]
     fresh = TinyNet("ours", recurrent=True, seed=14)
     load_model(fresh.network, folder, checkpoint=3)
     np.testing.assert_array_equal(fresh.c_rec.connectivity.delay,
@@ -389,7 +389,7 @@ def test_a_failed_save_leaves_the_old_checkpoint_whole(trained):
     os.rmdir(folder / "manifest.json")
     os.rename(folder / "kept.json", folder / "manifest.json")
     assert {w: open(w, "rb").read() for w in written} == before
-    assert not [n for n in os.listdir(folder) if n.startswith(".tmp-")]
+    assert not [n for n in os.listdir(folder) if n.startswith(".")]
 
 
 @pytest.mark.parametrize("checkpoint", [None, "a/b", "1-2", ""])
@@ -429,7 +429,7 @@ def test_a_failed_rename_undoes_the_renames_before_it(trained, monkeypatch):
         save_model(fresh.network, folder, checkpoint=3)
     monkeypatch.undo()
     assert {w: open(w, "rb").read() for w in written} == before
-    assert not [n for n in os.listdir(folder) if n.startswith(".tmp-")]
+    assert not [n for n in os.listdir(folder) if n.startswith(".")]
     # New files (another checkpoint) are removed again
     monkeypatch.setattr(model_io.os, "replace", failing_replace)
     calls.clear()
@@ -437,5 +437,5 @@ def test_a_failed_rename_undoes_the_renames_before_it(trained, monkeypatch):
         save_model(fresh.network, folder, checkpoint=4)
     monkeypatch.undo()
     assert not [n for n in os.listdir(folder) if n.startswith("4-")
-                or n.startswith(".tmp-")]
+                or n.startswith(".")]
     assert {w: open(w, "rb").read() for w in written} == before

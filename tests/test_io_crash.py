@@ -1,0 +1,119 @@
+"""A save killed part-way (SIGKILL, as a cluster's time limit does) leaves a
+model directory that loads as the old checkpoint or the new one, never a
+mix: the next load finishes or undoes the interrupted renames."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from ml_genn_delays import ModelFileError, load_model
+from ml_genn_delays.io_files import is_model_file
+from networks import TinyNet
+
+# Saves TinyNet(seed=argv[4]) as checkpoint 3 into argv[1]; os.replace
+# call number argv[2] kills the process, call number argv[3] fails (0:
+# none). One network a process, so the connections' names are the same
+SAVE_AND_DIE = """
+import os, signal, sys
+sys.path.insert(0, {tests!r})
+from networks import TinyNet
+from ml_genn_delays import save_model
+kill_at, fail_at = int(sys.argv[2]), int(sys.argv[3])
+real_replace, calls = os.replace, []
+
+def replace(src, dst):
+    calls.append(dst)
+    if len(calls) == fail_at:
+        raise OSError("simulated failure")
+    if len(calls) == kill_at:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real_replace(src, dst)
+
+os.replace = replace
+save_model(TinyNet("ours", recurrent=True, seed=int(sys.argv[4])).network,
+           sys.argv[1], checkpoint=3)
+"""
+
+
+def contents(folder):
+    return {n: (folder / n).read_bytes() for n in sorted(os.listdir(folder))}
+
+
+def save(folder, kill_at=0, fail_at=0, seed=7):
+    script = SAVE_AND_DIE.format(tests=os.path.dirname(__file__))
+    run = subprocess.run([sys.executable, "-c", script, str(folder),
+                          str(kill_at), str(fail_at), str(seed)],
+                         capture_output=True)
+    assert run.returncode == (-9 if kill_at else 0), run.stderr.decode()
+
+
+@pytest.fixture(scope="module")
+def saves(tmp_path_factory):
+    """The folder's files after an old save (seed 1) and a new one."""
+    root = tmp_path_factory.mktemp("saves")
+    save(root / "old", seed=1)
+    save(root / "new", seed=7)
+    return contents(root / "old"), contents(root / "new")
+
+
+def save_and_die(tmp_path, saves, kill_at, fail_at=0):
+    folder = tmp_path / "model"
+    folder.mkdir()
+    for name, data in saves[0].items():
+        (folder / name).write_bytes(data)
+    save(folder, kill_at, fail_at)
+    return folder
+
+
+@pytest.mark.parametrize("kill_at", [1, 2, 3, 5, "last"])
+def test_a_killed_save_loads_whole(tmp_path, saves, kill_at):
+    # Call 1 puts the journal in place; calls 2.. rename the files
+    old, new = saves
+    kill_at = len(new) + 1 if kill_at == "last" else kill_at
+    folder = save_and_die(tmp_path, saves, kill_at)
+    left = [n for n in os.listdir(folder) if n.startswith(".")]
+    assert left and not [n for n in left if is_model_file(n)]
+    load_model(TinyNet("ours", recurrent=True, seed=2).network, folder)
+    assert contents(folder) == (old if kill_at == 1 else new)
+
+
+def test_a_kill_while_undoing_a_failed_rename_loads_the_old(tmp_path, saves):
+    # Call 3 (the second file's rename) fails; call 4 turns the journal
+    # into the undo journal; call 5, the first file's restore, kills
+    old, new = saves
+    folder = save_and_die(tmp_path, saves, kill_at=5, fail_at=3)
+    assert ".undo-journal.json" in os.listdir(folder)
+    assert contents(folder) != old
+    load_model(TinyNet("ours", recurrent=True, seed=2).network, folder)
+    assert contents(folder) == old
+
+
+def test_the_next_save_finishes_a_killed_one_first(tmp_path, saves):
+    old, new = saves
+    folder = save_and_die(tmp_path, saves, kill_at=3)
+    save(folder, seed=7)
+    assert contents(folder) == new
+
+
+def test_a_journal_that_cannot_be_replayed_is_explained(tmp_path, saves):
+    folder = save_and_die(tmp_path, saves, kill_at=3)
+    (folder / ".save-journal.json").write_text("not json")
+    with pytest.raises(ModelFileError, match="interrupted.*not json|"
+                       "interrupted.*Expecting"):
+        load_model(TinyNet("ours", recurrent=True, seed=2).network, folder)
+
+
+def test_a_kill_while_writing_the_journal_leaves_the_old(tmp_path, saves):
+    # The pending journal is written before any other file: cut short,
+    # it is dropped and the old files stay
+    old, new = saves
+    folder = save_and_die(tmp_path, saves, kill_at=1)
+    journal = folder / ".pending-journal.json"
+    assert journal.exists()
+    for name in os.listdir(folder):
+        if name.startswith(".tmp."):
+            os.unlink(folder / name)
+    journal.write_bytes(journal.read_bytes()[:30])
+    load_model(TinyNet("ours", recurrent=True, seed=2).network, folder)
+    assert contents(folder) == old
