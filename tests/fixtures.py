@@ -6,9 +6,12 @@ import h5py
 import numpy as np
 
 
-def write_h5(path, samples, labels):
+def write_h5(path, samples, labels, num_classes=None):
     """The SHD/SSC layout: spikes/times [s] and spikes/units as
-    variable-length arrays, labels, extra/keys and extra/speaker."""
+    variable-length arrays, labels, extra/keys (a name per class: 20 in
+    SHD files, 35 in SSC ones, unless ``num_classes``) and extra/speaker."""
+    if num_classes is None:
+        num_classes = 20 if os.path.basename(path).startswith("shd") else 35
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with h5py.File(path, "w") as f:
         times = f.create_dataset("spikes/times", (len(samples),),
@@ -19,7 +22,8 @@ def write_h5(path, samples, labels):
             times[i] = np.asarray(t, np.float32)
             units[i] = np.asarray(u, np.uint16)
         f["labels"] = np.asarray(labels, np.uint8)
-        f["extra/keys"] = np.array([b"zero", b"one"])
+        f["extra/keys"] = np.array([f"class {i}".encode()
+                                    for i in range(num_classes)])
         f["extra/speaker"] = np.zeros(len(samples), np.uint8)
 
 

@@ -102,3 +102,18 @@ def test_file_of_another_kind_named(tmp_path):
     with pytest.raises(ValueError, match="shd_test.h5: not an SHD/SSC.*"
                                          "spikes/times"):
         load_heidelberg(tmp_path, "shd", "test")
+
+
+def test_a_file_of_the_other_data_set_refused(tmp_path):
+    # SHD's labels 0..19 are valid SSC labels: the class list tells them
+    # apart (an SHD file renamed, or put in the SSC folder by mistake)
+    write_h5(tmp_path / "ssc_train.h5", SAMPLES, [1, 0], num_classes=20)
+    with pytest.raises(ValueError, match=r"ssc_train.h5: its extra/keys "
+                       r"lists 20 classes \(an SHD file\?\), SSC has 35"):
+        load_heidelberg(tmp_path, "ssc", "train")
+    write_h5(tmp_path / "SHD" / "shd_test.h5", SAMPLES, [1, 0],
+             num_classes=35)
+    (tmp_path / "SHD" / "shd_test.h5.zip").write_bytes(b"")   # tonic's
+    with pytest.raises(ValueError, match=r"35 classes \(an SSC file\?\), "
+                                         r"SHD has 20"):
+        load_heidelberg(tmp_path, "shd", "test")

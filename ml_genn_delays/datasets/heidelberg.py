@@ -78,6 +78,25 @@ def _read_h5py(path):
                             f"{error}") from error
 
 
+def _check_classes(path, dataset):
+    """Refuse a file of the other data set (SHD's 20 classes all fit in
+    SSC's 35): the published files list their classes in extra/keys."""
+    _, _, num_classes = _describe(dataset)
+    try:
+        with h5py.File(path, "r") as f:
+            found = len(f["extra/keys"]) if "extra/keys" in f else None
+    except OSError:
+        return      # not HDF5: reading it says so
+    if found is not None and found != num_classes:
+        other = [name.upper() for name, (_, _, n) in DATASETS.items()
+                 if n == found]
+        raise DataFileError(
+            f"{path}: its extra/keys lists {found} classes"
+            f"{f' (an {other[0]} file?)' if other else ''}, "
+            f"{dataset.upper()} has {num_classes}; put the "
+            f"{dataset.upper()} files in the data folder")
+
+
 def _tonic_ready(path, dataset):
     """tonic reads a file only if its downloaded .zip sits beside it."""
     folder, _, _ = _describe(dataset)
@@ -117,6 +136,7 @@ def load_heidelberg(data_dir, dataset: str = "shd", split: str = "train",
     _, _, num_classes = _describe(dataset)
     check_max_examples(max_examples)
     path = find_file(data_dir, dataset, split)
+    _check_classes(path, dataset)
     times, units, labels = (_read_tonic(path, dataset, split)
                             if _tonic_ready(path, dataset)
                             else _read_h5py(path))
