@@ -274,7 +274,7 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
         init = (connect_snippet.delay if isinstance(spec.kind, SynapticDelay)
                 else spec.init)
         wum = delayed_weight_update_model(
-            spec.kind, conn, conn.synapse.tau, spec.max_delay_steps,
+            spec.kind, conn, conn.synapse.tau, spec.longest_delay_steps,
             connect_snippet.weight, init, feedback)
         if feedback and not spec.kind.pre_channel:
             compile_state.feedback_connections.append(conn)

@@ -69,7 +69,7 @@ class Connection(MLGeNNConnection):
                     f"with the delay's max_delay_steps="
                     f"{spec.max_delay_steps}; give it once, in the delay")
         if spec is not None:
-            max_delay_steps = spec.max_delay_steps
+            max_delay_steps = spec.longest_delay_steps
         if isinstance(spec, Fixed) and isinstance(spec.init, Number) \
                 and spec.init == 0:
             # mlGeNN bug: a delay of 0 with a max_delay_steps makes its

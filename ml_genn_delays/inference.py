@@ -61,7 +61,7 @@ def synapse_delays(conn):
             total += values[pre if kind.name == "axonal" else post]
     if isinstance(conn.connectivity, Dense):
         total = total.reshape(_sizes(conn))
-    return _as_trained(total, spec.max_delay_steps)
+    return _as_trained(total, spec.longest_delay_steps)
 
 
 @contextmanager

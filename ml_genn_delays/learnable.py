@@ -134,10 +134,12 @@ class Learnable:
         in the connection (``init`` of shape ``(n_post,)``; the target
         must be a hidden population, LIF or AdLIF). A tuple
         ``("axonal", "dendritic")``: both, the delay of synapse ij being
-        ``d_i + d_j`` (clamped to ``[0, max_delay_steps]``); ``init`` is
-        then one value for both or a tuple of one per kind, in the order
-        given (a list too). ``"axonal+dendritic"`` is the same as the
-        tuple.
+        ``d_i + d_j``: each part lies in ``[0, max_delay_steps]``, so a
+        synapse's delay reaches ``2 * max_delay_steps`` (the delay
+        buffers are that long; a clamp on the sum would leave the
+        gradients of clamped synapses wrong). ``init`` is then one value
+        for both or a tuple of one per kind, in the order given (a list
+        too). ``"axonal+dendritic"`` is the same as the tuple.
 
     Notes
     -----
@@ -166,6 +168,19 @@ class Learnable:
                     f"max_delay_steps is {self.max_delay_steps}; raise "
                     f"max_delay_steps or lower the initial delays")
         self.init = inits[0] if len(inits) == 1 else tuple(inits)
+        if self.longest_delay_steps > GENN_MAX_DELAY_STEPS:
+            raise ValueError(
+                f"Learnable: {self.kind.name} delays reach "
+                f"{len(self.kind.parts)} x max_delay_steps = "
+                f"{self.longest_delay_steps} steps, more than GeNN's "
+                f"{GENN_MAX_DELAY_STEPS}; lower max_delay_steps")
+
+    @property
+    def longest_delay_steps(self) -> int:
+        """The longest delay a synapse can get, and the length of its
+        delay buffers: ``max_delay_steps``, or the sum of the parts'
+        for mixed delays."""
+        return self.max_delay_steps * len(self.kind.parts)
 
     def _part_inits(self, kind, init):
         """One initial value per part of the kind, in ``kind.parts``
@@ -241,6 +256,11 @@ class Fixed:
         elif isinstance(init, Number):
             init = float(whole_steps(init))
         self.init = init
+
+    @property
+    def longest_delay_steps(self) -> int:
+        """As :attr:`Learnable.longest_delay_steps`: ``max_delay_steps``."""
+        return self.max_delay_steps
 
 
 def as_delay_spec(delay, max_delay_steps=None):

@@ -15,25 +15,28 @@ from test_axonal import LABELS, TIMESTEPS, hidden_neuron, rel_err
 MAX_DELAY = 12
 
 
-def build(mixed, recurrent, seed=1, neuron="lif", kind_order=None):
+def build(mixed, recurrent, seed=1, neuron="lif", kind_order=None,
+          long=False):
     """input -> hidden (optionally recurrent) -> output; the connections
     into the hidden layer have axonal + dendritic delays (or, not
-    ``mixed``, synaptic delays d_i + d_j)."""
+    ``mixed``, synaptic delays d_i + d_j). ``long``: a max_delay_steps of
+    6 and parts near it, so most sums exceed it."""
     rng = np.random.default_rng(seed)
     w_in = rng.normal(0.8, 0.4, (5, 4))
     w_rec = rng.normal(0.0, 0.3, (4, 4))
     w_out = rng.normal(0.5, 0.5, (4, 3))
-    axonal = [rng.uniform(0, 5, 5), rng.uniform(0, 5, 4)]
-    dendritic = [rng.uniform(0, 5, 4), rng.uniform(0, 5, 4)]
+    max_delay, low, high = (6, 3.5, 6) if long else (MAX_DELAY, 0, 5)
+    axonal = [rng.uniform(low, high, 5), rng.uniform(low, high, 4)]
+    dendritic = [rng.uniform(low, high, 4), rng.uniform(low, high, 4)]
 
     def delay(i):
         if mixed:
             order = kind_order or ("axonal", "dendritic")
             init = {"axonal": axonal[i], "dendritic": dendritic[i]}
-            return Learnable(tuple(init[k] for k in order), MAX_DELAY,
+            return Learnable(tuple(init[k] for k in order), max_delay,
                              kind=order)
         return Learnable(axonal[i][:, None] + dendritic[i][None, :],
-                         MAX_DELAY)
+                         2 * max_delay)
 
     rec = recurrent
     return five_four_three(
@@ -49,19 +52,23 @@ def compile_net(network, name, **kwargs):
         **kwargs).compile(network, name=name)
 
 
-def run(mixed, recurrent, name, neuron="lif"):
-    network, inp, hid, out, conns = build(mixed, recurrent, neuron=neuron)
+def run(mixed, recurrent, name, neuron="lif", long=False):
+    network, inp, hid, out, conns = build(mixed, recurrent, neuron=neuron,
+                                          long=long)
     return train_probed(network, inp, hid, out, conns, name, LABELS,
                         TIMESTEPS, probe_conns=conns[:-1])
 
 
-@pytest.mark.parametrize("neuron", ["lif", "adlif"])
+@pytest.mark.parametrize("neuron, long", [("lif", False), ("adlif", False),
+                                          ("lif", True)],
+                         ids=["lif", "adlif", "lif-long"])
 @pytest.mark.parametrize("recurrent", [False, True], ids=["ff", "rec"])
-def test_mixed_gradients_are_row_and_column_sums(recurrent, neuron):
-    mixed, hid_mixed = run(True, recurrent, f"mix_{recurrent}_{neuron}",
-                           neuron)
-    synaptic, hid_syn = run(False, recurrent, f"mixsyn_{recurrent}_{neuron}",
-                            neuron)
+def test_mixed_gradients_are_row_and_column_sums(recurrent, neuron, long):
+    # long: the parts sum beyond max_delay_steps, up to twice it; such a
+    # sum was once clamped, and its synapses' terms were wrong
+    tag = f"{recurrent}_{neuron}_{long}"
+    mixed, hid_mixed = run(True, recurrent, f"mix_{tag}", neuron, long)
+    synaptic, hid_syn = run(False, recurrent, f"mixsyn_{tag}", neuron, long)
     assert len(hid_syn[0]) >= 10
     np.testing.assert_array_equal(hid_mixed[0], hid_syn[0])
     np.testing.assert_array_equal(hid_mixed[1], hid_syn[1])
@@ -132,6 +139,11 @@ def test_bad_mixed_kinds_are_refused():
         Learnable((1.0, 2.0, 3.0), 10, kind=("axonal", "dendritic"))
     with pytest.raises(ValueError, match="Mixed delay kinds"):
         Learnable(0.0, 10, kind="axonal+synaptic")
+    # Each part reaches max_delay_steps, the sum twice it: GeNN's limit
+    with pytest.raises(ValueError, match="2 x max_delay_steps = 80000"):
+        Learnable(0.0, 40000, kind="axonal+dendritic")
+    assert Learnable(0.0, 30000, kind="axonal+dendritic"
+                     ).longest_delay_steps == 60000
 
 
 def test_plus_string_is_the_tuple():

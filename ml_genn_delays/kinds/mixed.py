@@ -1,5 +1,8 @@
 """Mixed delays: an axonal and a dendritic delay on one connection; the
-delay of synapse ij is d_i + d_j (clamped to [0, max_delay_steps]).
+delay of synapse ij is d_i + d_j, each part in [0, max_delay_steps] and
+the delay buffers 2 x max_delay_steps long, so that no sum is ever
+clamped (a clamped synapse's delay does not move with its parts, and its
+terms in their gradients would be wrong).
 
 Each part keeps its own variables, gradient and optimiser, exactly as
 alone: the axonal gradient is the row sum and the dendritic one the
