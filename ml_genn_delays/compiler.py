@@ -1,15 +1,13 @@
 """EventPropCompiler that learns delays: a thin subclass of mlGeNN's."""
 import inspect
-import numbers
 import os
-import warnings
 
 import numpy as np
 
 from ml_genn.compilers import EventPropCompiler as MLGeNNEventPropCompiler
 from ml_genn.compilers.compiler import create_reset_custom_update
 from ml_genn.compilers.event_prop_compiler import (
-    default_params, gradient_batch_reduce_model)
+    gradient_batch_reduce_model)
 from ml_genn.callbacks import CustomUpdateOnBatchEnd, CustomUpdateOnTimestepEnd
 from ml_genn.neurons import (Input, LeakyIntegrate, LeakyIntegrateFire)
 from ml_genn.optimisers import Adam, Optimiser
@@ -20,6 +18,8 @@ from ml_genn.utils.model import CustomUpdateModel
 from ml_genn.utils.network import get_underlying_conn
 from pygenn import SynapseMatrixType, create_var_ref, create_wu_var_ref
 
+from .checks import (check_compiler_arguments, check_time_constants,
+                     warn_unlike_event_prop_defaults)
 from .backends import (CPU_BACKENDS, backend_name, check_genn_kwargs,
                        with_cpu_optimisation)
 from .genn_models import (add_dropped_spike_counter, block_last_step_spikes,
@@ -38,29 +38,6 @@ DEFAULT_DELAY_OPTIMISER = Adam(0.1)
 DEFAULT_PARAM_OPTIMISER = Adam(0.01)
 
 _SUPPORTED_MATRIX_TYPES = (SynapseMatrixType.DENSE, SynapseMatrixType.SPARSE)
-
-
-def warn_unlike_event_prop_defaults(network):
-    """Warn for each neuron or synapse whose flags differ from EventProp's
-    ``default_params`` (input scaling, absolute reset, no integration while
-    refractory), for which EventProp's adjoint is derived. mlGeNN applies
-    them only to objects created inside ``with Network(default_params):``;
-    one made outside silently keeps its class defaults (scale_i=False,
-    ...), and mlGeNN checks none of them (two only through its logger)."""
-    objects = ([(f"Population {p.name}", p.neuron)
-                for p in network.populations]
-               + [(f"Connection {c.name}", c.synapse)
-                  for c in network.connections])
-    for where, obj in objects:
-        for name, value in default_params.get(type(obj), {}).items():
-            if getattr(obj, name, value) != value:
-                warnings.warn(
-                    f"{where}: {type(obj).__name__} has {name}="
-                    f"{getattr(obj, name)!r}, but EventProp's gradients "
-                    f"assume {name}={value!r}. Create it inside `with "
-                    f"Network(default_params):` (default_params from "
-                    f"ml_genn.compilers.event_prop_compiler) or pass "
-                    f"{name}={value!r}.", stacklevel=3)
 
 
 class EventPropCompiler(MLGeNNEventPropCompiler):
@@ -110,12 +87,6 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
                  delay_optimiser=None, batch_size: int = 1,
                  delay_learn_conns=(), strict_buffer_checking: bool = False,
                  param_optimiser=None, **kwargs):
-        if (isinstance(batch_size, bool)
-                or not isinstance(batch_size, numbers.Integral)
-                or batch_size < 1):
-            # mlGeNN takes 0 and then trains as with 1
-            raise ValueError(f"batch_size must be a whole number >= 1, "
-                             f"got {batch_size!r}")
         if delay_optimiser is None and not delay_learn_conns:
             delay_optimiser = DEFAULT_DELAY_OPTIMISER
         # mlGeNN's delay path is folded into ours, so give it nothing:
@@ -135,6 +106,11 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
         self._param_optimiser = get_object(
             param_optimiser or DEFAULT_PARAM_OPTIMISER, Optimiser,
             "Optimiser", default_optimisers)
+        check_compiler_arguments(
+            example_timesteps, batch_size, self.dt, self.max_spikes,
+            {"optimiser": self._optimiser,
+             "delay_optimiser": self._delay_optimiser,
+             "param_optimiser": self._param_optimiser})
 
     def compile(self, network, name=None, **kwargs):
         if name is None:
@@ -143,6 +119,7 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
             name = os.path.splitext(os.path.basename(caller))[0]
         check_loaded_dt(network, self.dt)
         warn_unlike_event_prop_defaults(network)
+        check_time_constants(network)
         COMPILED_NETWORKS.add(network)
         self.host_communicator = None
         comm = self.communicator

@@ -5,12 +5,14 @@ from ml_genn import Connection as MLGeNNConnection, Network, Population
 from ml_genn.compilers.event_prop_compiler import default_params
 from ml_genn.connectivity import Conv2D, Dense, FixedProbability
 from ml_genn.initializers import Normal, Uniform, Wrapper
-from ml_genn.neurons import IntegrateFire, LeakyIntegrate, SpikeInput
+from ml_genn.neurons import (IntegrateFire, LeakyIntegrate,
+                             LeakyIntegrateFire, SpikeInput)
+from ml_genn.optimisers import Adam
 from ml_genn.synapses import Delta, Exponential
 
 from ml_genn_delays import (BackendUnavailableError, Connection,
                             EventPropCompiler, Fixed, InferenceCompiler,
-                            Learnable, ModelCheckpoint)
+                            Learnable, ModelCheckpoint, SGD)
 from ml_genn_delays.learnable import DEFAULT_MAX_DELAY_STEPS
 
 
@@ -220,6 +222,47 @@ def test_batch_size_must_be_a_positive_whole_number(batch_size):
                                          "number >= 1"):
         EventPropCompiler(10, "sparse_categorical_crossentropy",
                           batch_size=batch_size)
+
+
+@pytest.mark.parametrize("argument, value, match", [
+    ("example_timesteps", 0, "example_timesteps must be a whole number"),
+    ("example_timesteps", 10.5, "example_timesteps must be a whole number"),
+    ("example_timesteps", -5, "example_timesteps must be a whole number"),
+    ("dt", -1.0, "dt must be a positive number of ms, got -1.0"),
+    ("dt", float("nan"), "dt must be a positive"),
+    ("max_spikes", 0, "max_spikes must be a whole number >= 1"),
+    ("delay_optimiser", Adam(float("nan")), "delay_optimiser: Adam has "
+                                             "alpha=nan"),
+    ("delay_optimiser", Adam(0.1, beta1=float("nan")), "beta1=nan"),
+    ("optimiser", SGD(float("inf")), "optimiser: SGD has alpha=inf"),
+    ("param_optimiser", Adam(float("nan")), "param_optimiser: Adam"),
+])
+def test_bad_compiler_numbers_refused_when_made(argument, value, match):
+    # Each trained nothing, or to NaN (delays all at one bound: the clamp
+    # swallows NaN), or failed late inside mlGeNN or GeNN
+    kwargs = {"example_timesteps": 10, argument: value}
+    with pytest.raises(ValueError, match=match):
+        EventPropCompiler(losses="sparse_categorical_crossentropy",
+                          **kwargs)
+
+
+def test_lif_tau_mem_equal_to_tau_syn_named():
+    # EventProp's adjoint divides by tau_mem - tau_syn: mlGeNN raised a
+    # bare ZeroDivisionError
+    network = Network(default_params)
+    with network:
+        a = Population(SpikeInput(max_spikes=10), 2)
+        b = Population(LeakyIntegrateFire(tau_mem=5.0), 2, name="hid")
+        c = Population(LeakyIntegrate(tau_mem=20.0,
+                                      readout="avg_var_exp_weight"), 2)
+        Connection(a, b, Dense(1.0), Exponential(5.0), name="in_hid",
+                   delay=Learnable(1.0, 10))
+        Connection(b, c, Dense(1.0), Exponential(5.0))
+    with pytest.raises(ValueError, match="Population hid: tau_mem equals "
+                       "the tau of its Exponential synapses from "
+                       "Connection in_hid"):
+        EventPropCompiler(10, "sparse_categorical_crossentropy").compile(
+            network, name="equal_taus")
 
 
 def test_compiler_arguments_checked_when_made():

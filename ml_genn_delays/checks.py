@@ -1,0 +1,96 @@
+"""Checks made before GeNN builds anything: the EventPropCompiler's
+arguments, and the network's neurons and synapses against what
+EventProp's adjoint assumes. mlGeNN checks few of these and fails late
+(a ZeroDivisionError, a TypeError at load) or trains nothing silently."""
+import numbers
+import warnings
+
+import numpy as np
+from ml_genn.compilers.event_prop_compiler import default_params
+from ml_genn.neurons import LeakyIntegrate, LeakyIntegrateFire
+from ml_genn.synapses import Exponential
+
+from .neurons.event_prop import get_neuron_kind
+
+
+def _whole(value) -> bool:
+    return (isinstance(value, numbers.Integral)
+            and not isinstance(value, bool))
+
+
+def check_compiler_arguments(example_timesteps, batch_size, dt, max_spikes,
+                             optimisers):
+    """ValueError naming the first bad argument and what it must be.
+
+    ``optimisers``: {argument name: mlGeNN Optimiser object}; a NaN or
+    infinite hyperparameter trains weights to NaN, and delays, whose
+    clamp swallows NaN, all to one bound, without a word."""
+    if not _whole(example_timesteps) or example_timesteps < 1:
+        # 0 divides by zero in mlGeNN's readouts, 10.5 fails at load
+        raise ValueError(f"example_timesteps must be a whole number >= 1 "
+                         f"(steps of dt per example), got "
+                         f"{example_timesteps!r}")
+    if not _whole(batch_size) or batch_size < 1:
+        # mlGeNN takes 0 and then trains as with 1
+        raise ValueError(f"batch_size must be a whole number >= 1, "
+                         f"got {batch_size!r}")
+    if (isinstance(dt, bool) or not isinstance(dt, numbers.Real)
+            or not np.isfinite(dt) or dt <= 0):
+        raise ValueError(f"dt must be a positive number of ms, got {dt!r}")
+    if not _whole(max_spikes) or max_spikes < 1:
+        # With 0 the spike buffers hold nothing: no gradient, no warning
+        raise ValueError(f"max_spikes must be a whole number >= 1 (spikes "
+                         f"per neuron and example kept for the backward "
+                         f"pass), got {max_spikes!r}")
+    for argument, optimiser in optimisers.items():
+        for name, value in vars(optimiser).items():
+            if (isinstance(value, numbers.Real) and not isinstance(value, bool)
+                    and not np.isfinite(value)):
+                raise ValueError(f"{argument}: {type(optimiser).__name__}"
+                                 f" has {name.lstrip('_')}={value!r}; "
+                                 f"give a finite number")
+
+
+def check_time_constants(network):
+    """EventProp's adjoint of mlGeNN's LIF and LI neurons divides by
+    ``tau_mem - tau_syn`` (mlGeNN: a bare ZeroDivisionError)."""
+    for pop in network.populations:
+        neuron = pop.neuron
+        if (not isinstance(neuron, (LeakyIntegrate, LeakyIntegrateFire))
+                or get_neuron_kind(neuron) is not None
+                or not isinstance(neuron.tau_mem, numbers.Real)):
+            continue    # our neurons check their own
+        for conn in pop.incoming_connections:
+            synapse = conn().synapse
+            if (isinstance(synapse, Exponential)
+                    and isinstance(synapse.tau, numbers.Real)
+                    and synapse.tau == neuron.tau_mem):
+                raise ValueError(
+                    f"Population {pop.name}: tau_mem equals the tau of "
+                    f"its Exponential synapses from Connection "
+                    f"{conn().name} ({synapse.tau} ms); EventProp's "
+                    f"gradients divide by their difference: make them "
+                    f"differ (e.g. by 1%)")
+
+
+def warn_unlike_event_prop_defaults(network):
+    """Warn for each neuron or synapse whose flags differ from EventProp's
+    ``default_params`` (input scaling, absolute reset, no integration while
+    refractory), for which EventProp's adjoint is derived. mlGeNN applies
+    them only to objects created inside ``with Network(default_params):``;
+    one made outside silently keeps its class defaults (scale_i=False,
+    ...), and mlGeNN checks none of them (two only through its logger)."""
+    objects = ([(f"Population {p.name}", p.neuron)
+                for p in network.populations]
+               + [(f"Connection {c.name}", c.synapse)
+                  for c in network.connections])
+    for where, obj in objects:
+        for name, value in default_params.get(type(obj), {}).items():
+            if getattr(obj, name, value) != value:
+                warnings.warn(
+                    f"{where}: {type(obj).__name__} has {name}="
+                    f"{getattr(obj, name)!r}, but EventProp's gradients "
+                    f"assume {name}={value!r}. Create it inside `with "
+                    f"Network(default_params):` (default_params from "
+                    f"ml_genn.compilers.event_prop_compiler) or pass "
+                    f"{name}={value!r}.", stacklevel=3)
