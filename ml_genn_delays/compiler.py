@@ -40,6 +40,11 @@ DEFAULT_PARAM_OPTIMISER = Adam(0.01)
 _SUPPORTED_MATRIX_TYPES = (SynapseMatrixType.DENSE, SynapseMatrixType.SPARSE)
 
 
+def _qualified(neuron):
+    """``module.Class``: mlGeNN has an AdaptiveLeakyIntegrateFire too."""
+    return f"{type(neuron).__module__}.{type(neuron).__name__}"
+
+
 class EventPropCompiler(MLGeNNEventPropCompiler):
     """mlGeNN's EventPropCompiler, learning the delays of connections made
     with ``ml_genn_delays.Connection(..., delay=Learnable(...))``.
@@ -195,13 +200,15 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
         if not isinstance(source, (Input, LeakyIntegrateFire)):
             raise NotImplementedError(
                 f"Connection {conn.name}: learnable delays need an input "
-                f"or LeakyIntegrateFire source, not "
-                f"{type(source).__name__}")
+                f"or LeakyIntegrateFire source (mlGeNN's, or "
+                f"ml_genn_delays.AdaptiveLeakyIntegrateFire), not "
+                f"{_qualified(source)}")
         if not isinstance(target, (LeakyIntegrate, LeakyIntegrateFire)):
             raise NotImplementedError(
                 f"Connection {conn.name}: learnable delays need a "
-                f"LeakyIntegrateFire or LeakyIntegrate target, not "
-                f"{type(target).__name__}")
+                f"LeakyIntegrateFire or LeakyIntegrate target (mlGeNN's, "
+                f"or ml_genn_delays.AdaptiveLeakyIntegrateFire), not "
+                f"{_qualified(target)}")
         return spec
 
     def build_neuron_model(self, pop, model, compile_state):

@@ -268,11 +268,13 @@ def load_model(target, directory, checkpoint=None):
                     f"{sorted(n for s in files.values() for n in s.values())}")
         extra = set(suffixes) - set(expected)
         if extra:
+            has = ("no learnable delays" if spec is None else
+                   f"learnable {spec.kind.name} delays only")
             raise ModelFileError(
-                f"Connection {conn.name} has no learnable delays but "
-                f"{directory} holds "
+                f"Connection {conn.name} has {has} but {directory} holds "
                 f"{[suffixes[s] for s in sorted(extra)]} for it; give it "
-                f"delay=Learnable(...) or remove the file")
+                f"the delay=Learnable(...) of the saved model or remove "
+                f"the file")
         owner = f"connection {conn.name}"
         dense = (tuple(_sizes(conn)) if size == np.prod(_sizes(conn))
                  else None)

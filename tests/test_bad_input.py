@@ -179,10 +179,29 @@ def test_legacy_connection_without_max_delay_steps():
 
 
 def test_unsupported_target_neuron_names_connection():
-    with pytest.raises(NotImplementedError,
-                       match="Connection Bad: .*not IntegrateFire"):
+    with pytest.raises(NotImplementedError, match="Connection Bad: .*not "
+                       "ml_genn.neurons.integrate_fire.IntegrateFire"):
         compile_one(Exponential(5.0), target=IntegrateFire(readout="var"),
                     name="if")
+
+
+def test_mlgenn_adaptive_neuron_source_points_to_ours():
+    # mlGeNN has a class of the same name as ours: the message must say
+    # which one it got and which one works
+    from ml_genn.neurons import AdaptiveLeakyIntegrateFire
+    network = Network(default_params)
+    with network:
+        a = Population(SpikeInput(max_spikes=10), 2)
+        h = Population(AdaptiveLeakyIntegrateFire(), 2)
+        b = Population(LeakyIntegrate(readout="max_var"), 2)
+        Connection(a, h, Dense(1.0), Exponential(5.0))
+        Connection(h, b, Dense(1.0), Exponential(5.0), name="Adapt",
+                   delay=Learnable(1.0, 10))
+    with pytest.raises(NotImplementedError, match=(
+            "Connection Adapt: .*ml_genn_delays.AdaptiveLeakyIntegrateFire"
+            r"\), not ml_genn.neurons.adaptive_leaky_integrate_fire.")):
+        EventPropCompiler(10, "sparse_categorical_crossentropy").compile(
+            network, name="mlgenn_adlif")
 
 
 def test_neuron_made_outside_the_network_warns():

@@ -196,3 +196,15 @@ def test_per_neuron_delays_from_an_initializer(kind):
                    else [delays]):
         assert np.all((values >= 1.0) & (values <= 5.0))
         assert np.unique(values).size == values.size  # drawn, not copied
+
+
+def test_mixed_model_into_one_kind_names_the_kind_it_has(tmp_path):
+    network = build(True, False)[0]
+    save_model(network, tmp_path / "m", checkpoint=0)
+    rng = np.random.default_rng(0)
+    axonal_only = five_four_three(
+        LeakyIntegrateFire, [rng.normal(size=(5, 4)), rng.normal(size=(4, 3))],
+        [Learnable(1.0, MAX_DELAY, kind="axonal"), None])[0]
+    with pytest.raises(ValueError, match=r"has learnable axonal delays only "
+                                         r"but .* holds \['0-.*-dd.npy'\]"):
+        load_model(axonal_only, tmp_path / "m")
