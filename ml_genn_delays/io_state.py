@@ -80,6 +80,16 @@ def learnable_delays(compiled_net, conn=None):
     all; asked about a ``conn`` with such a delay, say so rather than lose
     its delays without a word."""
     specs = getattr(compiled_net, "learnable_delays", None)
+    if (specs is None and hasattr(getattr(conn, "delay_spec", None), "kind")
+            and listed_synapses(conn) is None):
+        raise ValueError(
+            f"Connection {conn.name} has delay=Learnable(...) on "
+            f"{type(conn.connectivity).__name__} connectivity, which draws "
+            f"its synapses when the model is built, so a trained model "
+            f"loads only into a network compiled by "
+            f"ml_genn_delays.EventPropCompiler (with the rng_seed it was "
+            f"trained with), not into this one: evaluate it with "
+            f"ml_genn_delays.evaluate there.")
     if specs is None and hasattr(getattr(conn, "delay_spec", None), "kind"):
         raise ValueError(
             f"Connection {conn.name} has delay=Learnable(...), but this "

@@ -11,8 +11,9 @@ from ml_genn.neurons import LeakyIntegrate, LeakyIntegrateFire, SpikeInput
 from ml_genn.synapses import Exponential
 from ml_genn.utils.data import preprocess_spikes
 
-from ml_genn_delays import (Connection, Fixed, InferenceCompiler,
-                            Learnable, load_model, save_model)
+from ml_genn_delays import (Connection, EventPropCompiler, Fixed,
+                            InferenceCompiler, Learnable, load_model,
+                            save_model)
 from ml_genn_delays.inference import synapse_delays
 from networks import random_spikes
 
@@ -164,3 +165,33 @@ def test_drawn_synapses_and_initializers_are_refused():
                    delay=Learnable(1.0, 12, kind="axonal"))
     with pytest.raises(NotImplementedError, match="not on FixedProbability"):
         InferenceCompiler(evaluate_timesteps=TIMESTEPS).compile(net)
+
+
+def test_a_drawn_model_into_an_inference_network_says_where_it_loads(
+        tmp_path):
+    # FixedProbability: not into the Network (drawn at build), and not into
+    # the inference network either: the message used to send one to the
+    # other
+    def build():
+        net = Network(default_params)
+        with net:
+            a = Population(SpikeInput(max_spikes=10), N_IN)
+            b = Population(LeakyIntegrate(tau_mem=20.0, readout="avg_var"),
+                           N_HID)
+            conn = Connection(a, b, FixedProbability(0.5, 1.0),
+                              Exponential(5.0), name="drawn",
+                              delay=Learnable(Uniform(0, 5), 12))
+        return net, a, b, conn
+    net, a, b, conn = build()
+    compiled = EventPropCompiler(TIMESTEPS, "sparse_categorical_crossentropy",
+                                 rng_seed=3).compile(net, name="drawn_train")
+    with compiled:
+        save_model(compiled, tmp_path, "final")
+    fresh = build()[0]
+    inference = InferenceCompiler(evaluate_timesteps=TIMESTEPS,
+                                  rng_seed=3).compile(fresh, "drawn_infer")
+    with inference:
+        with pytest.raises(ValueError, match="FixedProbability connectivity"
+                           ".* loads only into a network compiled by "
+                           "ml_genn_delays.EventPropCompiler"):
+            load_model(inference, tmp_path)
