@@ -19,6 +19,11 @@ def cosine(a, b):
     return np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b))
 
 
+def scale(eventprop, fd):
+    """The factor that takes EventProp's gradient closest to fd's."""
+    return np.dot(eventprop, fd) / np.dot(eventprop, eventprop)
+
+
 def eventprop_and_finite_differences(net, timesteps, dt, x, label, var,
                                      step, name):
     probe = GradientProbe([(c, "Gradient" if var == "g" else "DelayGradient")
@@ -65,6 +70,8 @@ def test_weight_gradients_match_finite_differences():
     # input weights act through spike times, quantised to the step
     assert cosine(eventprop[20:], fd[20:]) >= 0.9999
     assert cosine(eventprop[:20], fd[:20]) >= 0.9
+    # mlGeNN's scale, which ours keeps: dL/dw / tau_mem of the readout
+    assert scale(eventprop[20:], fd[20:]) == pytest.approx(20.0, rel=0.01)
 
 
 def test_delay_gradients_match_finite_differences():
@@ -79,6 +86,9 @@ def test_delay_gradients_match_finite_differences():
     # Output delays shift a smooth membrane trace; input delays act
     # through spike times quantised to the step, which +-1 step only samples
     assert cosine(eventprop[20:], fd[20:]) >= 0.999
+    # As the weights' (1 / tau_mem), and per ms: fd is per step of dt
+    assert scale(eventprop[20:], fd[20:]) == pytest.approx(20.0 * dt,
+                                                           rel=0.01)
 
 
 def test_unscaled_lif_gets_wrong_gradients_hence_the_warning():
