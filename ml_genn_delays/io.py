@@ -27,7 +27,8 @@ from .io_state import (COMPILED_NETWORKS, LOADED_DT, WEIGHT_SUFFIX,
                        _connections, drawn_not_saved, dt_mismatch,
                        _delay_size, _holder, _is_compiled, _learnable,
                        _network_order, _sizes, _state, _synapse_count,
-                       _synapses, check_same_synapses, require_loaded)
+                       _synapses, check_same_fixed_delays,
+                       check_same_synapses, fixed_delays, require_loaded)
 
 logger = logging.getLogger(__name__)
 
@@ -112,8 +113,11 @@ def save_model(target, directory, checkpoint):
             "source": conn.source().name, "target": conn.target().name,
             "shape": list(_sizes(conn)),
             "weight_file": f"{checkpoint}-{conn.name}-{WEIGHT_SUFFIX}.npy",
-            "delay": None if spec is None else _manifest_delay(
-                spec, conn, checkpoint),
+            "delay": (_manifest_delay(spec, conn, checkpoint)
+                      if spec is not None else
+                      None if fixed_delays(conn) is None else
+                      {"kind": "fixed",
+                       "max_delay_steps": fixed_delays(conn)}),
             "synapses": _synapses(target, conn, pulled=True)})
     populations = []
     for index, pop in enumerate(learned_populations(target)):
@@ -125,6 +129,7 @@ def save_model(target, directory, checkpoint):
                             "size": int(np.prod(pop.shape)),
                             "params": files})
     manifest = {"format": FORMAT, "checkpoint": checkpoint,
+                "fixed_delays_recorded": True,
                 "dt": (float(target.genn_model.dt) if _is_compiled(target)
                        else LOADED_DT.get(target, (None,))[0]),
                 "connections": entries, "populations": populations,
@@ -229,9 +234,10 @@ def load_model(target, directory, checkpoint=None):
     checkpoint, files = _scan(directory, checkpoint)
     manifest_path = os.path.join(directory, MANIFEST)
     manifest = None
-    saved_dt, saved_entries = None, {}
+    saved_dt, saved_entries, recorded_fixed = None, {}, False
     if os.path.exists(manifest_path):
         manifest = _read_manifest(manifest_path)
+        recorded_fixed = manifest.get("fixed_delays_recorded") is True
         # One run writes a directory: its dt holds for every checkpoint
         saved_dt = manifest.get("dt")
         saved_entries = {e["name"]: e
@@ -251,9 +257,11 @@ def load_model(target, directory, checkpoint=None):
 
     loaded, report = [], {}
     for conn, stem in pairs.items():
+        spec = _learnable(target, conn)
         if stem in saved_entries:
             check_same_synapses(target, conn, saved_entries[stem], directory)
-        spec = _learnable(target, conn)
+            check_same_fixed_delays(conn, spec, saved_entries[stem],
+                                    recorded_fixed, directory)
         size = (target.connection_populations[conn].vars["g"].values.size
                 if _is_compiled(target) else _synapse_count(conn))
         suffixes = files.get(stem, {})

@@ -282,6 +282,48 @@ def check_same_synapses(target, conn, entry, directory):
                          f"from other synapses than this one has; {why}")
 
 
+def fixed_delays(conn):
+    """``max_delay_steps`` (or True where unknown) of ``conn``'s fixed,
+    non-zero delays (``delay=Fixed(...)``, a number or array, or mlGeNN's
+    ``Dense(w, d)``); None where it has none. Model files do not hold
+    them, the manifest records that they were there."""
+    spec = getattr(conn, "delay_spec", None)
+    if hasattr(spec, "kind"):
+        return None     # learnable
+    delay = (spec.init if spec is not None
+             else getattr(conn.connectivity, "delay", None))
+    if delay is None or (isinstance(delay, (Number, np.ndarray))
+                         and not np.any(delay)):
+        return None
+    return (spec.max_delay_steps if spec is not None
+            else conn.max_delay_steps or True)
+
+
+def check_same_fixed_delays(conn, spec, entry, recorded, directory):
+    """Refuse a model trained with fixed delays into a connection without
+    them, or the reverse where the manifest ``recorded`` fixed delays
+    (saved by a version that did): its weights suit the delays they were
+    trained with. The fixed values themselves are not in the files.
+    ``spec``: the connection's learnable delays, if any (their files are
+    checked elsewhere)."""
+    if spec is not None:
+        return
+    delay = entry.get("delay")
+    saved = isinstance(delay, dict) and delay.get("kind") == "fixed"
+    here = fixed_delays(conn) is not None
+    if saved and not here:
+        raise ModelFileError(
+            f"Connection {conn.name}: {directory} was trained with fixed "
+            f"delays (max {entry['delay'].get('max_delay_steps')} steps), "
+            f"which model files do not hold; give this connection the same "
+            f"delay=Fixed(...)")
+    if here and recorded and delay is None:
+        raise ModelFileError(
+            f"Connection {conn.name} has fixed delays, but {directory} was "
+            f"trained without delays there; remove the delay or load a "
+            f"model trained with it")
+
+
 def _delay_size(target, conn, kind):
     """How many delay values ``conn`` has (its kind's shape; for synaptic
     delays, the number of synapses)."""

@@ -7,12 +7,17 @@ import sys
 
 import numpy as np
 import pytest
+from ml_genn import Network, Population
 from ml_genn.callbacks import Checkpoint
+from ml_genn.compilers.event_prop_compiler import default_params
+from ml_genn.connectivity import Dense
+from ml_genn.neurons import LeakyIntegrate, SpikeInput
 from ml_genn.serialisers import Numpy
+from ml_genn.synapses import Exponential
 
 import ml_genn_delays.io as model_io
-from ml_genn_delays import (InferenceCompiler, ModelFileError, load_model,
-                            save_model)
+from ml_genn_delays import (Connection, Fixed, InferenceCompiler,
+                            ModelFileError, load_model, save_model)
 from networks import TinyNet, output_trace, pull, random_spikes
 
 T = 40
@@ -439,3 +444,38 @@ def test_a_failed_rename_undoes_the_renames_before_it(trained, monkeypatch):
     assert not [n for n in os.listdir(folder) if n.startswith("4-")
                 or n.startswith(".")]
     assert {w: open(w, "rb").read() for w in written} == before
+
+
+def fixed_or_none(delay, name):
+    network = Network(default_params)
+    with network:
+        a = Population(SpikeInput(max_spikes=10), 2)
+        b = Population(LeakyIntegrate(readout="avg_var"), 2)
+        Connection(a, b, Dense(np.ones((2, 2))), Exponential(5.0),
+                   delay=delay, name=name)
+    return network
+
+
+def test_fixed_delays_are_recorded_and_must_match(tmp_path):
+    # Model files hold no fixed delays, but weights trained with them
+    # suit them only: loading into a connection without (or the reverse)
+    # used to pass silently
+    save_model(fixed_or_none(Fixed(3), "c"), tmp_path / "fixed", 0)
+    save_model(fixed_or_none(None, "c"), tmp_path / "none", 0)
+    manifest = json.loads((tmp_path / "fixed" / "manifest.json").read_text())
+    assert manifest["connections"][0]["delay"] == {"kind": "fixed",
+                                                   "max_delay_steps": 3}
+    with pytest.raises(ModelFileError, match="trained with fixed delays "
+                       r"\(max 3 steps\).*delay=Fixed"):
+        load_model(fixed_or_none(None, "c"), tmp_path / "fixed")
+    with pytest.raises(ModelFileError, match="has fixed delays, but .* "
+                                             "trained without delays"):
+        load_model(fixed_or_none(Fixed(3), "c"), tmp_path / "none")
+    load_model(fixed_or_none(Fixed(5), "c"), tmp_path / "fixed")
+    load_model(fixed_or_none(0, "c"), tmp_path / "none")    # no delay
+    # A manifest from before fixed delays were recorded says nothing
+    path = tmp_path / "none" / "manifest.json"
+    old = json.loads(path.read_text())
+    del old["fixed_delays_recorded"]
+    path.write_text(json.dumps(old))
+    load_model(fixed_or_none(Fixed(3), "c"), tmp_path / "none")
