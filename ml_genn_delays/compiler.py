@@ -163,10 +163,10 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
                for s in compile_state.learnable_delays.values()
                for kind, _ in s.parts):
             # Axonal (dendritic) delays are pre- (post-)synaptic weight
-            # update variables, and pygenn does not load the initial
-            # values of a fused group's ones: don't let GeNN fuse them (a
-            # precaution; two axonal connections from one population load
-            # correctly either way, tests/test_axonal.py)
+            # update variables, which GeNN fuses across connections whose
+            # initial values are equal; a fused one's variables cannot be
+            # read or set through the second connection (tests/
+            # test_axonal.py, equal initial delays)
             genn_model.fuse_pre_post_weight_update_models = False
         compile_state.ring_buffer_pops = []
         # (population, GeNN variable, gradient variable, LearnableParam)

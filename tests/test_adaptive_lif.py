@@ -8,7 +8,7 @@ from ml_genn.initializers import Normal, Uniform
 
 import reference
 from networks import GradientProbe, TinyNet, random_spikes
-from ml_genn_delays import AdaptiveLeakyIntegrateFire, LearnableParam
+from ml_genn_delays import SGD, AdaptiveLeakyIntegrateFire, LearnableParam
 
 TIMESTEPS = 60
 LABELS = np.array([1, 2])
@@ -33,19 +33,31 @@ def adaptive_net(recurrent, learn=True):
     return TinyNet("ours", recurrent=recurrent, hidden=neuron, seed=4), values
 
 
-@pytest.mark.parametrize("recurrent", [False, True], ids=["ff", "rec"])
-def test_gradients_equal_numpy_reference(recurrent):
-    net, values = adaptive_net(recurrent)
-    x = random_spikes(2, 5, TIMESTEPS, 0.25, seed=3)
-    raster = reference.spike_raster(x[0].end_spikes, x[0].spike_times,
-                                    TIMESTEPS)
+def reference_errors(recurrent, name, values=VALUES, timesteps=TIMESTEPS,
+                     dt=1.0, batch=1):
+    """Relative errors of GeNN's gradients (SGD(0): nothing moves) of
+    example ``batch`` - 1 (complete at the end of example ``batch``)
+    against reference.backward from a zero state: ``{name: error}`` for
+    each connection's weights ("w0", ...) and delays ("d0", ...) and each
+    parameter, and the reference gradients (per connection, parameters).
+    Asserts first that the hidden spikes are the reference's."""
+    bounds = {"tau_mem": (3.0, 50.0), "tau_adapt": (5.0, 500.0),
+              "a": (-2.0, 2.0), "b": (0.0, 2.0)}
+    values = {k: np.array(v, dtype=float) for k, v in values.items()}
+    neuron = AdaptiveLeakyIntegrateFire(**{
+        k: LearnableParam(v, *bounds[k]) for k, v in values.items()})
+    net = TinyNet("ours", recurrent=recurrent, hidden=neuron, seed=4)
+    x = random_spikes(batch + 1, 5, int(round(timesteps * dt)), 0.25,
+                      seed=3)
+    labels = np.array([1, 2, 0][:batch + 1])
     conn_vars = ("g", "d", "Gradient", "DelayGradient")
     probe = GradientProbe([(c, v) for c in net.conns() for v in conn_vars]
                           + [(net.hid, f"{p}Gradient") for p in PARAMS],
-                          TIMESTEPS)
-    compiled = net.compile(TIMESTEPS, f"adlif_ref_{recurrent}")
+                          timesteps, batch=batch)
+    compiled = net.compile(timesteps, name, dt=dt, optimiser=SGD(0.0),
+                           delay_optimiser=SGD(0.0), param_optimiser=SGD(0.0))
     with compiled:
-        _, data = compiled.train({net.inp: x}, {net.out: LABELS},
+        _, data = compiled.train({net.inp: x}, {net.out: labels},
                                  num_epochs=1, shuffle=False,
                                  callbacks=[probe,
                                             SpikeRecorder(net.hid, key="hid")])
@@ -53,9 +65,10 @@ def test_gradients_equal_numpy_reference(recurrent):
     per_conn = [dict(zip(conn_vars, (next(got) for _ in conn_vars)))
                 for _ in net.conns()]
     param_grads = {p: next(got) for p in PARAMS}
-    times, ids = data["hid"][0][0], data["hid"][1][0]
-    hidden = np.zeros((TIMESTEPS, 4), dtype=bool)
-    hidden[np.round(times).astype(int), ids] = True
+    example = batch - 1
+    times, ids = data["hid"][0][example], data["hid"][1][example]
+    hidden = np.zeros((timesteps, 4), dtype=bool)
+    hidden[np.round(np.asarray(times) / dt).astype(int), ids] = True
 
     layers = [("in", "hid", net.w_in)]
     if recurrent:
@@ -66,25 +79,54 @@ def test_gradients_equal_numpy_reference(recurrent):
              for (pre, post, w), c in zip(layers, per_conn)]
     adaptive = reference.Adaptive(values["tau_mem"], values["tau_adapt"],
                                   values["a"], values["b"])
-    params = reference.Params(timesteps=TIMESTEPS, max_delay=net.max_delay)
-    fwd = reference.forward(raster, conns, 4, 3, LABELS[0], params,
+    params = reference.Params(timesteps=timesteps, dt=dt,
+                              max_delay=net.max_delay)
+    raster = reference.spike_raster(x[example].end_spikes,
+                                    x[example].spike_times, timesteps, dt=dt)
+    fwd = reference.forward(raster, conns, 4, 3, labels[example], params,
                             adaptive)
-    ref, ref_params = reference.backward(fwd, conns, LABELS[0], params,
+    ref, ref_params = reference.backward(fwd, conns, labels[example], params,
                                          adaptive)
-
     # Same forward pass, with enough hidden spikes to test anything
-    assert hidden.sum() >= 10
+    assert hidden.sum() >= 8
     np.testing.assert_array_equal(hidden, fwd.spikes["hid"])
-    for c, (grad_w, grad_d) in zip(per_conn, ref):
-        for name, ours, expected in (("Gradient", c["Gradient"], grad_w),
-                                     ("DelayGradient", c["DelayGradient"],
-                                      grad_d)):
-            assert np.count_nonzero(expected) > expected.size // 2, name
-            assert rel_err(ours, expected.ravel()) <= 1e-4, name
+    errors = {}
+    for i, (c, (grad_w, grad_d)) in enumerate(zip(per_conn, ref)):
+        errors[f"w{i}"] = rel_err(c["Gradient"], grad_w.ravel())
+        errors[f"d{i}"] = rel_err(c["DelayGradient"], grad_d.ravel())
+    for p in PARAMS:
+        errors[p] = rel_err(param_grads[p], ref_params[p])
+    return errors, ref, ref_params
+
+
+@pytest.mark.parametrize("recurrent", [False, True], ids=["ff", "rec"])
+def test_gradients_equal_numpy_reference(recurrent):
+    errors, ref, ref_params = reference_errors(recurrent,
+                                               f"adlif_ref_{recurrent}")
+    for grad_w, grad_d in ref:
+        assert np.count_nonzero(grad_w) > grad_w.size // 2
+        assert np.count_nonzero(grad_d) > grad_d.size // 2
     for p in PARAMS:
         # (a neuron whose only spike is its last has none: 3 of 4)
         assert np.count_nonzero(ref_params[p]) >= 3, p
-        assert rel_err(param_grads[p], ref_params[p]) <= 1e-4, p
+    assert max(errors.values()) <= 1e-4, errors
+
+
+@pytest.mark.parametrize("case, kwargs", [
+    # tau_mem at tau_syn (5 ms: the limit formula) and just off it (the
+    # exact formula, close to its singularity); a 20% tolerance elsewhere
+    # let a wrong limit pass
+    ("near_tau_syn", {"values": dict(VALUES, tau_mem=[5.0, 5.3, 4.8,
+                                                      12.0])}),
+    # dt 0.5: where the synapse's tau follows from beta = exp(-dt/tau)
+    ("dt_half", {"timesteps": 120, "dt": 0.5}),
+    # The second example: adjoints and sensitivities reset in between
+    ("second_example", {"batch": 2}),
+], ids=lambda v: v if isinstance(v, str) else "")
+def test_gradients_equal_numpy_reference_at_the_edges(case, kwargs):
+    # (mutation review: each case catches a change no other test did)
+    errors, _, _ = reference_errors(True, f"adlif_edge_{case}", **kwargs)
+    assert max(errors.values()) <= 1e-4, errors
 
 
 def test_parameter_gradients_match_finite_differences():

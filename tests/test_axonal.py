@@ -239,3 +239,55 @@ def test_two_axonal_connections_from_one_population_keep_their_delays():
     with compiled:
         np.testing.assert_array_equal(get_delays(compiled, a), first)
         np.testing.assert_array_equal(get_delays(compiled, b), second)
+
+
+@pytest.mark.parametrize("kind", ["axonal", "dendritic"])
+def test_connections_with_equal_initial_delays_keep_their_own(kind):
+    # GeNN fuses the pre- (post-)synaptic variables of weight update
+    # models with equal initial values unless told not to; fused, the
+    # second connection's delays could not be read (mutation review)
+    network = Network(default_params)
+    with network:
+        inp = Population(SpikeInput(max_spikes=100), 5)
+        hid = Population(LeakyIntegrateFire(tau_refrac=None), 4)
+        out = Population(LeakyIntegrate(readout="sum_var"), 4)
+        first = Connection(inp, hid, Dense(1.0), Exponential(5.0),
+                           delay=Learnable(3.0, 10, kind=kind))
+        # axonal: another from the same source; dendritic: another into
+        # the same target
+        second = (Connection(inp, out, Dense(1.0), Exponential(5.0),
+                             delay=Learnable(3.0, 10, kind=kind))
+                  if kind == "axonal" else
+                  Connection(hid, hid, Dense(0.1), Exponential(5.0),
+                             delay=Learnable(3.0, 10, kind=kind)))
+        Connection(hid, out, Dense(1.0), Exponential(5.0))
+    compiled = EventPropCompiler(
+        20, "sparse_categorical_crossentropy",
+        max_spikes=200).compile(network, name=f"equal_init_{kind}")
+    n = 5 if kind == "axonal" else 4
+    with compiled:
+        set_delays(compiled, first, np.arange(float(n)))
+        np.testing.assert_array_equal(get_delays(compiled, second), 3.0)
+        np.testing.assert_array_equal(get_delays(compiled, first),
+                                      np.arange(float(n)))
+
+
+@pytest.mark.parametrize("kind", ["synaptic", "axonal", "dendritic"])
+def test_learned_delays_stay_within_zero_and_max(kind):
+    # Huge steps drive delays to both bounds; the optimiser's clamp keeps
+    # them there (the forward pass's own clamp hid a missing one)
+    from test_dendritic import build as build_dendritic
+    network, inp, hid, out, conns = (
+        build_dendritic if kind == "dendritic" else build)(kind, True)
+    compiled = EventPropCompiler(
+        TIMESTEPS, "sparse_categorical_crossentropy", optimiser=SGD(0.0),
+        delay_optimiser=SGD(1e7), max_spikes=200).compile(
+            network, name=f"clamped_{kind}")
+    x = random_spikes(6, 5, TIMESTEPS, 0.2, seed=4)
+    with compiled:
+        compiled.train({inp: x}, {out: np.array([0, 1, 2, 0, 1, 2])},
+                       num_epochs=2, shuffle=False)
+        d = np.concatenate([np.ravel(get_delays(compiled, c))
+                            for c in conns if c.delay_spec is not None])
+    assert np.all((d >= 0.0) & (d <= MAX_DELAY))
+    assert np.any(d == 0.0) and np.any(d == MAX_DELAY)

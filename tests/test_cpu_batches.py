@@ -3,6 +3,8 @@ import warnings
 
 import numpy as np
 import pytest
+from ml_genn.callbacks import Callback
+from ml_genn.optimisers import Adam
 
 from ml_genn_delays import SGD
 from networks import GradientProbe, TinyNet, pull, random_spikes
@@ -78,3 +80,56 @@ def test_epoch_of_one_batch_warns_that_nothing_is_learned():
                            num_epochs=1, shuffle=False)
         assert max(np.abs(pull(compiled, c, "g") - b).max()
                    for c, b in zip(net.conns(), before)) > 1e-5
+
+
+class BatchEndProbe(Callback):
+    """``DelayGradient`` (summed, before scaling) and ``d`` of ``conn`` at
+    the last timestep of batch ``batch`` of every epoch, before that
+    batch's optimiser step."""
+
+    def __init__(self, conn, timesteps, batch):
+        self.conn, self.timesteps, self.batch = conn, timesteps, batch
+        self.values = []
+
+    def set_params(self, compiled_network, **kwargs):
+        self.compiled = compiled_network
+
+    def on_batch_begin(self, batch):
+        self.current = batch
+
+    def on_timestep_end(self, timestep):
+        if self.current == self.batch and timestep == self.timesteps - 1:
+            self.values.append(
+                (pull(self.compiled, self.conn, "DelayGradient"),
+                 pull(self.compiled, self.conn, "d")))
+
+
+def test_accumulated_adam_steps_are_numbered_as_on_a_gpu():
+    # 3 examples at batch 2: one full batch per epoch, whose step is
+    # taken once its second example's gradient is complete (at the end of
+    # example 3), with Adam's step counter numbered as a GPU numbers
+    # batches, ceil(3 / 2) = 2 per epoch: 1, then 3. Replayed in NumPy:
+    # only SGD was checked exactly before, and a wrong counter changes
+    # Adam's bias correction silently (mutation review)
+    timesteps, alpha, beta1, beta2, eps = 50, 0.05, 0.9, 0.999, 1e-8
+    net = TinyNet("ours")
+    compiled = net.compile(timesteps, "adam_steps", optimiser=SGD(0.0),
+                           delay_optimiser=Adam(alpha), batch_size=2)
+    x = random_spikes(3, 5, timesteps, 0.2, seed=4)
+    probe = BatchEndProbe(net.c_in, timesteps, 2)
+    with compiled:
+        compiled.train({net.inp: x}, {net.out: np.array([0, 2, 1])},
+                       num_epochs=2, shuffle=False, callbacks=[probe])
+        final = pull(compiled, net.c_in, "d")
+    m = v = 0.0
+    d = probe.values[0][1]
+    for (grad_sum, d_before), step, after in zip(
+            probe.values, (1, 3), (probe.values[1][1], final)):
+        np.testing.assert_allclose(d_before, d, rtol=1e-6)
+        g = grad_sum / 2.0
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g * g
+        d = d - alpha * m / (1 - beta1 ** (step + 1)) / (
+            np.sqrt(v / (1 - beta2 ** (step + 1))) + eps)
+        assert np.abs(after - d_before).max() > 1e-3
+        np.testing.assert_allclose(after, d, rtol=0, atol=2e-5)

@@ -82,3 +82,13 @@ def test_zero_fixed_delay_with_a_max_compiles():
     for delay in (0.0, Fixed(0.0, 12)):
         steps = first_response_steps(delay, f"zero_{type(delay).__name__}")
         np.testing.assert_array_equal(steps, SPIKE_STEP + 1)
+
+
+def test_delays_just_below_a_half_round_down():
+    # One float32 ulp below a half: in float, 0.49999997f + 0.5f is 1.0f,
+    # which the rounding's double arithmetic avoids (mutation review)
+    below = np.nextafter(np.float32([0.5, 1.5, 2.5, 3.5, 4.5]),
+                         np.float32(0))
+    steps = first_response_steps(
+        Learnable(below[None, :].astype(float), 10), "below_half")
+    np.testing.assert_array_equal(steps, SPIKE_STEP + 1 + np.arange(5))

@@ -11,7 +11,8 @@ from ml_genn.connectivity import Dense
 from ml_genn.neurons import LeakyIntegrate, LeakyIntegrateFire, SpikeInput
 from ml_genn.synapses import Exponential
 
-from ml_genn_delays import (Connection, EventPropCompiler, Learnable,
+from ml_genn_delays import (AdaptiveLeakyIntegrateFire, Connection,
+                            EventPropCompiler, Learnable, LearnableParam,
                             get_delays, load_model, save_model, set_delays)
 from networks import (assert_delays_load_back, five_four_three,
                       train_probed)
@@ -139,3 +140,32 @@ def test_one_learnable_shared_by_two_connections_loads_each(tmp_path):
     load_model(network, tmp_path)
     np.testing.assert_array_equal(conns[0].delay_spec.init, [3.0, 4.0])
     np.testing.assert_array_equal(conns[1].delay_spec.init, [5.0, 6.0])
+
+
+def test_dendritic_adlif_strong_adaptation_equals_column_sums():
+    # The AdLIF arrival sensitivity's coupling term, (1 - alpha)(1 - rho) a,
+    # is ~1e-4 with the default adaptation, below any tolerance: a short
+    # tau_adapt and a large a make it count (mutation review)
+    rng = np.random.default_rng(1)
+    w_in, w_out = rng.normal(0.8, 0.4, (5, 4)), rng.normal(0.5, 0.5, (4, 3))
+    d_in, d_out = rng.uniform(1, 8, 4), rng.uniform(1, 8, (4, 3))
+
+    def neuron():
+        return AdaptiveLeakyIntegrateFire(
+            tau_mem=8.0, tau_adapt=10.0, a=LearnableParam(1.5, -2.0, 2.0),
+            b=LearnableParam(0.05, 0.0, 1.0))
+    runs = []
+    for kind in ("dendritic", "synaptic"):
+        delay = (Learnable(d_in, MAX_DELAY, kind="dendritic")
+                 if kind == "dendritic" else
+                 Learnable(np.repeat(d_in[None, :], 5, axis=0), MAX_DELAY))
+        network, inp, hid, out, conns = five_four_three(
+            neuron, [w_in, w_out], [delay, Learnable(d_out, MAX_DELAY)])
+        runs.append(train_probed(network, inp, hid, out, conns,
+                                 f"den_strong_adapt_{kind}", LABELS,
+                                 TIMESTEPS))
+    (dendritic, hid_den), (synaptic, hid_syn) = runs
+    assert len(hid_syn[0]) >= 5
+    np.testing.assert_array_equal(hid_den[0], hid_syn[0])
+    columns = synaptic[0]["dgrad"].reshape(-1, 4).sum(axis=0)
+    assert rel_err(dendritic[0]["dgrad"], columns) <= 1e-5
