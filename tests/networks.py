@@ -167,24 +167,26 @@ class DelayProbe(GradientProbe):
 
 
 def train_probed(network, inp, hid, out, conns, name, labels, timesteps,
-                 probe_conns=None):
+                 probe_conns=None, probe_example=0):
     """Compile (SGD 1e-3 for weights and delays), train one epoch on
     ``len(labels)`` random examples and return the DelayProbe of
-    ``probe_conns`` (default ``conns``) after example 1 and the hidden
-    spike times of examples 0 and 1."""
+    ``probe_conns`` (default ``conns``) once example ``probe_example``'s
+    gradient is complete (at the end of the next example) and the hidden
+    spike times of that example (times, ids)."""
     compiled = EventPropCompiler(
         timesteps, "sparse_categorical_crossentropy", optimiser=SGD(1e-3),
         delay_optimiser=SGD(1e-3), max_spikes=200).compile(network,
                                                            name=name)
     x = random_spikes(len(labels), 5, timesteps, 0.2, seed=3)
     probe = DelayProbe(conns if probe_conns is None else probe_conns,
-                       timesteps)
+                       timesteps, batch=probe_example + 1)
     with compiled:
         _, data = compiled.train({inp: x}, {out: labels}, num_epochs=1,
                                  shuffle=False,
                                  callbacks=[probe, SpikeRecorder(hid,
                                                                  key="hid")])
-    return data["probe"], (data["hid"][0][0], data["hid"][1][0])
+    return data["probe"], (data["hid"][0][probe_example],
+                           data["hid"][1][probe_example])
 
 
 def output_trace(compiled, net, x, y):
