@@ -18,6 +18,14 @@ def _whole(value) -> bool:
             and not isinstance(value, bool))
 
 
+def check_batch_size(batch_size):
+    """Before mlGeNN sees it: mlGeNN takes 0 and then trains as with 1,
+    and with a communicator fails on a string with its own TypeError."""
+    if not _whole(batch_size) or batch_size < 1:
+        raise ValueError(f"batch_size must be a whole number >= 1, "
+                         f"got {batch_size!r}")
+
+
 def check_compiler_arguments(example_timesteps, batch_size, dt, max_spikes,
                              optimisers):
     """ValueError naming the first bad argument and what it must be.
@@ -30,10 +38,7 @@ def check_compiler_arguments(example_timesteps, batch_size, dt, max_spikes,
         raise ValueError(f"example_timesteps must be a whole number >= 1 "
                          f"(steps of dt per example), got "
                          f"{example_timesteps!r}")
-    if not _whole(batch_size) or batch_size < 1:
-        # mlGeNN takes 0 and then trains as with 1
-        raise ValueError(f"batch_size must be a whole number >= 1, "
-                         f"got {batch_size!r}")
+    check_batch_size(batch_size)
     if (isinstance(dt, bool) or not isinstance(dt, numbers.Real)
             or not np.isfinite(dt) or dt <= 0):
         raise ValueError(f"dt must be a positive number of ms, got {dt!r}")

@@ -18,8 +18,8 @@ from ml_genn.utils.model import CustomUpdateModel
 from ml_genn.utils.network import get_underlying_conn
 from pygenn import SynapseMatrixType, create_var_ref, create_wu_var_ref
 
-from .checks import (check_compiler_arguments, check_time_constants,
-                     warn_unlike_event_prop_defaults)
+from .checks import (check_batch_size, check_compiler_arguments,
+                     check_time_constants, warn_unlike_event_prop_defaults)
 from .backends import (CPU_BACKENDS, backend_name, check_genn_kwargs,
                        with_cpu_optimisation)
 from .genn_models import (add_dropped_spike_counter, block_last_step_spikes,
@@ -92,6 +92,7 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
                  delay_optimiser=None, batch_size: int = 1,
                  delay_learn_conns=(), strict_buffer_checking: bool = False,
                  param_optimiser=None, **kwargs):
+        check_batch_size(batch_size)
         if delay_optimiser is None and not delay_learn_conns:
             delay_optimiser = DEFAULT_DELAY_OPTIMISER
         # mlGeNN's delay path is folded into ours, so give it nothing:

@@ -77,9 +77,11 @@ def build_model(config, seed: int = 0, max_input_spikes: int = None) -> Model:
         if not config.delays:
             return None
         if config.delay_kind == "axonal+dendritic":
-            # d_i + d_j, each half of the range
+            # d_i + d_j, each part half the range, so that the longest
+            # delay (and the delay buffers) are those of the other kinds
             return Learnable(tuple(rng.uniform(0.0, init_max / 2, (n,))
-                                   for n in shape), config.max_delay_steps,
+                                   for n in shape),
+                             config.max_delay_steps // 2,
                              kind=("axonal", "dendritic"))
         if config.delay_kind == "axonal":
             shape = shape[:1]   # one delay per presynaptic neuron

@@ -21,9 +21,9 @@ def _as_trained(delays, max_delay_steps):
 
 def synapse_delays(conn):
     """Per-synapse delays [steps] of ``conn`` as training applies them:
-    ``min((int)(d + 0.5), max_delay_steps)`` with ``d`` the synaptic delay
-    ``d_ij`` or the float32 sum of the per-neuron ones (axonal ``d_i``,
-    dendritic ``d_j``).
+    ``min((int)(d + 0.5), spec.longest_delay_steps)`` with ``d`` the
+    synaptic delay ``d_ij`` or the float32 sum of the per-neuron ones
+    (axonal ``d_i``, dendritic ``d_j``).
 
     Returns an int for one delay shared by all synapses (GeNN takes only
     whole steps there), an ``(n_pre, n_post)`` array for Dense

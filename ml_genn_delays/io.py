@@ -19,8 +19,9 @@ import numpy as np
 
 from .errors import ModelFileError
 from .io_files import (FORMAT, MANIFEST, _natural_key, _read,
-                       _read_manifest, _save_all, _scan, _versions,
-                       is_model_file, remove_checkpoints)
+                       _read_manifest, _scan, _versions, is_model_file,
+                       remove_checkpoints)
+from .io_journal import reading, save_all
 from .io_params import (CONNECTION_SUFFIXES, apply_params,
                         learned_populations, param_state, read_params)
 from .io_state import (COMPILED_NETWORKS, LOADED_DT, WEIGHT_SUFFIX,
@@ -140,7 +141,7 @@ def save_model(target, directory, checkpoint):
              for name, values in arrays.items()]
     items.append((os.path.join(directory, MANIFEST), lambda f: f.write(
         json.dumps(manifest, indent=1).encode())))
-    _save_all(items)
+    save_all(items)
     return [path for path, _ in items]
 
 
@@ -231,6 +232,12 @@ def load_model(target, directory, checkpoint=None):
     if _is_compiled(target):
         require_loaded(target, "load_model into a compiled network")
     directory = str(directory)
+    # Every file as one save wrote them (another process may be saving)
+    with reading(directory):
+        return _load_model(target, directory, checkpoint)
+
+
+def _load_model(target, directory, checkpoint):
     checkpoint, files = _scan(directory, checkpoint)
     manifest_path = os.path.join(directory, MANIFEST)
     manifest = None

@@ -7,7 +7,7 @@ import os
 import numpy as np
 
 from .errors import ModelFileError
-from .io_files import _save_all, finish_interrupted_save
+from .io_journal import reading, save_all
 
 STATE_ARRAYS = "training_state.npz"
 STATE_JSON = "training_state.json"
@@ -60,15 +60,19 @@ def save_training_state(compiled, directory, state: dict):
     os.makedirs(directory, exist_ok=True)
     token = str(state.get("epoch"))
     # Saved together: a failure or a kill part-way leaves one epoch's pair
-    _save_all([(os.path.join(directory, STATE_ARRAYS),
-                lambda f: np.savez(f, __epoch__=np.array(token), **arrays)),
-               (os.path.join(directory, STATE_JSON),
-                lambda f: f.write(json.dumps(state).encode()))])
+    save_all([(os.path.join(directory, STATE_ARRAYS),
+               lambda f: np.savez(f, __epoch__=np.array(token), **arrays)),
+              (os.path.join(directory, STATE_JSON),
+               lambda f: f.write(json.dumps(state).encode()))])
 
 
 def _read_state(directory) -> dict:
-    if os.path.isdir(directory):
-        finish_interrupted_save(directory)
+    """The state's JSON (finishing an interrupted save of the pair)."""
+    with reading(directory):
+        return _read_json(directory)
+
+
+def _read_json(directory) -> dict:
     json_path = os.path.join(directory, STATE_JSON)
     if not os.path.isfile(json_path):
         raise FileNotFoundError(f"No training state to resume in "
@@ -86,7 +90,12 @@ def saved_epoch(directory) -> int:
 def load_training_state(compiled, directory) -> dict:
     """Restore what :func:`save_training_state` wrote into ``compiled``
     (pushing it to the device) and return the caller's ``state``."""
-    state = _read_state(directory)
+    with reading(directory):
+        return _load_state(compiled, directory)
+
+
+def _load_state(compiled, directory):
+    state = _read_json(directory)
     genn_vars = _genn_vars(compiled)
     with np.load(os.path.join(directory, STATE_ARRAYS)) as arrays:
         if str(arrays["__epoch__"]) != str(state.get("epoch")):

@@ -17,7 +17,8 @@ from .configs import Config
 from .evaluation import evaluate, get_delays, record_example
 from .experiment import build_model, compile_model
 from .io import remove_checkpoints, save_model
-from .io_files import MANIFEST, _atomic_save, is_model_file
+from .io_files import MANIFEST, is_model_file
+from .io_journal import atomic_save
 from .plots import plot_raster, plot_run
 from .pruning import DelayPruning
 from .published import LearningRateSchedule, bump_silent_inputs
@@ -258,7 +259,7 @@ class TrainingRun:
         writer = csv.DictWriter(text, CSV_FIELDS)
         writer.writeheader()
         writer.writerows(rows)
-        _atomic_save(os.path.join(self.directory, "training.csv"),
+        atomic_save(os.path.join(self.directory, "training.csv"),
                      lambda f: f.write(text.getvalue().encode()))
 
     def _fresh_state(self):
@@ -282,7 +283,7 @@ class TrainingRun:
         config, model, compiled = self.config, self.model, self.compiled
         splits = self.splits
         os.makedirs(self.directory, exist_ok=True)
-        _atomic_save(os.path.join(self.directory, RUN_FILE),
+        atomic_save(os.path.join(self.directory, RUN_FILE),
                      lambda f: f.write(
                          json.dumps(self.description, indent=1).encode()))
         with compiled:

@@ -272,13 +272,18 @@ def test_connections_with_equal_initial_delays_keep_their_own(kind):
                                       np.arange(float(n)))
 
 
-@pytest.mark.parametrize("kind", ["synaptic", "axonal", "dendritic"])
+@pytest.mark.parametrize("kind", ["synaptic", "axonal", "dendritic",
+                                  "axonal+dendritic"])
 def test_learned_delays_stay_within_zero_and_max(kind):
     # Huge steps drive delays to both bounds; the optimiser's clamp keeps
-    # them there (the forward pass's own clamp hid a missing one)
+    # them there (the forward pass's own clamp hid a missing one). Mixed:
+    # each part within [0, max_delay_steps]
     from test_dendritic import build as build_dendritic
-    network, inp, hid, out, conns = (
-        build_dendritic if kind == "dendritic" else build)(kind, True)
+    from test_mixed import build as build_mixed
+    builders = {"dendritic": build_dendritic,
+                "axonal+dendritic": lambda _, recurrent: build_mixed(
+                    True, recurrent)}
+    network, inp, hid, out, conns = builders.get(kind, build)(kind, True)
     compiled = EventPropCompiler(
         TIMESTEPS, "sparse_categorical_crossentropy", optimiser=SGD(0.0),
         delay_optimiser=SGD(1e7), max_spikes=200).compile(
@@ -287,7 +292,13 @@ def test_learned_delays_stay_within_zero_and_max(kind):
     with compiled:
         compiled.train({inp: x}, {out: np.array([0, 1, 2, 0, 1, 2])},
                        num_epochs=2, shuffle=False)
-        d = np.concatenate([np.ravel(get_delays(compiled, c))
-                            for c in conns if c.delay_spec is not None])
-    assert np.all((d >= 0.0) & (d <= MAX_DELAY))
-    assert np.any(d == 0.0) and np.any(d == MAX_DELAY)
+        fractions = []     # of each connection's max_delay_steps
+        for conn in conns:
+            if conn.delay_spec is not None:
+                got = get_delays(compiled, conn)
+                fractions += [np.ravel(part) / conn.delay_spec.max_delay_steps
+                              for part in (got.values() if isinstance(
+                                  got, dict) else [got])]
+    d = np.concatenate(fractions)
+    assert np.all((d >= 0.0) & (d <= 1.0))
+    assert np.any(d == 0.0) and np.any(d == 1.0)

@@ -107,7 +107,7 @@ class BatchEndProbe(Callback):
 def test_accumulated_adam_steps_are_numbered_as_on_a_gpu():
     # 3 examples at batch 2: one full batch per epoch, whose step is
     # taken once its second example's gradient is complete (at the end of
-    # example 3), with Adam's step counter numbered as a GPU numbers
+    # example 3), with Adam's step counter numbered as mlGeNN numbers
     # batches, ceil(3 / 2) = 2 per epoch: 1, then 3. Replayed in NumPy:
     # only SGD was checked exactly before, and a wrong counter changes
     # Adam's bias correction silently (mutation review)

@@ -1,14 +1,19 @@
 """A save killed part-way (SIGKILL, as a cluster's time limit does) leaves a
 model directory that loads as the old checkpoint or the new one, never a
 mix: the next load finishes or undoes the interrupted renames."""
+import json
 import os
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 
 from ml_genn_delays import ModelFileError, load_model
 from ml_genn_delays.io_files import is_model_file
+from ml_genn_delays.io_journal import (finish_interrupted_save, reading,
+                                       save_all)
 from networks import TinyNet
 
 # Saves TinyNet(seed=argv[4]) as checkpoint 3 into argv[1]; os.replace
@@ -96,12 +101,59 @@ def test_the_next_save_finishes_a_killed_one_first(tmp_path, saves):
     assert contents(folder) == new
 
 
-def test_a_journal_that_cannot_be_replayed_is_explained(tmp_path, saves):
+def test_a_damaged_journal_is_explained(tmp_path, saves):
     folder = save_and_die(tmp_path, saves, kill_at=3)
     (folder / ".save-journal.json").write_text("not json")
-    with pytest.raises(ModelFileError, match="interrupted.*not json|"
-                       "interrupted.*Expecting"):
+    with pytest.raises(ModelFileError, match="journal of an interrupted "
+                       "save is damaged.*part old, part new"):
         load_model(TinyNet("ours", recurrent=True, seed=2).network, folder)
+
+
+@pytest.mark.parametrize("entry", [
+    ["/etc/x", "a", None], [".tmp.ab.0.new", "../victim", None],
+    [".tmp.ab.0.new", "a", "/tmp/victim"], "abc"])
+def test_a_journal_naming_files_elsewhere_is_refused(tmp_path, entry):
+    # A model folder from elsewhere must not make a load delete or
+    # overwrite files outside it (a review deleted one this way)
+    folder, victim = tmp_path / "model", tmp_path / "victim"
+    folder.mkdir()
+    victim.write_text("keep")
+    (folder / ".undo-journal.json").write_text(json.dumps([entry]))
+    with pytest.raises(ModelFileError, match="damaged.*is not"):
+        finish_interrupted_save(str(folder))
+    assert victim.read_text() == "keep"
+
+
+def test_saves_and_reads_in_one_folder_wait_for_each_other(tmp_path):
+    # MPI ranks each saving a checkpoint into one folder, or a load while
+    # training saves: the fixed journal names collided, and a reader
+    # replayed a save in progress (FileNotFoundError, stray files)
+    folder = tmp_path / "model"
+    folder.mkdir()
+    errors = []
+
+    def slow_save(value):
+        def write(f):
+            time.sleep(0.3)
+            f.write(value)
+        try:
+            save_all([(str(folder / "a"), write), (str(folder / "b"), write)])
+        except Exception as error:      # reported below
+            errors.append(error)
+
+    savers = [threading.Thread(target=slow_save, args=(v,))
+              for v in (b"1", b"2")]
+    for saver in savers:
+        saver.start()
+    time.sleep(0.1)
+    with reading(str(folder)):      # waits for the saves under way
+        seen = ((folder / "a").read_bytes(), (folder / "b").read_bytes())
+    for saver in savers:
+        saver.join()
+    assert not errors
+    assert seen[0] == seen[1] and seen[0] in (b"1", b"2")
+    assert (folder / "a").read_bytes() == (folder / "b").read_bytes()
+    assert sorted(os.listdir(folder)) == ["a", "b"]
 
 
 def test_a_kill_while_writing_the_journal_leaves_the_old(tmp_path, saves):

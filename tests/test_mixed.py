@@ -20,7 +20,7 @@ def build(mixed, recurrent, seed=1, neuron="lif", kind_order=None,
     """input -> hidden (optionally recurrent) -> output; the connections
     into the hidden layer have axonal + dendritic delays (or, not
     ``mixed``, synaptic delays d_i + d_j). ``long``: a max_delay_steps of
-    6 and parts near it, so most sums exceed it."""
+    6 and parts near it, so every sum exceeds it."""
     rng = np.random.default_rng(seed)
     w_in = rng.normal(0.8, 0.4, (5, 4))
     w_rec = rng.normal(0.0, 0.3, (4, 4))
@@ -208,3 +208,17 @@ def test_mixed_model_into_one_kind_names_the_kind_it_has(tmp_path):
     with pytest.raises(ValueError, match=r"has learnable axonal delays only "
                                          r"but .* holds \['0-.*-dd.npy'\]"):
         load_model(axonal_only, tmp_path / "m")
+
+
+def test_named_architectures_split_the_max_between_the_parts():
+    # Each part up to half the config's max: the longest delay and the
+    # delay buffers are those of the other kinds of the same architecture
+    from ml_genn_delays.configs import get_config
+    from ml_genn_delays.experiment import build_model
+    config = get_config("yy_ff_5_axonal_dendritic")
+    model = build_model(config)
+    specs = [c.delay_spec for c in model.connections
+             if c.delay_spec is not None]
+    assert specs and all(s.max_delay_steps == config.max_delay_steps // 2
+                         and s.longest_delay_steps <= config.max_delay_steps
+                         for s in specs)

@@ -85,8 +85,8 @@ def _check_classes(path, dataset):
     try:
         with h5py.File(path, "r") as f:
             found = len(f["extra/keys"]) if "extra/keys" in f else None
-    except OSError:
-        return      # not HDF5: reading it says so
+    except (OSError, TypeError):
+        return      # not HDF5, or no class list: reading it says so
     if found is not None and found != num_classes:
         other = [name.upper() for name, (_, _, n) in DATASETS.items()
                  if n == found]
