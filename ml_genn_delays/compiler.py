@@ -28,8 +28,8 @@ from .io_state import COMPILED_NETWORKS, check_loaded_dt
 from .kinds.synaptic import SynapticDelay
 from .learnable import Learnable
 from .neurons.event_prop import get_neuron_kind
-from .training import (GradientAccumulation, HostAllReduce, NoStepWarning,
-                       SpikeBufferMonitor)
+from .training import (GradientAccumulation, HostAllReduce,
+                       NonFiniteMonitor, NoStepWarning, SpikeBufferMonitor)
 
 #: Delay optimiser used when none is given (the paper's SHD set-up)
 DEFAULT_DELAY_OPTIMISER = Adam(0.1)
@@ -363,6 +363,14 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
             self.max_spikes, self.strict_spike_buffer))
         compiled.base_train_callbacks.append(
             NoStepWarning(self.accumulate_examples))
+        compiled.base_train_callbacks.append(NonFiniteMonitor(
+            {**{f"the weights of {c.name}": g.vars["g"]
+                for c, g in connection_populations.items()
+                if "Gradient" in g.vars},
+             **{f"{name}'s {var_name}": var
+                for name, cu in genn_model.custom_updates.items()
+                if cu.update_group_name == "GradientLearn"
+                for var_name, var in cu.vars.items()}}))
         compiled.learnable_delays = compile_state.learnable_delays
         compiled.learnable_params = compile_state.learnable_params
         compiled.examples_per_step = self.accumulate_examples

@@ -212,6 +212,47 @@ class SpikeBufferMonitor(Callback):
             self._check()
 
 
+class NonFiniteError(FloatingPointError):
+    """Weights or optimiser state stopped being finite during training.
+
+    Raised by :class:`NonFiniteMonitor` at the end of the epoch in which
+    it happened; nothing learns after a NaN (Adam's moments keep it).
+    """
+
+
+class NonFiniteMonitor(Callback):
+    """Stops training once a weight or an optimiser's state is NaN or
+    infinite.
+
+    A NaN gradient (a learning rate too large, a diverging network) makes
+    the weights NaN, and the delays, whose clamp turns NaN into a bound,
+    jump to 0 or their maximum without a sign. Checked at the end of every
+    epoch: one read of each weight and optimiser variable.
+
+    Parameters
+    ----------
+    genn_vars : dict
+        {description: pygenn variable}.
+    """
+
+    def __init__(self, genn_vars: dict):
+        self.genn_vars = genn_vars
+
+    def on_epoch_end(self, epoch, metrics):
+        bad = []
+        for what, var in self.genn_vars.items():
+            var.pull_from_device()
+            if not np.all(np.isfinite(var.view)):
+                bad.append(what)
+        if bad:
+            raise NonFiniteError(
+                f"After epoch {epoch}: {', '.join(bad[:4])}"
+                f"{f' and {len(bad) - 4} more' if len(bad) > 4 else ''} "
+                f"hold NaN or inf, and training cannot recover from that. "
+                f"Lower the learning rates (optimiser=, delay_optimiser=, "
+                f"param_optimiser=) or check the input's scale.")
+
+
 class ModelCheckpoint(Callback):
     """Saves weights and delays with :func:`ml_genn_delays.save_model`
     (atomic ``<epoch>-<connection>-g.npy`` / ``-d.npy`` files and a

@@ -316,3 +316,19 @@ def test_backend_this_genn_lacks_refused():
 def test_model_checkpoint_every_checked(every):
     with pytest.raises(ValueError, match="every must be a whole number"):
         ModelCheckpoint("out", every=every)
+
+
+def test_training_that_turns_nan_stops_with_a_clear_error():
+    # Delays hid it: their clamp turns NaN into a bound (all at max)
+    from networks import TinyNet, random_spikes
+    from ml_genn_delays import NonFiniteError
+    net = TinyNet("ours")
+    compiled = net.compile(20, "nan_weights", optimiser=SGD(1e38),
+                           delay_optimiser=Adam(0.1))
+    x = random_spikes(4, 5, 20, 0.3, seed=1)
+    with compiled:
+        with pytest.raises(NonFiniteError, match=r"After epoch 0: the "
+                           r"weights of .* hold NaN or inf.*Lower the "
+                           r"learning rates"):
+            compiled.train({net.inp: x}, {net.out: np.array([0, 1, 2, 0])},
+                           num_epochs=3)
