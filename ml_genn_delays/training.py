@@ -242,7 +242,7 @@ class NonFiniteMonitor(Callback):
         bad = []
         for what, var in self.genn_vars.items():
             var.pull_from_device()
-            if not np.all(np.isfinite(var.view)):
+            if not np.all(np.isfinite(var.values)):  # (sparse: no view)
                 bad.append(what)
         if bad:
             raise NonFiniteError(
