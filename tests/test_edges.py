@@ -322,3 +322,30 @@ def test_several_braille_pickles_need_a_threshold(tmp_path):
                                          "threshold="):
         load_braille(tmp_path, "train", raw=True)
     assert len(load_braille(tmp_path, "train", threshold=2, raw=True)[1])
+
+
+# runner/resume: a resumed run equals an uninterrupted one in a run that
+# learns (the SHD resume test's hidden layer stays silent, and so does
+# yy_ff_5 on 8 examples: no gradient, all-zero Adam moments, so neither
+# the moments nor the shuffling order were ever compared)
+def test_resume_of_a_learning_run_equals_uninterrupted(tmp_path, capsys):
+    from scripts import load_script
+    from ml_genn_delays.resume import STATE_ARRAYS
+    example = load_script("examples", "train_yin_yang")
+    args = ["--hidden", "30", "--max-examples", "16", "--batch-size", "2",
+            "--no-progress"]
+    example.main([*args, "--epochs", "2", "--out", str(tmp_path / "a")])
+    example.main([*args, "--epochs", "1", "--out", str(tmp_path / "b")])
+    example.main([*args, "--epochs", "2", "--out", str(tmp_path / "b"),
+                  "--resume"])
+    capsys.readouterr()
+    a, b = (np.load(tmp_path / d / "yy_ff_30" / "0" / "resume" /
+                    STATE_ARRAYS) for d in "ab")
+    moments = [k for k in a.files if k.startswith("optimiser")]
+    assert moments and all(np.count_nonzero(a[k]) > a[k].size // 4
+                           for k in moments)
+    assert sorted(a.files) == sorted(b.files)
+    for key in a.files:
+        if key != "__epoch__":
+            np.testing.assert_allclose(b[key], a[key], rtol=1e-6, atol=1e-7,
+                                       err_msg=key)
