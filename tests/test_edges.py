@@ -1,8 +1,11 @@
-"""Edges of model files, runs and data that a mutation review of the
-non-gradient code (session 18) found no test held: file-name parsing,
-manifest checks, matching without a manifest, listed synapses, early
-stopping and selection, the training state's checks, CPU batches,
-delay bounds, splits, augmentation and Braille pickles."""
+"""Edges of model files, runs, data and the published set-up that a
+mutation review of the non-gradient code (session 18: 125 mutations, 51
+missed by the suite) found no test held: file-name parsing, manifest
+checks, matching without a manifest, listed synapses, a resume of a run
+that learns, early stopping and selection, the training state's checks,
+CPU batches, delay bounds, splits, augmentation, Braille pickles, the
+ease-in schedule, command-line overrides and the published hyperparameter
+tables."""
 import json
 import os
 
@@ -133,6 +136,43 @@ def test_listed_index_one_past_the_end_refused(tmp_path, pre, post):
         save_model(listed_pair(np.array(pre), np.array(post)),
                    tmp_path / "m", 0)
     assert not (tmp_path / "m").exists()
+
+
+# runner/resume: a resumed run equals an uninterrupted one in a run that
+# LEARNS (test_resume_equals_uninterrupted_run's SHD fixture, and Yin-Yang
+# at its own weights on 8 examples, leave the hidden layer silent: no
+# gradient, so Adam's moments and the shuffling order never matter there)
+def test_resume_of_a_learning_run_equals_uninterrupted(tmp_path):
+    from ml_genn_delays.configs import get_config
+    from ml_genn_delays.datasets.splits import load_splits
+    from ml_genn_delays.resume import STATE_ARRAYS
+    from ml_genn_delays.runner import TrainingRun
+
+    def run(out, epochs, resume=False):
+        config = get_config("yy_ff_5", input_hidden=(4.0, 0.5),
+                            batch_size=2, epochs=epochs)
+        return TrainingRun(config, load_splits(config, None, 8), seed=0,
+                           out=str(tmp_path / out), resume=resume,
+                           progress=False).run()
+    straight = run("a", 2)
+    run("b", 1)
+    # A resumed run starts in a new process, with numpy's global RNG (which
+    # mlGeNN shuffles with) wherever that process left it
+    np.random.seed(12345)
+    resumed = run("b", 2, resume=True)
+    a, b = (np.load(tmp_path / d / "yy_ff_5" / "0" / "resume" / STATE_ARRAYS)
+            for d in "ab")
+    moments = [k for k in a.files if k.startswith("optimiser")]
+    assert moments and all(np.any(a[k] != 0) for k in moments)
+    assert sorted(a.files) == sorted(b.files)
+    for key in a.files:
+        if key != "__epoch__":
+            np.testing.assert_allclose(b[key], a[key], rtol=1e-6, atol=1e-7,
+                                       err_msg=key)
+    for key in ("train_accuracy", "valid_accuracy", "delay_mean",
+                "weight_lr"):
+        assert ([r[key] for r in straight.rows]
+                == [r[key] for r in resumed.rows]), key
 
 
 def _yy_run(tmp_path, resume=False, **overrides):
@@ -324,28 +364,113 @@ def test_several_braille_pickles_need_a_threshold(tmp_path):
     assert len(load_braille(tmp_path, "train", threshold=2, raw=True)[1])
 
 
-# runner/resume: a resumed run equals an uninterrupted one in a run that
-# learns (the SHD resume test's hidden layer stays silent, and so does
-# yy_ff_5 on 8 examples: no gradient, all-zero Adam moments, so neither
-# the moments nor the shuffling order were ever compared)
-def test_resume_of_a_learning_run_equals_uninterrupted(tmp_path, capsys):
-    from scripts import load_script
-    from ml_genn_delays.resume import STATE_ARRAYS
-    example = load_script("examples", "train_yin_yang")
-    args = ["--hidden", "30", "--max-examples", "16", "--batch-size", "2",
-            "--no-progress"]
-    example.main([*args, "--epochs", "2", "--out", str(tmp_path / "a")])
-    example.main([*args, "--epochs", "1", "--out", str(tmp_path / "b")])
-    example.main([*args, "--epochs", "2", "--out", str(tmp_path / "b"),
-                  "--resume"])
-    capsys.readouterr()
-    a, b = (np.load(tmp_path / d / "yy_ff_30" / "0" / "resume" /
-                    STATE_ARRAYS) for d in "ab")
-    moments = [k for k in a.files if k.startswith("optimiser")]
-    assert moments and all(np.count_nonzero(a[k]) > a[k].size // 4
-                           for k in moments)
-    assert sorted(a.files) == sorted(b.files)
-    for key in a.files:
-        if key != "__epoch__":
-            np.testing.assert_allclose(b[key], a[key], rtol=1e-6, atol=1e-7,
-                                       err_msg=key)
+# published.LearningRateSchedule: the ease-in counts optimiser steps
+# (examples_per_step examples each), ceil(batches / examples_per_step) of
+# them per epoch
+def test_ease_in_counts_optimiser_steps_not_examples():
+    from ml_genn_delays.published import LearningRateSchedule
+    net = TinyNet("ours")
+    compiled = net.compile(20, "ease_steps")
+    schedule = LearningRateSchedule([1e-3, 0.1], ease_in=1e-5,
+                                    examples_per_step=4)
+    with compiled:
+        schedule.set_params(compiled_network=compiled, num_batches=10)
+        schedule.on_epoch_begin(1)
+        schedule.on_batch_begin(5)
+        # 3 steps in epoch 0 (10 examples, 4 per step), 1 so far in 1
+        assert compiled.optimisers[0][0].alpha == pytest.approx(
+            1e-5 * 1.05 ** 4)
+        assert compiled.optimisers[1][0].alpha == pytest.approx(0.1)
+
+
+# cli: every override reaches the Config; --keep-delays 1 keeps all
+def test_command_line_overrides_reach_the_config():
+    from ml_genn_delays.cli import config_from_args, make_parser
+    parser = make_parser("test", "yy_ff_30")
+    args = parser.parse_args(["--hidden", "7", "--epochs", "3",
+                              "--batch-size", "4", "--recurrent",
+                              "--keep-delays", "1"])
+    config = config_from_args(args, "yin_yang")
+    assert (config.num_hidden, config.epochs, config.batch_size,
+            config.recurrent) == (7, 3, 4, True)
+    assert args.keep_delays == 1.0
+
+
+# configs: every number of docs/published.md's table (and arguments.py's
+# per-hidden Yin-Yang values), for every registered size and both kinds
+COMMON = dict(num_input=700, dt=1.0, max_delay_steps=1000, batch_size=256,
+              epochs=500, patience=15, lr=1e-3, lr_ease_in=1e-5,
+              lr_decay=1.0, delay_lr=0.1, input_hidden=(0.03, 0.01),
+              hidden_hidden=(0.02, 0.03), recurrent_weights=(0.0, 0.02),
+              hidden_output=(0.0, 0.03), recurrent_delay_init_max=0.0,
+              readout="avg_var_exp_weight", loss="sce", max_spikes=1500,
+              reg_nu_upper=14.0, silent_bump=0.002)
+EXPECTED = {
+    ("shd", "ff"): dict(num_output=20, num_layers=1, delay_init_max=100.0,
+                        reg_lambda=5e-11, augment=("blend", "shift"),
+                        validation_fraction=0.1),
+    ("shd", "rec"): dict(num_output=20, num_layers=1, delay_init_max=150.0,
+                         reg_lambda=5e-11, augment=("blend", "shift"),
+                         validation_fraction=0.1),
+    ("ssc", "ff"): dict(num_output=35, num_layers=2, delay_init_max=50.0,
+                        reg_lambda=5e-12, augment=("shift",)),
+    ("ssc", "rec"): dict(num_output=35, num_layers=1, delay_init_max=150.0,
+                         reg_lambda=5e-11, augment=("shift",)),
+    ("braille", "ff"): dict(num_input=24, num_output=27, num_layers=2,
+                            delay_init_max=0.0, reg_lambda=1e-10,
+                            lr_ease_in=1.5e-5, delay_lr=0.025, augment=()),
+    ("braille", "rec"): dict(num_input=24, num_output=27, num_layers=1,
+                             delay_init_max=0.0, reg_lambda=1e-10,
+                             lr_ease_in=1.5e-5, delay_lr=0.025, augment=()),
+}
+
+
+@pytest.mark.parametrize("dataset, kind", sorted(EXPECTED))
+def test_published_table_pinned(dataset, kind):
+    from ml_genn_delays.configs import get_config
+    for hidden in (64, 128, 256, 512, 1024):
+        config = get_config(f"{dataset}_{kind}_{hidden}")
+        expected = {**COMMON, **EXPECTED[(dataset, kind)]}
+        assert {k: getattr(config, k) for k in expected} == expected
+    published = get_config(f"{dataset}_{kind}_64", published=True)
+    if dataset == "braille":
+        assert (published.lr, published.lr_ease_in, published.lr_decay) == (
+            1.5e-5, None, 0.9975)
+    elif dataset == "shd":
+        assert published.validation_fraction == 0.0
+
+
+# arguments.py yy_delay_arguments / yy_nodelay_arguments comments:
+# (lr, dt, delay lr) by hidden size, and the shared set-up
+YY_DELAY = {30: (0.02, 0.005, 10.0), 25: (0.02, 0.005, 6.0),
+            20: (0.015, 0.005, 6.0), 15: (0.015, 0.005, 10.0),
+            10: (0.01, 0.01, 5.0), 5: (0.015, 0.005, 10.0)}
+YY_NODELAY = {30: (0.005, 0.01), 25: (0.01, 0.005), 20: (0.015, 0.005),
+              15: (0.01, 0.005), 10: (0.02, 0.005), 5: (0.02, 0.01)}
+
+
+def test_published_yin_yang_pinned():
+    from ml_genn_delays.configs import get_config
+    for hidden in YY_DELAY:
+        delay = get_config(f"yy_ff_{hidden}", published=True)
+        nodelay = get_config(f"yy_ff_{hidden}_nodelay", published=True)
+        assert (delay.lr, delay.dt, delay.delay_lr) == YY_DELAY[hidden]
+        assert (nodelay.lr, nodelay.dt) == YY_NODELAY[hidden]
+        assert nodelay.delay_lr == 0.0
+        for config in (delay, nodelay):
+            assert (config.batch_size, config.epochs, config.lr_decay,
+                    config.example_time, config.input_early,
+                    config.input_late, config.input_hidden,
+                    config.hidden_output, config.rmse_delta,
+                    config.max_delay_steps, config.adam_beta2,
+                    config.max_spikes, config.patience) == (
+                150, 300, 0.9975, 20.0, 1.5, 20.0, (1.0, 1.0), (1.0, 1.0),
+                2.0, 1000, 0.999, 500, 15)
+
+
+# checks.check_compiler_arguments: dt 0 is no time step
+def test_zero_dt_refused():
+    from ml_genn_delays import EventPropCompiler
+    with pytest.raises(ValueError, match="dt must be a positive number of "
+                                         "ms, got 0.0"):
+        EventPropCompiler(10, "sparse_categorical_crossentropy", dt=0.0)
