@@ -104,6 +104,7 @@ def save_model(target, directory, checkpoint):
     for index, conn in enumerate(_connections(target)):
         spec = _learnable(target, conn)
         state = _state(target, conn)
+        fixed = None if spec is not None else fixed_delays(conn)
         for suffix, values in state.items():
             if not np.all(np.isfinite(values)):
                 raise ValueError(f"Connection {conn.name}: {suffix} values "
@@ -115,10 +116,8 @@ def save_model(target, directory, checkpoint):
             "shape": list(_sizes(conn)),
             "weight_file": f"{checkpoint}-{conn.name}-{WEIGHT_SUFFIX}.npy",
             "delay": (_manifest_delay(spec, conn, checkpoint)
-                      if spec is not None else
-                      None if fixed_delays(conn) is None else
-                      {"kind": "fixed",
-                       "max_delay_steps": fixed_delays(conn)}),
+                      if spec is not None else None if fixed is None else
+                      {"kind": "fixed", "max_delay_steps": fixed}),
             "synapses": _synapses(target, conn, pulled=True)})
     populations = []
     for index, pop in enumerate(learned_populations(target)):

@@ -57,6 +57,22 @@ def test_one_step_at_batch_n_is_the_mean_gradient():
         assert err < 1e-4
 
 
+# training.NoStepWarning: batches per epoch round UP (5 examples at batch
+# 4 are 2 batches: one step is taken)
+def test_five_examples_at_batch_four_take_a_step_without_warning():
+    net = TinyNet("ours")
+    compiled = net.compile(20, "five_at_four", batch_size=4,
+                           optimiser=SGD(1.0), delay_optimiser=SGD(1.0))
+    x = random_spikes(5, 5, 20, 0.2, seed=1)
+    with compiled:
+        before = pull(compiled, net.c_out, "g")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", UserWarning)
+            compiled.train({net.inp: x}, {net.out: [0, 1, 2, 0, 1]},
+                           num_epochs=1, shuffle=False)
+        assert np.any(pull(compiled, net.c_out, "g") != before)
+
+
 def test_epoch_of_one_batch_warns_that_nothing_is_learned():
     # mlGeNN drops an epoch's last batch: 4 examples at batch 4 train
     # nothing, which must not pass silently

@@ -268,25 +268,6 @@ def test_training_state_restores_rates_and_refuses_mismatches(tmp_path):
                 load_training_state(compiled, good)
 
 
-# training.NoStepWarning: batches per epoch round UP (5 examples at batch
-# 4 are 2 batches: one step is taken)
-def test_five_examples_at_batch_four_take_a_step_without_warning():
-    import warnings
-    from ml_genn_delays import SGD
-    from networks import pull, random_spikes
-    net = TinyNet("ours")
-    compiled = net.compile(20, "five_at_four", batch_size=4,
-                           optimiser=SGD(1.0), delay_optimiser=SGD(1.0))
-    x = random_spikes(5, 5, 20, 0.2, seed=1)
-    with compiled:
-        before = pull(compiled, net.c_out, "g")
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", UserWarning)
-            compiled.train({net.inp: x}, {net.out: [0, 1, 2, 0, 1]},
-                           num_epochs=1, shuffle=False)
-        assert np.any(pull(compiled, net.c_out, "g") != before)
-
-
 # learnable: GeNN's largest delay is allowed; a Fixed delay beyond its
 # max_delay_steps is refused
 def test_delay_bounds_at_their_edges():
