@@ -8,20 +8,18 @@ import warnings
 import numpy as np
 from ml_genn.compilers.event_prop_compiler import default_params
 from ml_genn.neurons import LeakyIntegrate, LeakyIntegrateFire
+from ml_genn.optimisers import Adam
 from ml_genn.synapses import Exponential
 
 from .neurons.event_prop import get_neuron_kind
-
-
-def _whole(value) -> bool:
-    return (isinstance(value, numbers.Integral)
-            and not isinstance(value, bool))
+from .sgd import SGD
+from .wholes import is_whole
 
 
 def check_batch_size(batch_size):
     """Before mlGeNN sees it: mlGeNN takes 0 and then trains as with 1,
     and with a communicator fails on a string with its own TypeError."""
-    if not _whole(batch_size) or batch_size < 1:
+    if not is_whole(batch_size) or batch_size < 1:
         raise ValueError(f"batch_size must be a whole number >= 1, "
                          f"got {batch_size!r}")
 
@@ -33,7 +31,7 @@ def check_compiler_arguments(example_timesteps, batch_size, dt, max_spikes,
     ``optimisers``: {argument name: mlGeNN Optimiser object}; a NaN or
     infinite hyperparameter trains weights to NaN, and delays, whose
     clamp swallows NaN, all to one bound, without a word."""
-    if not _whole(example_timesteps) or example_timesteps < 1:
+    if not is_whole(example_timesteps) or example_timesteps < 1:
         # 0 divides by zero in mlGeNN's readouts, 10.5 fails at load
         raise ValueError(f"example_timesteps must be a whole number >= 1 "
                          f"(steps of dt per example), got "
@@ -42,7 +40,7 @@ def check_compiler_arguments(example_timesteps, batch_size, dt, max_spikes,
     if (isinstance(dt, bool) or not isinstance(dt, numbers.Real)
             or not np.isfinite(dt) or dt <= 0):
         raise ValueError(f"dt must be a positive number of ms, got {dt!r}")
-    if not _whole(max_spikes) or max_spikes < 1:
+    if not is_whole(max_spikes) or max_spikes < 1:
         # With 0 the spike buffers hold nothing: no gradient, no warning
         raise ValueError(f"max_spikes must be a whole number >= 1 (spikes "
                          f"per neuron and example kept for the backward "
@@ -54,6 +52,35 @@ def check_compiler_arguments(example_timesteps, batch_size, dt, max_spikes,
                 raise ValueError(f"{argument}: {type(optimiser).__name__}"
                                  f" has {name.lstrip('_')}={value!r}; "
                                  f"give a finite number")
+        check_optimiser_ranges(argument, optimiser)
+
+
+#: Ranges of the hyperparameters of mlGeNN's Adam and our SGD, as
+#: (low, low included, high, high included). A negative alpha climbs
+#: the loss; beta 1 divides by 1 - beta**step = 0; epsilon 0 gives
+#: 0/0 for every synapse whose gradients are still all zero.
+_OPTIMISER_RANGES = {
+    "alpha": (0.0, True, np.inf, False),
+    "beta1": (0.0, True, 1.0, False),
+    "beta2": (0.0, True, 1.0, False),
+    "epsilon": (0.0, False, np.inf, False)}
+
+
+def check_optimiser_ranges(argument, optimiser):
+    """ValueError for a hyperparameter of an mlGeNN Adam or SGD outside
+    the range where the optimiser descends (mlGeNN takes any number)."""
+    if not isinstance(optimiser, (Adam, SGD)):
+        return      # a user's own optimiser knows its own ranges
+    for name, (low, low_in, high, high_in) in _OPTIMISER_RANGES.items():
+        value = getattr(optimiser, name, None)
+        if not isinstance(value, numbers.Real) or isinstance(value, bool):
+            continue
+        if (value < low or (value == low and not low_in)
+                or value > high or (value == high and not high_in)):
+            interval = (f"{'[' if low_in else '('}{low:g}, "
+                        f"{high:g}{']' if high_in else ')'}")
+            raise ValueError(f"{argument}: {type(optimiser).__name__} has "
+                             f"{name}={value!r}; it must lie in {interval}")
 
 
 def check_time_constants(network):

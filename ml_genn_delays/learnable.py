@@ -10,6 +10,8 @@ import numpy as np
 
 from ml_genn.initializers import Initializer, Normal, Uniform
 
+from .wholes import is_whole
+
 #: Defaults used when ``delay=Learnable`` (the class itself) is passed
 DEFAULT_INIT = 0.0
 DEFAULT_MAX_DELAY_STEPS = 100
@@ -20,10 +22,7 @@ GENN_MAX_DELAY_STEPS = 65534
 
 def check_max_delay_steps(max_delay_steps, where: str) -> int:
     """Validate a maximum delay and return it as an int."""
-    if (isinstance(max_delay_steps, bool)
-            or not isinstance(max_delay_steps, (Number, np.integer))
-            or not np.isfinite(max_delay_steps)
-            or max_delay_steps != int(max_delay_steps)):
+    if not is_whole(max_delay_steps, floats=True):
         raise ValueError(f"{where}: max_delay_steps must be a whole number "
                          f"of timesteps, got {max_delay_steps!r}. Convert "
                          f"milliseconds with round(delay_ms / dt).")

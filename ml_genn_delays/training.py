@@ -1,7 +1,6 @@
 """Training callbacks: CPU batch accumulation, host all-reduce across
 processes, spike buffer checks, model checkpoints and batch progress."""
 import logging
-import numbers
 import warnings
 
 import numpy as np
@@ -9,6 +8,7 @@ from ml_genn.callbacks import Callback
 
 from .genn_models import DROPPED_SPIKES_VAR
 from .io import save_model
+from .wholes import is_whole
 
 logger = logging.getLogger(__name__)
 
@@ -271,8 +271,7 @@ class ModelCheckpoint(Callback):
     """
 
     def __init__(self, directory, every: int = 1, last: bool = True):
-        if (isinstance(every, bool) or not isinstance(every, numbers.Integral)
-                or every < 1):
+        if not is_whole(every) or every < 1:
             # 0 would fail with a ZeroDivisionError after the first epoch
             raise ValueError(f"ModelCheckpoint: every must be a whole "
                              f"number of epochs >= 1, got {every!r}")

@@ -36,11 +36,20 @@ from ml_genn_delays.learnable import DEFAULT_MAX_DELAY_STEPS
     ({"max_delay_steps": float("nan")}, "whole number"),
     ({"max_delay_steps": float("inf")}, "whole number"),
     ({"max_delay_steps": 100000}, r"\[0, 65534\]"),
+    ({"max_delay_steps": True}, "whole number"),
+    ({"max_delay_steps": "64"}, "whole number"),
     ({"kind": "somatic"}, "Unknown delay kind 'somatic'"),
 ])
 def test_learnable_rejects(kwargs, match):
     with pytest.raises(ValueError, match=match):
         Learnable(**kwargs)
+
+
+@pytest.mark.parametrize("steps", [64, 64.0, np.int64(64), np.float32(64)])
+def test_whole_max_delay_steps_of_any_number_type_taken(steps):
+    # round(ms / dt) in numpy gives a float: a whole one is a step count
+    spec = Learnable(3.0, steps)
+    assert spec.max_delay_steps == 64 and type(spec.max_delay_steps) is int
 
 
 @pytest.mark.parametrize("init", [None, "abc", "3", 1 + 2j, True,
@@ -255,6 +264,15 @@ def test_batch_size_must_be_a_positive_whole_number(batch_size):
     ("delay_optimiser", Adam(0.1, beta1=float("nan")), "beta1=nan"),
     ("optimiser", SGD(float("inf")), "optimiser: SGD has alpha=inf"),
     ("param_optimiser", Adam(float("nan")), "param_optimiser: Adam"),
+    # Finite but outside where the optimiser descends (mlGeNN takes them)
+    ("optimiser", Adam(-0.001), r"optimiser: Adam has alpha=-0.001; it "
+                                r"must lie in \[0, inf\)"),
+    ("delay_optimiser", SGD(-0.1), r"delay_optimiser: SGD has alpha=-0.1"),
+    ("optimiser", Adam(0.001, beta1=1.0), r"beta1=1.0; it must lie in "
+                                          r"\[0, 1\)"),
+    ("optimiser", Adam(0.001, beta2=-0.5), r"beta2=-0.5"),
+    ("param_optimiser", Adam(0.01, epsilon=0.0), r"epsilon=0.0; it must "
+                                                 r"lie in \(0, inf\)"),
 ])
 def test_bad_compiler_numbers_refused_when_made(argument, value, match):
     # Each trained nothing, or to NaN (delays all at one bound: the clamp
