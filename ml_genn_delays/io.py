@@ -42,8 +42,10 @@ def _manifest_delay(spec, conn, checkpoint):
     entries = [{"kind": kind.name, "shape": list(kind.shape(conn)),
                 "file": f"{checkpoint}-{conn.name}-{kind.file_suffix}.npy"}
                for kind, _ in spec.parts]
+    # longest_delay_steps marks mixed models whose sums are not clamped
     entry = {"kind": spec.kind.name,
-             "max_delay_steps": spec.max_delay_steps}
+             "max_delay_steps": spec.max_delay_steps,
+             "longest_delay_steps": spec.longest_delay_steps}
     if len(entries) == 1:
         return {**entry, "shape": entries[0]["shape"],
                 "file": entries[0]["file"]}
@@ -203,6 +205,32 @@ def _match_populations(target, files, manifest, directory):
     return dict(zip(pops, saved))
 
 
+def _warn_clamped_sums(conn, entry, delays, directory):
+    """A mixed model saved before sums of parts went unclamped (its
+    manifest entry has no longest_delay_steps) trained with every sum
+    above max_delay_steps cut to it; loaded now, those synapses arrive
+    later than in training."""
+    saved = entry.get("delay") or {}
+    if ("parts" not in saved or "longest_delay_steps" in saved
+            or not isinstance(saved.get("max_delay_steps"), (int, float))):
+        return
+    high = saved.get("max_delay_steps")
+    total = np.zeros(())
+    for _, values in delays:    # one part per side: pre x post pairs
+        total = np.add.outer(total, np.asarray(values, dtype=np.float64))
+    # Rounded as the weight update rounds: halves up
+    above = int(np.count_nonzero(np.floor(total + 0.5) > high))
+    if above:
+        warnings.warn(
+            f"Connection {conn.name}: {directory} was saved by an earlier "
+            f"ml_genn_delays, which cut each {saved['kind']} delay sum to "
+            f"max_delay_steps={high}; {above} of {total.size} pre-post "
+            f"pairs sum above it and now arrive later than in training. "
+            f"Re-evaluate "
+            f"the model (or train it on) before trusting its accuracy.",
+            stacklevel=4)
+
+
 def load_model(target, directory, checkpoint=None):
     """Set weights, delays (``-g.npy``, ``-d``/``-da``/``-dd.npy``) and
     learned neuron parameters from a model directory.
@@ -300,6 +328,8 @@ def _load_model(target, directory, checkpoint):
                                spec.max_delay_steps,
                                dense if kind.name == "synaptic" else None))
                   for kind in parts]
+        if stem in saved_entries:
+            _warn_clamped_sums(conn, saved_entries[stem], delays, directory)
         loaded.append((conn, spec, weights, delays))
         report[conn.name] = [suffixes[s] for s in expected]
     unmatched = set(files) - set(pairs.values())

@@ -222,3 +222,38 @@ def test_named_architectures_split_the_max_between_the_parts():
     assert specs and all(s.max_delay_steps == config.max_delay_steps // 2
                          and s.longest_delay_steps <= config.max_delay_steps
                          for s in specs)
+
+
+def test_model_saved_with_clamped_sums_warns_on_load(tmp_path):
+    # Before the buffers held 2 x max, each sum above max_delay_steps was
+    # cut to it: such a model (no longest_delay_steps in its manifest)
+    # behaves otherwise now, and says so on load with how many pairs
+    import json
+    import warnings
+    network = build(True, False, long=True)[0]     # parts 3.5-6, max 6
+    save_model(network, tmp_path / "new", checkpoint=0)
+    manifest = json.loads((tmp_path / "new" / "manifest.json").read_text())
+    entry = manifest["connections"][0]["delay"]
+    assert entry["longest_delay_steps"] == 12
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")      # a model saved now: no word
+        load_model(build(True, False, seed=3)[0], tmp_path / "new")
+
+    del entry["longest_delay_steps"]
+    (tmp_path / "new" / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.warns(UserWarning, match=r"Connection .*: .* saved by an "
+                      r"earlier ml_genn_delays, which cut each "
+                      r"axonal\+dendritic delay sum to max_delay_steps=6; "
+                      r"20 of 20 pre-post pairs sum above it"):
+        load_model(build(True, False, seed=3)[0], tmp_path / "new")
+
+    # Sums within the max: nothing changed for that model, no word
+    short = build(True, False)[0]                  # parts 0-5, max 12
+    save_model(short, tmp_path / "short", checkpoint=0)
+    path = tmp_path / "short" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    del manifest["connections"][0]["delay"]["longest_delay_steps"]
+    path.write_text(json.dumps(manifest))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_model(build(True, False, seed=3)[0], tmp_path / "short")
