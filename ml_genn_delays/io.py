@@ -205,6 +205,19 @@ def _match_populations(target, files, manifest, directory):
     return dict(zip(pops, saved))
 
 
+def _name_saved_max(error, conn, spec, entry):
+    """Delays above the connection's max_delay_steps: say the max they
+    were saved with, if another (e.g. a mixed run of a named architecture
+    begun while each part had the whole max, not half of it)."""
+    saved = ((entry or {}).get("delay") or {}).get("max_delay_steps")
+    if (isinstance(saved, (int, float)) and saved != spec.max_delay_steps
+            and "must lie in" in str(error)):
+        error.args = (f"{error.args[0]}. They were saved with "
+                      f"max_delay_steps={saved}, connection {conn.name} "
+                      f"has {spec.max_delay_steps}: give it "
+                      f"max_delay_steps={saved} to load them",)
+
+
 def _warn_clamped_sums(conn, entry, delays, directory):
     """A mixed model saved before sums of parts went unclamped (its
     manifest entry has no longest_delay_steps) trained with every sum
@@ -322,12 +335,17 @@ def _load_model(target, directory, checkpoint):
                  else None)
         weights = _read(directory, suffixes[WEIGHT_SUFFIX], owner,
                         "weights", size, shape=dense)
-        delays = [(kind, _read(directory, suffixes[kind.file_suffix], owner,
-                               f"{kind.name} delays (steps)",
-                               _delay_size(target, conn, kind), 0.0,
-                               spec.max_delay_steps,
-                               dense if kind.name == "synaptic" else None))
-                  for kind in parts]
+        try:
+            delays = [(kind, _read(directory, suffixes[kind.file_suffix],
+                                   owner, f"{kind.name} delays (steps)",
+                                   _delay_size(target, conn, kind), 0.0,
+                                   spec.max_delay_steps,
+                                   dense if kind.name == "synaptic"
+                                   else None))
+                      for kind in parts]
+        except ModelFileError as error:
+            _name_saved_max(error, conn, spec, saved_entries.get(stem))
+            raise
         if stem in saved_entries:
             _warn_clamped_sums(conn, saved_entries[stem], delays, directory)
         loaded.append((conn, spec, weights, delays))

@@ -161,6 +161,20 @@ def test_bad_files_leave_network_unchanged(trained, damage, match):
         np.testing.assert_array_equal(c.connectivity.delay, d)
 
 
+def test_delays_beyond_a_smaller_max_name_the_saved_max(tmp_path):
+    # A network rebuilt with a smaller max_delay_steps (as a named mixed
+    # architecture's parts got half the max): the error says which max
+    # the files were saved with
+    net = TinyNet("ours", max_delay=30, seed=3)
+    save_model(net.network, tmp_path / "m", checkpoint=0)
+    small = TinyNet("ours", max_delay=10, seed=4)
+    with pytest.raises(ModelFileError, match=(
+            rf"must lie in \[0.0, 10\].*saved with max_delay_steps=30, "
+            rf"connection {small.c_in.name} has 10: give it "
+            rf"max_delay_steps=30")):
+        load_model(small.network, tmp_path / "m")
+
+
 def test_delay_file_for_connection_without_delays(trained):
     net, _, _, _, folder = trained
     plain = TinyNet("ours", recurrent=True, seed=13)
