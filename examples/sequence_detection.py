@@ -15,9 +15,11 @@ relay (frozen diagonal weights, one spike per input spike), whose
 dendritic delay then plays the part of an axonal delay on that input;
 the relays feed the outputs through the weights above, and the trial is
 10 steps longer for the relays' latency. With one delay per input, the
-learned solutions use the end of the trial: axonal delays end near
-(15, 12.3) and dendritic ones at (15, 15), which pushes the second input
-spike's effect past the end, so the output sees which input came first.
+learned solutions use the end of the trial: axonal delays end with one
+at 15 and the other near it (12-15: runs differ, mlGeNN shuffles the
+examples with numpy's unseeded generator) and dendritic ones at
+(15, 15), which pushes the second input spike's effect past the end, so
+the output sees which input came first.
 """
 import argparse
 

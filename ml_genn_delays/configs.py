@@ -69,7 +69,8 @@ class Config:
     silent_bump: float = 0.0
     #: ... and so do silent output neurons (first-spike-time readout)
     bump_outputs: bool = False
-    #: Stop after this many epochs without a better validation accuracy
+    #: Stop once more than this many epochs in a row bring no better
+    #: selection accuracy (train.py's counter: 15 stops in the 16th)
     patience: int = None
     #: Fraction of the training set held out for validation where the
     #: data set has no validation split

@@ -37,10 +37,12 @@ class Connection(MLGeNNConnection):
         ``Learnable(...)``: a delay learned by
         :class:`ml_genn_delays.EventPropCompiler`.
     max_delay_steps : int, optional
-        For fixed delays whose maximum cannot be inferred, and, without
-        ``delay=``, mlGeNN's own argument (its ``Dense(w, d)`` delays and
-        ``delay_learn_conns`` need it); learnable delays take theirs from
-        the ``Learnable``.
+        For a fixed delay given as a number, array or initializer, the
+        longest delay (default: the largest given, rounded up; see
+        :class:`Fixed`); without ``delay=``, mlGeNN's own argument (its
+        ``Dense(w, d)`` delays and ``delay_learn_conns`` need it). A
+        ``Learnable`` or ``Fixed`` carries its own: another value here is
+        an error.
     add_to_model : bool
         As in mlGeNN.
 

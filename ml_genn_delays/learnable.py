@@ -63,9 +63,11 @@ def as_values(init, where: str):
 
 
 def init_upper_bound(init, where: str):
-    """Largest delay an initial value can produce, or None if unbounded.
+    """Largest delay an initial value can produce.
 
-    Raises ValueError for NaN/inf or negative values.
+    Raises ValueError for NaN/inf or negative values, and for an
+    initializer whose range is unknown (so every accepted delay is
+    bounded).
     """
     if isinstance(init, Uniform):
         low, high = float(init.min), float(init.max)
@@ -161,7 +163,7 @@ class Learnable:
         inits = self._part_inits(kind, init)
         for part_init in inits:
             high = init_upper_bound(part_init, "Learnable")
-            if high is not None and high > self.max_delay_steps:
+            if high > self.max_delay_steps:
                 raise ValueError(
                     f"Learnable: initial delays reach {high} steps but "
                     f"max_delay_steps is {self.max_delay_steps}; raise "
@@ -232,22 +234,20 @@ class Fixed:
         of an initializer are truncated by GeNN, which holds fixed delays
         as integers.
     max_delay_steps : int, optional
-        Needed only when it cannot be inferred from ``init`` (an
-        initializer without an upper bound).
+        Longest delay the connection's buffers hold; at least the largest
+        delay ``init`` can give. Default: that delay, rounded up (every
+        ``init`` accepted has a known largest delay: numbers, arrays,
+        ``Uniform`` and GeNN's Uniform or Constant snippets).
     """
 
     def __init__(self, init, max_delay_steps=None):
         init = as_values(init, "Fixed delay")
         high = init_upper_bound(init, "Fixed delay")
         if max_delay_steps is None:
-            if high is None:
-                raise ValueError(
-                    f"Fixed delay: the maximum of {init!r} cannot be "
-                    f"inferred; pass max_delay_steps to the Connection")
             max_delay_steps = int(np.ceil(high))
         self.max_delay_steps = check_max_delay_steps(max_delay_steps,
                                                      "Fixed delay")
-        if high is not None and high > self.max_delay_steps:
+        if high > self.max_delay_steps:
             raise ValueError(f"Fixed delay: delays reach {high} steps but "
                              f"max_delay_steps is {self.max_delay_steps}")
         if isinstance(init, np.ndarray):

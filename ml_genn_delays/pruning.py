@@ -4,6 +4,7 @@ import numpy as np
 from ml_genn.callbacks import Callback
 
 from .evaluation import get_delays, set_delays
+from .wholes import is_whole
 
 
 class DelayPruning(Callback):
@@ -37,13 +38,16 @@ class DelayPruning(Callback):
 
     def __init__(self, keep: float, every: int = 1, start: int = 0,
                  stages: int = 1, connections=None):
-        if not 0.0 < keep <= 1.0:
+        if isinstance(keep, bool) or not 0.0 < keep <= 1.0:
             raise ValueError(f"DelayPruning: keep must lie in (0, 1], got "
-                             f"{keep}")
-        if every < 1 or start < 0 or stages < 1:
-            raise ValueError(f"DelayPruning: every and stages must be >= 1 "
-                             f"and start >= 0, got every={every}, "
-                             f"stages={stages}, start={start}")
+                             f"{keep!r}")
+        # every=1.5 pruned at epochs 0, 3, 6, ... without a word
+        if (not all(is_whole(n) for n in (every, start, stages))
+                or every < 1 or start < 0 or stages < 1):
+            raise ValueError(f"DelayPruning: every and stages must be whole "
+                             f"numbers >= 1 and start one >= 0, got "
+                             f"every={every!r}, stages={stages!r}, "
+                             f"start={start!r}")
         self.keep = keep
         self.every = every
         self.start = start

@@ -254,9 +254,11 @@ class NonFiniteMonitor(Callback):
 
 
 class ModelCheckpoint(Callback):
-    """Saves weights and delays with :func:`ml_genn_delays.save_model`
-    (atomic ``<epoch>-<connection>-g.npy`` / ``-d.npy`` files and a
-    manifest) at the end of every ``every``-th epoch.
+    """Saves weights, delays and learned neuron parameters with
+    :func:`ml_genn_delays.save_model` (crash-safe
+    ``<epoch>-<connection>-g.npy`` / ``-d.npy`` (``-da``, ``-dd``) files,
+    ``<epoch>-<population>-<parameter>.npy`` and a manifest) at the end
+    of every ``every``-th epoch.
 
     Parameters
     ----------

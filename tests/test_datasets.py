@@ -56,5 +56,12 @@ def test_sequence_detection_patterns():
     assert spikes[0].spike_times.tolist() == [0.0, 10.0]
     assert spikes[1].spike_times.tolist() == [10.0, 0.0]
     assert spikes[0].end_spikes.tolist() == [1, 2]
-    with pytest.raises(ValueError):
-        sequence_detection(0)
+    for bad in (0, 2.5, True):
+        # 2.5 failed inside numpy, True gave one example
+        with pytest.raises(ValueError, match="num_examples must be a "
+                                             "whole number >= 1"):
+            sequence_detection(bad)
+    for kwargs in ({"start": float("nan")}, {"gap": float("inf")},
+                   {"gap": -1.0}, {"jitter": 10.0}):
+        with pytest.raises(ValueError, match="need gap > 0"):
+            sequence_detection(4, **kwargs)

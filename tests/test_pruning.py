@@ -41,9 +41,16 @@ def test_pruned_delays_are_zero_and_stay_zero(kind):
 
 def test_bad_pruning_arguments():
     for kwargs in ({"keep": 0.0}, {"keep": 1.5}, {"keep": 0.5, "every": 0},
-                   {"keep": 0.5, "stages": 0}):
+                   {"keep": 0.5, "stages": 0}, {"keep": float("nan")},
+                   {"keep": True}):
         with pytest.raises(ValueError, match="DelayPruning"):
             DelayPruning(**kwargs)
+    # every=1.5 pruned at epochs 0, 3, 6, ... without a word
+    for name, value in (("every", 1.5), ("stages", 2.5), ("every", True),
+                        ("start", -1), ("start", 0.5)):
+        with pytest.raises(ValueError, match=rf"DelayPruning: every and "
+                           rf"stages must be whole .* {name}={value!r}"):
+            DelayPruning(0.5, **{name: value})
 
 
 def test_pruning_a_network_another_compiler_built_is_refused():
