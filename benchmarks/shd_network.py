@@ -208,7 +208,7 @@ def cpu_benchmark_args(doc, csv_name, argv, extra=()):
     (args, init, x, y)."""
     parser = argparse.ArgumentParser(
         description=doc, formatter_class=argparse.RawTextHelpFormatter)
-    for name, default in [("inputs", 700), ("hidden", 256),
+    for name, default in [("inputs", NUM_INPUTS), ("hidden", 256),
                           ("timesteps", 1000), ("rounds", 5),
                           ("spikes", 8000), ("examples", 4),
                           ("max-delay", 512)]:

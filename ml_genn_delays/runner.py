@@ -104,12 +104,6 @@ def read_run(directory):
     return run
 
 
-def read_run_config(directory):
-    """The Config recorded in ``directory/run.json``, or None."""
-    run = read_run(directory)
-    return None if run is None else run["config"]
-
-
 def _differences(saved, now):
     keys = sorted(set(saved) | set(now))
     return [f"{k}: {saved.get(k)!r} then, {now.get(k)!r} now" for k in keys

@@ -48,14 +48,10 @@ def test_data(config, data_dir, seed=0, max_examples=None, fitted=False):
             max_input_spikes)
 
 
-def run_config(args, directories):
-    """The set-up the models were trained with: their run.json, else the
-    architecture's name."""
-    return config_of_runs(args, [read_run(d) for d in directories])
-
-
 def config_of_runs(args, runs):
-    """``run_config`` of the runs read from the seeds' directories."""
+    """The set-up the models were trained with: the seeds' run.json
+    (``runs``, read from their directories), else the architecture's
+    name."""
     recorded = [None if r is None else r["config"] for r in runs]
     if None in recorded:
         try:

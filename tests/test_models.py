@@ -58,8 +58,11 @@ def test_test_script_config_from_run_json_or_name(tmp_path):
     ones) evaluate together when they describe the same set-up."""
     import argparse
     import json
-    from ml_genn_delays.runner import RUN_FILE, run_description
-    run_config = load_script("models", "test").run_config
+    from ml_genn_delays.runner import RUN_FILE, read_run, run_description
+    config_of_runs = load_script("models", "test").config_of_runs
+
+    def run_config(args, directories):
+        return config_of_runs(args, [read_run(d) for d in directories])
     config = get_config("yy_ff_5")
     splits = load_splits(config, max_examples=4)
     dirs = [tmp_path / str(s) for s in range(2)]

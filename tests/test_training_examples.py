@@ -14,7 +14,7 @@ from ml_genn_delays.resume import STATE_ARRAYS
 from ml_genn_delays.configs import get_config
 from ml_genn_delays.datasets.splits import load_splits
 from ml_genn_delays.runner import (TrainingRun, pruning_schedule,
-                                   read_run_config)
+                                   read_run)
 from scripts import ROOT, last_accuracy, load_script
 
 QUICK = ["--epochs", "1", "--max-examples", "12", "--batch-size", "4",
@@ -96,7 +96,7 @@ def test_braille_example(tmp_path, capsys):
     # seed 1's test set (seed 0's holds some of seed 1's training data),
     # capped at the run's --max-examples as in training
     test = load_script("models", "test")
-    config = read_run_config(tmp_path / "out" / "braille_ff_16_nodelay" / "1")
+    config = read_run(tmp_path / "out" / "braille_ff_16_nodelay" / "1")["config"]
     tests = [test.test_data(config, tmp_path / "data", seed)[1]
              for seed in (0, 1)]
     assert not all(np.array_equal(a.spike_times, b.spike_times)
@@ -204,7 +204,7 @@ def test_resumed_pruning_keeps_the_first_runs_stages(tmp_path, capsys):
     schedule = {"every": 1, "start": 0, "stages": 2}
     assert json.loads((run / "run.json").read_text())["pruning"] == schedule
     assert float(rows(run)[-1]["delays_nonzero"]) <= 0.5 + 1e-9
-    config = dataclasses.replace(read_run_config(run), epochs=40)
+    config = dataclasses.replace(read_run(run)["config"], epochs=40)
     resumed = TrainingRun(config, load_splits(config, None, 8), seed=0,
                           out=str(tmp_path), resume=True, keep_delays=0.5,
                           progress=False)

@@ -67,8 +67,6 @@ def _replace(model, where, source, target):
 class AdaptiveLifEventProp:
     """The EventProp neuron kind of AdaptiveLeakyIntegrateFire."""
 
-    neuron_class = AdaptiveLeakyIntegrateFire
-
     def learnable(self, neuron):
         """(GeNN variable, gradient variable, LearnableParam) per learned
         parameter of ``neuron``."""
