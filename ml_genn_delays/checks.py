@@ -13,15 +13,13 @@ from ml_genn.synapses import Exponential
 
 from .neurons.event_prop import get_neuron_kind
 from .sgd import SGD
-from .wholes import is_whole
+from .wholes import require_whole
 
 
 def check_batch_size(batch_size):
     """Before mlGeNN sees it: mlGeNN takes 0 and then trains as with 1,
     and with a communicator fails on a string with its own TypeError."""
-    if not is_whole(batch_size) or batch_size < 1:
-        raise ValueError(f"batch_size must be a whole number >= 1, "
-                         f"got {batch_size!r}")
+    require_whole(batch_size, "batch_size")
 
 
 def check_compiler_arguments(example_timesteps, batch_size, dt, max_spikes,
@@ -31,20 +29,16 @@ def check_compiler_arguments(example_timesteps, batch_size, dt, max_spikes,
     ``optimisers``: {argument name: mlGeNN Optimiser object}; a NaN or
     infinite hyperparameter trains weights to NaN, and delays, whose
     clamp swallows NaN, all to one bound, without a word."""
-    if not is_whole(example_timesteps) or example_timesteps < 1:
-        # 0 divides by zero in mlGeNN's readouts, 10.5 fails at load
-        raise ValueError(f"example_timesteps must be a whole number >= 1 "
-                         f"(steps of dt per example), got "
-                         f"{example_timesteps!r}")
+    # 0 divides by zero in mlGeNN's readouts, 10.5 fails at load
+    require_whole(example_timesteps, "example_timesteps",
+                  meaning="steps of dt per example")
     check_batch_size(batch_size)
     if (isinstance(dt, bool) or not isinstance(dt, numbers.Real)
             or not np.isfinite(dt) or dt <= 0):
         raise ValueError(f"dt must be a positive number of ms, got {dt!r}")
-    if not is_whole(max_spikes) or max_spikes < 1:
-        # With 0 the spike buffers hold nothing: no gradient, no warning
-        raise ValueError(f"max_spikes must be a whole number >= 1 (spikes "
-                         f"per neuron and example kept for the backward "
-                         f"pass), got {max_spikes!r}")
+    # With 0 the spike buffers hold nothing: no gradient, no warning
+    require_whole(max_spikes, "max_spikes", meaning="spikes per neuron "
+                  "and example kept for the backward pass")
     for argument, optimiser in optimisers.items():
         for name, value in vars(optimiser).items():
             if (isinstance(value, numbers.Real) and not isinstance(value, bool)

@@ -4,7 +4,7 @@ import numpy as np
 from ml_genn.callbacks import Callback
 
 from .evaluation import get_delays, set_delays
-from .wholes import is_whole
+from .wholes import require_whole
 
 
 class DelayPruning(Callback):
@@ -42,12 +42,11 @@ class DelayPruning(Callback):
             raise ValueError(f"DelayPruning: keep must lie in (0, 1], got "
                              f"{keep!r}")
         # every=1.5 pruned at epochs 0, 3, 6, ... without a word
-        if (not all(is_whole(n) for n in (every, start, stages))
-                or every < 1 or start < 0 or stages < 1):
-            raise ValueError(f"DelayPruning: every and stages must be whole "
-                             f"numbers >= 1 and start one >= 0, got "
-                             f"every={every!r}, stages={stages!r}, "
-                             f"start={start!r}")
+        require_whole(every, "DelayPruning: every", meaning="epochs "
+                      "between stages")
+        require_whole(start, "DelayPruning: start", 0,
+                      meaning="the first epoch to prune after, from 0")
+        require_whole(stages, "DelayPruning: stages")
         self.keep = keep
         self.every = every
         self.start = start

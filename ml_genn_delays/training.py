@@ -8,7 +8,7 @@ from ml_genn.callbacks import Callback
 
 from .genn_models import DROPPED_SPIKES_VAR
 from .io import save_model
-from .wholes import is_whole
+from .wholes import require_whole
 
 logger = logging.getLogger(__name__)
 
@@ -273,10 +273,9 @@ class ModelCheckpoint(Callback):
     """
 
     def __init__(self, directory, every: int = 1, last: bool = True):
-        if not is_whole(every) or every < 1:
-            # 0 would fail with a ZeroDivisionError after the first epoch
-            raise ValueError(f"ModelCheckpoint: every must be a whole "
-                             f"number of epochs >= 1, got {every!r}")
+        # 0 would fail with a ZeroDivisionError after the first epoch
+        require_whole(every, "ModelCheckpoint: every",
+                      meaning="epochs between saves")
         self.directory = directory
         self.every = every
         self.last = last

@@ -58,7 +58,10 @@ def test_bad_data_names_the_sample(tmp_path, letters, events, message):
         load_braille(tmp_path, "train")
 
 
-def test_max_examples_below_one_refused(tmp_path):
+@pytest.mark.parametrize("bad", [-1, 0, 2.5, True])
+def test_max_examples_below_one_refused(tmp_path, bad):
+    # 2.5 failed in a slice, True kept one example
     write_braille(tmp_path)
-    with pytest.raises(ValueError, match="max_examples must be at least 1"):
-        load_braille(tmp_path, "train", max_examples=-1)
+    with pytest.raises(ValueError, match=f"max_examples must be a whole "
+                                         f"number >= 1, got {bad!r}"):
+        load_braille(tmp_path, "train", max_examples=bad)

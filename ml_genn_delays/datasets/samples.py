@@ -4,6 +4,7 @@ import numpy as np
 from ml_genn.utils.data import preprocess_spikes
 
 from ..errors import DataFileError
+from ..wholes import require_whole
 
 
 def check_sample(where: str, times, units, num_input: int):
@@ -59,6 +60,5 @@ def max_sample_spikes(samples) -> int:
 def check_max_examples(max_examples):
     """``max_examples`` caps a split: None or at least 1 (a slice with 0
     or a negative number would silently drop examples)."""
-    if max_examples is not None and max_examples < 1:
-        raise ValueError(f"max_examples must be at least 1, got "
-                         f"{max_examples}")
+    if max_examples is not None:
+        require_whole(max_examples, "max_examples")

@@ -8,7 +8,7 @@ weights) cannot tell them apart, while learned delays can align them.
 import numpy as np
 from ml_genn.utils.data import preprocess_spikes
 
-from ..wholes import is_whole
+from ..wholes import require_whole
 
 NUM_INPUT = 2
 NUM_CLASSES = 2
@@ -40,9 +40,7 @@ def sequence_detection(num_examples: int = 4, gap: float = 10.0,
     labels : np.ndarray
         Class of each example.
     """
-    if not is_whole(num_examples) or num_examples < 1:
-        raise ValueError(f"num_examples must be a whole number >= 1, got "
-                         f"{num_examples!r}")
+    require_whole(num_examples, "num_examples")
     if (not np.all(np.isfinite([gap, start, jitter])) or gap <= 0
             or start < 0 or not 0 <= jitter < gap):
         raise ValueError(f"need gap > 0, start >= 0 and 0 <= jitter < gap, "
