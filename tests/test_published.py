@@ -10,7 +10,7 @@ from ml_genn.synapses import Exponential
 
 from ml_genn_delays import Connection, EventPropCompiler
 from ml_genn_delays.configs import CONFIGS, get_config
-from ml_genn_delays.datasets import Blend, Shift, bin_spikes
+from ml_genn_delays.datasets import Blend, Shift, bin_spikes, yin_yang
 from ml_genn_delays.published import (LearningRateSchedule,
                                       bump_silent_inputs, trial_steps)
 
@@ -101,6 +101,24 @@ def test_shift_moves_all_channels_together_and_drops_outside():
         offsets = set((units - sample[1][np.isin(sample[0], times)]))
         assert len(offsets) == 1 and -3 <= offsets.pop() < 3
         assert np.all((units >= 0) & (units < 10))
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: Shift(0), r"Shift: max_shift must be a whole number >= 1"),
+    (lambda: Shift(2.5), r"max_shift .* got 2.5"),
+    (lambda: Shift(3, num_input=0), r"Shift: num_input"),
+    (lambda: Blend(1.5), r"Blend: p_blend must lie in \[0, 1\], got 1.5"),
+    (lambda: Blend(float("nan")), r"p_blend must lie"),
+    (lambda: Blend(fraction=-1.0), r"fraction must lie in \[0, inf\]"),
+    (lambda: Blend(num_input=2.0), r"Blend: num_input"),
+    (lambda: Blend(max_time=0.0), r"max_time and dt must be positive"),
+    (lambda: Blend(dt=-1.0), r"dt=-1.0"),
+    (lambda: yin_yang(size=2.5), r"yin_yang: size must be a whole number"),
+])
+def test_bad_augmentation_and_data_sizes_refused(make, match):
+    # Shift(0) failed in numpy's integers(0, 0); the rest ran with them
+    with pytest.raises(ValueError, match=match):
+        make()
 
 
 def test_blend_adds_same_class_mixtures():

@@ -6,6 +6,7 @@ Each is applied afresh every epoch with a numpy Generator, so a seed
 """
 import numpy as np
 
+from ..wholes import require_whole
 from .samples import bin_spikes
 
 
@@ -15,6 +16,10 @@ class Shift:
     and drop spikes shifted off the input."""
 
     def __init__(self, max_shift: int = 40, num_input: int = 700):
+        # 0 failed in rng.integers(0, 0); no shift: leave Shift out
+        require_whole(max_shift, "Shift: max_shift", meaning="input "
+                      "channels")
+        require_whole(num_input, "Shift: num_input")
         self.max_shift = max_shift
         self.num_input = num_input
 
@@ -41,6 +46,15 @@ class Blend:
     def __init__(self, p_blend: float = 0.5, num_input: int = 700,
                  max_time: float = 1000.0, fraction: float = 7644 / 8156,
                  dt: float = None):
+        require_whole(num_input, "Blend: num_input")
+        for name, value, high in (("p_blend", p_blend, 1.0),
+                                  ("fraction", fraction, np.inf)):
+            if isinstance(value, bool) or not 0.0 <= value <= high:
+                raise ValueError(f"Blend: {name} must lie in [0, {high:g}],"
+                                 f" got {value!r}")
+        if not max_time > 0 or (dt is not None and not dt > 0):
+            raise ValueError(f"Blend: max_time and dt must be positive ms, "
+                             f"got max_time={max_time!r}, dt={dt!r}")
         self.p_blend = p_blend
         self.num_input = num_input
         self.max_time = max_time

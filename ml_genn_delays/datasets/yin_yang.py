@@ -4,6 +4,8 @@ reference generator: rejection sampling in the unit square with
 import numpy as np
 from ml_genn.utils.data import preprocess_spikes
 
+from ..wholes import require_whole
+
 R_SMALL = 0.1
 R_BIG = 0.5
 
@@ -46,6 +48,7 @@ def yin_yang(split: str = "train", size: int = None, seed: int = None,
     default_size, default_seed = SPLITS[split]
     size = default_size if size is None else size
     seed = default_seed if seed is None else seed
+    require_whole(size, "yin_yang: size", meaning="points")
     rng = np.random.RandomState(seed)
     points = np.empty((size, 4))
     labels = np.empty(size, dtype=int)
