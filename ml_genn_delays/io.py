@@ -239,8 +239,8 @@ def _warn_clamped_sums(conn, entry, delays, directory):
             f"ml_genn_delays, which cut each {saved['kind']} delay sum to "
             f"max_delay_steps={high}; {above} of {total.size} pre-post "
             f"pairs sum above it and now arrive later than in training. "
-            f"Re-evaluate "
-            f"the model (or train it on) before trusting its accuracy.",
+            f"Re-evaluate the model (or train it on) before trusting its "
+            f"accuracy.",
             stacklevel=4)
 
 
