@@ -23,6 +23,10 @@ from ml_genn_delays.learnable import DEFAULT_MAX_DELAY_STEPS
     ({"init": 20.0, "max_delay_steps": 10}, "raise max_delay_steps"),
     ({"init": Uniform(0, 50), "max_delay_steps": 10}, "reach 50"),
     ({"init": Uniform(-5, 5)}, "negative"),
+    # Any draw below 0 is refused, not only a far one
+    ({"init": Uniform(-0.25, 5)}, "negative"),
+    # A NaN bound compares False with everything: it passed as no bound
+    ({"init": Uniform(float("nan"), 5)}, "must be finite"),
     ({"init": Normal(5, 1)}, "Normal"),
     # mlGeNN's Wrapper of a GeNN snippet: checked as the snippet it names
     ({"init": Wrapper("Uniform", {"min": -3.0, "max": -1.0})}, "negative"),
@@ -61,6 +65,12 @@ def test_not_delay_values_refused(spec, init):
         spec(init)
 
 
+def test_int_arrays_of_delays_taken():
+    # np.arange(4) or a round() of an array gives integers: delays too
+    spec = Learnable(np.arange(4), 10)
+    assert spec.init.dtype.kind == "i" and Fixed(np.arange(3)).init[2] == 2.0
+
+
 def test_learnable_class_means_documented_defaults():
     network = Network(default_params)
     with network:
@@ -70,6 +80,8 @@ def test_learnable_class_means_documented_defaults():
     assert conn.delay_spec.max_delay_steps == DEFAULT_MAX_DELAY_STEPS
     assert conn.max_delay_steps == DEFAULT_MAX_DELAY_STEPS
     assert conn.delay_spec.kind.name == "synaptic"
+    # The values the docstrings give, not just the constants' names
+    assert (DEFAULT_MAX_DELAY_STEPS, conn.delay_spec.init) == (100, 0.0)
 
 
 def pops(target=None):
@@ -94,6 +106,19 @@ def test_conflicting_max_delay_steps():
                                              f"{b.name}: .*conflicts"):
             Connection(a, b, Dense(1.0), Exponential(5.0),
                        delay=Learnable(1.0, 10), max_delay_steps=20)
+
+
+def test_one_to_one_takes_one_delay_per_synapse():
+    from ml_genn.connectivity import OneToOne
+    with Network(default_params):
+        a = Population(SpikeInput(max_spikes=10), 3)
+        b = Population(LeakyIntegrate(readout="max_var"), 3)
+        conn = Connection(a, b, OneToOne(1.0), Exponential(5.0),
+                          delay=Learnable(np.arange(3.0), 10))
+        assert conn.connectivity.delay.shape == (3,)
+        with pytest.raises(ValueError, match=r"shape \(3,\)"):
+            Connection(a, b, OneToOne(1.0), Exponential(5.0),
+                       delay=Learnable(np.ones((3, 3)), 10))
 
 
 @pytest.mark.parametrize("delay", [
@@ -244,7 +269,7 @@ def test_network_made_inside_gives_no_default_warning(recwarn):
                 in str(w.message)]
 
 
-@pytest.mark.parametrize("batch_size", [0, -2, 2.5, True])
+@pytest.mark.parametrize("batch_size", [0, -2, 2.5, True, 2.0])
 def test_batch_size_must_be_a_positive_whole_number(batch_size):
     with pytest.raises(ValueError, match="batch_size must be a whole "
                                          "number >= 1"):
@@ -256,13 +281,18 @@ def test_batch_size_must_be_a_positive_whole_number(batch_size):
     ("example_timesteps", 0, "example_timesteps must be a whole number"),
     ("example_timesteps", 10.5, "example_timesteps must be a whole number"),
     ("example_timesteps", -5, "example_timesteps must be a whole number"),
+    # Counts are ints: 10.0 is refused too (floats pass only as delays)
+    ("example_timesteps", 10.0, "example_timesteps must be a whole number"),
+    ("dt", True, "dt must be a positive number of ms, got True"),
     ("dt", -1.0, "dt must be a positive number of ms, got -1.0"),
     ("dt", float("nan"), "dt must be a positive"),
     ("max_spikes", 0, "max_spikes must be a whole number >= 1"),
+    ("max_spikes", 2.5, "max_spikes must be a whole number >= 1"),
     ("delay_optimiser", Adam(float("nan")), "delay_optimiser: Adam has "
                                              "alpha=nan"),
     ("delay_optimiser", Adam(0.1, beta1=float("nan")), "beta1=nan"),
-    ("optimiser", SGD(float("inf")), "optimiser: SGD has alpha=inf"),
+    ("optimiser", SGD(float("inf")), "optimiser: SGD has alpha=inf; give "
+                                     "a finite number"),
     ("param_optimiser", Adam(float("nan")), "param_optimiser: Adam"),
     # Finite but outside where the optimiser descends (mlGeNN takes them)
     ("optimiser", Adam(-0.001), r"optimiser: Adam has alpha=-0.001; it "
@@ -271,6 +301,10 @@ def test_batch_size_must_be_a_positive_whole_number(batch_size):
     ("optimiser", Adam(0.001, beta1=1.0), r"beta1=1.0; it must lie in "
                                           r"\[0, 1\)"),
     ("optimiser", Adam(0.001, beta2=-0.5), r"beta2=-0.5"),
+    # beta2 1 divides by 1 - beta2**step = 0; above 1 is above, not at, it
+    ("optimiser", Adam(0.001, beta2=1.0), r"beta2=1.0; it must lie in "
+                                          r"\[0, 1\)"),
+    ("optimiser", Adam(0.001, beta1=1.5), r"beta1=1.5"),
     ("param_optimiser", Adam(0.01, epsilon=0.0), r"epsilon=0.0; it must "
                                                  r"lie in \(0, inf\)"),
 ])
@@ -300,6 +334,10 @@ def test_lif_tau_mem_equal_to_tau_syn_named():
                        "Connection in_hid"):
         EventPropCompiler(10, "sparse_categorical_crossentropy").compile(
             network, name="equal_taus")
+    # Only equal is refused: the message's own advice, 1% apart, is taken
+    from ml_genn_delays.checks import check_time_constants
+    b.neuron.tau_mem = 5.05
+    check_time_constants(network)
 
 
 def test_compiler_arguments_checked_when_made():
@@ -350,3 +388,30 @@ def test_training_that_turns_nan_stops_with_a_clear_error():
                            r"learning rates"):
             compiled.train({net.inp: x}, {net.out: np.array([0, 1, 2, 0])},
                            num_epochs=3)
+
+
+def test_one_variable_turning_nan_is_enough_to_stop():
+    # One learnable connection and SGD (no optimiser state): its weights
+    # are the only variable watched; one of them made infinite
+    from networks import random_spikes
+    from ml_genn_delays import NonFiniteError
+    network = Network(default_params)
+    with network:
+        a = Population(SpikeInput(max_spikes=1000), 5)
+        b = Population(LeakyIntegrate(tau_mem=20.0,
+                                      readout="avg_var_exp_weight"), 3)
+        conn = Connection(a, b, Dense(1.0), Exponential(5.0), name="only",
+                          delay=Learnable(1.0, 10))
+    compiled = EventPropCompiler(
+        20, "sparse_categorical_crossentropy", optimiser=SGD(1e-3),
+        delay_optimiser=SGD(0.1)).compile(network, name="nan_one")
+    x = random_spikes(4, 5, 20, 0.3, seed=1)
+    with compiled:
+        g = compiled.connection_populations[conn].vars["g"]
+        g.pull_from_device()
+        g.values = np.where(np.arange(15) == 4, np.inf, g.values)
+        g.push_to_device()
+        with pytest.raises(NonFiniteError, match=r"After epoch 0: the "
+                                                 r"weights of only hold"):
+            compiled.train({a: x}, {b: np.array([0, 1, 2, 0])},
+                           num_epochs=1)

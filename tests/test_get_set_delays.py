@@ -25,6 +25,9 @@ def test_get_set_round_trip_and_effect():
         # And by kind name, as for mixed delays
         set_delays(compiled, net.c_in, {"synaptic": new})
         np.testing.assert_array_equal(get_delays(compiled, net.c_in), new)
+        # Both bounds are delays it may take
+        set_delays(compiled, net.c_in, np.full_like(d, 10.0))
+        assert np.all(get_delays(compiled, net.c_in) == 10.0)
         set_delays(compiled, net.c_in, np.zeros(new.size))
 
         for bad, match in [(np.full((5, 4), -1.0), r"\[0, 10\]"),

@@ -114,9 +114,13 @@ def test_a_shared_fractional_delay_compiles_rounded(delay):
             infer(MLGeNNInferenceCompiler, net, inp, out, "shared_mlgenn")
 
 
-@pytest.mark.parametrize("delay", [Learnable(10.0, 10), Fixed(10.0)],
-                         ids=["learnable", "fixed"])
-def test_shared_delay_spikes_stay_in_their_example(delay):
+@pytest.mark.parametrize("delay, spike", [
+    (Learnable(10.0, 10), 15.0), (Fixed(10.0), 15.0),
+    # The shortest delay that queues: a spike one step before the end
+    # (one on the last step reaches the next example even without a delay)
+    (Learnable(1.0, 10), 18.0), (Fixed(1.0), 18.0)],
+    ids=["learnable", "fixed", "learnable-1", "fixed-1"])
+def test_shared_delay_spikes_stay_in_their_example(delay, spike):
     """A shared delay compiled as one (GeNN's presynaptic queue, which
     mlGeNN does not clear) carried a spike 5 steps before the end of one
     example 5 steps into the next, silent one."""
@@ -127,8 +131,8 @@ def test_shared_delay_spikes_stay_in_their_example(delay):
         Connection(inp, out, Dense(1.0), Exponential(5.0), delay=delay)
     compiled = InferenceCompiler(
         evaluate_timesteps=20, reset_in_syn_between_batches=True).compile(
-            net, name=f"shared_leak_{type(delay).__name__}")
-    late = preprocess_spikes(np.array([15.0]), np.array([0]), 1)
+            net, name=f"shared_leak_{type(delay).__name__}_{int(spike)}")
+    late = preprocess_spikes(np.array([spike]), np.array([0]), 1)
     silent = preprocess_spikes(np.array([]), np.array([], dtype=int), 1)
     with compiled:
         _, data = compiled.evaluate(
@@ -136,7 +140,20 @@ def test_shared_delay_spikes_stay_in_their_example(delay):
             callbacks=[VarRecorder(out, "v", key="v")])
     v = np.asarray(data["v"])
     assert np.all(v[1] == 0.0)
-    assert np.all(v[0] == 0.0) and np.all(v[2] == 0.0)  # 15 + 1 + 10 > 20
+    # 15 + 1 + 10 > 20 (18 + 1 + 1 too)
+    assert np.all(v[0] == 0.0) and np.all(v[2] == 0.0)
+
+
+def test_a_number_for_per_neuron_delays_reaches_every_synapse():
+    # Learnable(2.6, kind="axonal") gives every neuron 2.6 steps (keep
+    # the network: a connection holds its populations weakly)
+    net, _, _, conn = network(Learnable(2.6, 10, kind="axonal"))
+    np.testing.assert_array_equal(synapse_delays(conn),
+                                  np.full((N_IN, N_HID), 3))
+    net, _, _, conn = network(Learnable((1.0, np.arange(N_HID) + 0.2), 10,
+                                      kind="axonal+dendritic"))
+    np.testing.assert_array_equal(synapse_delays(conn),
+                                  np.tile(np.arange(1, N_HID + 1), (N_IN, 1)))
 
 
 def test_trained_axonal_model_loads_into_inference(tmp_path):

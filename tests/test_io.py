@@ -16,7 +16,7 @@ from ml_genn.serialisers import Numpy
 from ml_genn.synapses import Exponential
 
 import ml_genn_delays.io as model_io
-from ml_genn_delays import (Connection, Fixed, InferenceCompiler,
+from ml_genn_delays import (Connection, Fixed, InferenceCompiler, Learnable,
                             ModelFileError, load_model, save_model)
 from networks import TinyNet, output_trace, pull, random_spikes
 
@@ -254,6 +254,37 @@ def test_model_checkpoint_callback_saves_every_epoch(tmp_path):
                                str(tmp_path / "n"), 2, last=False)])
     assert {n.split("-")[0] for n in os.listdir(tmp_path / "n")
             if n.endswith(".npy")} == {"3", "5"}
+    # A call that starts at epoch 3 (a resumed run) ends with epoch 4: the
+    # last one is saved, though no other is due
+    with compiled:
+        compiled.train({net.inp: X}, {net.out: Y}, start_epoch=3,
+                       num_epochs=2, callbacks=[ModelCheckpoint(
+                           str(tmp_path / "r"), 10)])
+    assert {n.split("-")[0] for n in os.listdir(tmp_path / "r")
+            if n.endswith(".npy")} == {"4"}
+
+
+def test_connections_given_one_learnable_load_their_own_delays(tmp_path):
+    # load_model updates a spec's initial per-neuron delays: two
+    # connections given the same Learnable object must not share them
+    def build(first, second):
+        network = Network(default_params)
+        with network:
+            a = Population(SpikeInput(max_spikes=10), 3)
+            b = Population(LeakyIntegrate(readout="avg_var"), 2)
+            c = Population(LeakyIntegrate(readout="avg_var"), 2)
+            ab = Connection(a, b, Dense(1.0), Exponential(5.0), delay=first)
+            ac = Connection(a, c, Dense(1.0), Exponential(5.0),
+                            delay=second)
+        return network, ab, ac
+    network, _, _ = build(Learnable(np.array([1.0, 2.0, 3.0]), 10, "axonal"),
+                          Learnable(np.array([7.0, 8.0, 9.0]), 10, "axonal"))
+    save_model(network, tmp_path, checkpoint=0)
+    shared = Learnable(np.zeros(3), 10, kind="axonal")
+    fresh, ab, ac = build(shared, shared)
+    load_model(fresh, tmp_path)
+    np.testing.assert_array_equal(ab.delay_spec.init, [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(ac.delay_spec.init, [7.0, 8.0, 9.0])
 
 
 def test_a_failed_training_state_save_keeps_the_last_one(tmp_path):

@@ -107,6 +107,12 @@ def test_mixed_delays_read_write_save_load_and_prune(tmp_path):
         set_delays(compiled, conns[0], {"axonal": np.arange(5.0)})
         np.testing.assert_array_equal(get_delays(compiled, conns[0])["axonal"],
                                       np.arange(5.0))
+        # Every kind is checked before any is written
+        with pytest.raises(ValueError, match=r"\[0, 12\]"):
+            set_delays(compiled, conns[0], {"axonal": np.ones(5),
+                                            "dendritic": np.full(4, -1.0)})
+        np.testing.assert_array_equal(get_delays(compiled, conns[0])["axonal"],
+                                      np.arange(5.0))
         pruning = DelayPruning(0.5)
         compiled.train({inp: x}, {out: np.array([0, 1, 2, 0])},
                        num_epochs=2, shuffle=False, callbacks=[pruning])

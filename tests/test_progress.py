@@ -3,12 +3,26 @@ import io
 import re
 
 import numpy as np
+from ml_genn.callbacks import Callback
 
 from ml_genn_delays import evaluate
 from ml_genn_delays.training import BatchProgress
 from networks import TinyNet, random_spikes
 
 TIMESTEPS = 30
+
+
+class PassEnds(Callback):
+    """The ends of an evaluate pass it is told of, in order."""
+
+    def __init__(self):
+        self.calls = []
+
+    def on_epoch_end(self, epoch, metrics):
+        self.calls.append(("epoch", epoch))
+
+    def on_test_end(self, metrics):
+        self.calls.append(("test", metrics))
 
 
 def test_batch_progress_counts_every_batch_of_train_and_test():
@@ -22,11 +36,20 @@ def test_batch_progress_counts_every_batch_of_train_and_test():
                               disable=False)
     test_bar = BatchProgress("test", file=test, mininterval=0,
                              disable=False)
+    quiet = io.StringIO()
     with compiled:
         compiled.train({net.inp: x}, {net.out: y}, num_epochs=2,
                        callbacks=[train_bar])
-        evaluate(compiled, {net.inp: x[:2]}, {net.out: y[:2]},
-                 callbacks=[test_bar])
+        ends = PassEnds()
+        metrics, _ = evaluate(compiled, {net.inp: x[:2]}, {net.out: y[:2]},
+                              callbacks=[test_bar, ends])
+        # By default no bar where the output is not a terminal (logs)
+        compiled.train({net.inp: x}, {net.out: y}, num_epochs=1,
+                       callbacks=[BatchProgress("quiet", file=quiet)])
+    assert quiet.getvalue() == ""
+    # evaluate ends its pass as mlGeNN's evaluate does (callbacks that
+    # report at the end, as mlGeNN's progress bar, get the metrics)
+    assert ends.calls == [("epoch", 0), ("test", metrics)]
     # One bar per pass (each epoch counts again), over its batches (CPU:
     # one example each)
     for out, n in ((train.getvalue(), 3), (test.getvalue(), 2)):
@@ -40,3 +63,7 @@ def test_batch_progress_counts_every_batch_of_train_and_test():
     assert train.getvalue().count(" 3/3") == 2
     assert train.getvalue().startswith("\rtrain:")
     assert test.getvalue().startswith("\rtest:")
+    # Each pass clears its bar when it ends (leave=False): the last thing
+    # drawn is a blank line
+    for out in (train.getvalue(), test.getvalue()):
+        assert out.endswith("\r") and not out.split("\r")[-2].strip()

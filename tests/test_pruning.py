@@ -51,6 +51,8 @@ def test_bad_pruning_arguments():
         with pytest.raises(ValueError, match=rf"DelayPruning: {name} must "
                            rf"be a whole number >= .*, got {value!r}"):
             DelayPruning(0.5, **{name: value})
+    # keep lies in (0, 1]: 1 keeps every delay (the CLI's --keep-delays 1)
+    assert DelayPruning(1.0).keep == 1.0
 
 
 def test_pruning_a_network_another_compiler_built_is_refused():
@@ -87,3 +89,59 @@ def test_pruned_delays_are_never_unpruned():
     half = DelayPruning._rank(delays, None, 0.5)
     again = DelayPruning._rank(np.where(half, 0.0, delays), half, 0.9)
     assert np.all(again[half]) and np.count_nonzero(~again) == 5
+
+
+def test_pruned_delays_rank_below_unpruned_zeros():
+    # Delays of exactly 0 are common (Learnable's default init, the clamp):
+    # one tied with a pruned delay was dropped in its place, keeping 2 of
+    # 4, not 3
+    pruned = np.array([False, False, False, True])
+    mask = DelayPruning._rank(np.array([0.0, 3.0, 0.0, 0.0]), pruned, 0.75)
+    np.testing.assert_array_equal(mask, pruned)
+
+
+def test_masks_survive_saving_restoring_and_a_new_train_call():
+    """saved_masks -> JSON -> restore_masks, then set_params (which every
+    train() call makes) keep the masks: pruned delays are zeroed after the
+    next optimiser step; a restarted schedule (a resumed run) unprunes
+    none. Synaptic and mixed (one mask per kind) delays."""
+    import json
+    from ml_genn_delays import Learnable, set_delays
+    from networks import five_four_three
+    from test_axonal import hidden_neuron
+    rng = np.random.default_rng(2)
+    mixed = Learnable((rng.uniform(1, 9, 5), rng.uniform(1, 9, 4)), 12,
+                      kind=("axonal", "dendritic"))
+    network, inp, hid, out, conns = five_four_three(
+        lambda: hidden_neuron("lif"),
+        [rng.normal(0.8, 0.4, (5, 4)), rng.normal(0.5, 0.5, (4, 3))],
+        [mixed, Learnable(rng.uniform(1, 9, (4, 3)), 12)])
+    compiled = EventPropCompiler(
+        TIMESTEPS, "sparse_categorical_crossentropy",
+        max_spikes=200).compile(network, name="prune_restore")
+    with compiled:
+        pruning = DelayPruning(0.5)
+        pruning.set_params(compiled_network=compiled)
+        pruning.on_epoch_end(0, {})
+        saved = json.loads(json.dumps(pruning.saved_masks(conns[:2])))
+        resumed = DelayPruning(0.5, stages=2)
+        resumed.restore_masks(conns[:2], saved)
+        resumed.set_params(compiled_network=compiled)
+        set_delays(compiled, conns[0], {"axonal": np.ones(5),
+                                        "dendritic": np.ones(4)})
+        set_delays(compiled, conns[1], np.ones((4, 3)))
+        resumed.on_batch_end(0, {})
+        for conn in conns[:2]:
+            delays, mask = get_delays(compiled, conn), resumed.pruned[conn]
+            if not isinstance(delays, dict):
+                delays, mask = {"": delays}, {"": mask}
+            for name, values in delays.items():
+                np.testing.assert_array_equal(mask[name],
+                                              pruning.pruned[conn][name]
+                                              if name else
+                                              pruning.pruned[conn])
+                np.testing.assert_array_equal(values, ~mask[name])
+        # Stage 1 of 2 would keep 75%: what is pruned stays pruned
+        resumed.on_epoch_end(0, {})
+        assert [resumed.kept_fraction(c) for c in conns[:2]] == [
+            pruning.kept_fraction(c) for c in conns[:2]] == [5 / 9, 0.5]

@@ -56,10 +56,16 @@ def test_bad_example_and_no_recording_are_refused():
         y = np.zeros(2, dtype=int)
         with pytest.raises(ValueError, match="example 2 is not in the 2"):
             record_example(compiled, {net.inp: x}, {net.out: y}, example=2)
+        # Not counted from the end: -1 selected no example at all
+        with pytest.raises(ValueError, match="example -1 is not in the 2"):
+            record_example(compiled, {net.inp: x}, {net.out: y}, example=-1)
         with pytest.raises(TypeError):
             record_example(compiled, {net.inp: x}, {net.out: y}, example=1.0)
         with pytest.raises(ValueError, match="same number of examples"):
             record_example(compiled, {net.inp: x}, {net.out: y[:1]})
+        # evaluate itself too (it zipped the batches: one example, silently)
+        with pytest.raises(ValueError, match="evaluate: every input"):
+            evaluate(compiled, {net.inp: x}, {net.out: y[:1]})
         with pytest.raises(ValueError, match="one integer class"):
             record_example(compiled, {net.inp: x}, {net.out: [1.7, 0.0]})
     net.hid.record_spikes = False  # as if built without recording

@@ -1,4 +1,5 @@
 """Spikes beyond max_spikes are reported, never silently dropped."""
+import re
 import warnings
 
 import numpy as np
@@ -94,3 +95,19 @@ def test_validation_drops_are_not_training_drops():
     # Validation dropped hundreds; training at most a few
     assert total > 100 and sum(counter.epochs) < 20
     assert sum(reported) == sum(counter.epochs)
+
+
+def test_warning_counts_the_whole_epochs_drops():
+    # Checked at the epoch's end, not at the first batch that overflowed:
+    # the count is every drop of the epoch (one read per epoch)
+    net = TinyNet("ours")
+    x = random_spikes(3, 5, TIMESTEPS, 0.3, seed=5)
+    compiled = net.compile(TIMESTEPS, "count", max_spikes=3)
+    with compiled:
+        counter = DropCounter(compiled.neuron_populations[net.inp])
+        with pytest.warns(RuntimeWarning) as record:
+            compiled.train({net.inp: x}, {net.out: np.array([0, 1, 2])},
+                           num_epochs=1, shuffle=False, callbacks=[counter])
+    reported = [int(n) for w in record for n in re.findall(
+        rf"(\d+) spikes of population {net.inp.name}\b", str(w.message))]
+    assert reported == counter.epochs and reported[0] > 0
