@@ -2,12 +2,14 @@
 from contextlib import contextmanager
 
 import numpy as np
+from ml_genn.callbacks import CustomUpdateOnTimestepBegin
 from ml_genn.compilers import InferenceCompiler as MLGeNNInferenceCompiler
 from ml_genn.connectivity import Dense
 from ml_genn.initializers import Wrapper
 from ml_genn.utils.value import is_value_initializer
 
 from .backends import check_genn_kwargs
+from .genn_models import block_last_step_spikes
 from .io_state import _sizes, check_loaded_dt, listed_synapses
 from .learnable import Learnable, whole_steps
 
@@ -97,16 +99,23 @@ def _synapse_delays_in_connectivity(network):
 
 class InferenceCompiler(MLGeNNInferenceCompiler):
     """mlGeNN's InferenceCompiler for networks whose connections have
-    delays (``delay=``) of any kind.
+    delays (``delay=``) of any kind, running examples as training does.
 
     Each delay is compiled as a fixed per-synapse delay, rounded as in
     training (:func:`synapse_delays`). Load a trained model into the
     network first (:func:`ml_genn_delays.load_model`); compiling at
     another dt than the model's is refused (ModelFileError).
     mlGeNN's own InferenceCompiler would drop axonal and dendritic delays
-    silently. Its forward dynamics are mlGeNN's inference ones, not
-    EventProp training's; :func:`ml_genn_delays.evaluate` gives the
-    accuracy training measured.
+    silently.
+
+    Each example runs as in training's forward pass (and
+    :func:`ml_genn_delays.evaluate`): synaptic input is zeroed between
+    examples (``reset_in_syn_between_batches`` defaults to True here, to
+    False in mlGeNN, where one example's current flows into the next) and
+    at the start of each example's last step, and input and hidden
+    neurons do not spike in that step (mlGeNN would deliver such a spike
+    into the next example). With ``reset_time_between_batches=False``
+    (examples run on in one time line) only the first applies.
 
     Parameters
     ----------
@@ -120,10 +129,45 @@ class InferenceCompiler(MLGeNNInferenceCompiler):
     """
 
     def __init__(self, *args, **kwargs):
+        kwargs.setdefault("reset_in_syn_between_batches", True)
         super().__init__(*args, **kwargs)
         check_genn_kwargs(self, self.genn_kwargs)
+
+    @property
+    def _as_in_training(self) -> bool:
+        # The example's last step is known only while time restarts
+        return self.reset_time_between_batches
 
     def compile(self, network, name=None, **genn_kwargs):
         check_loaded_dt(network, self.dt)
         with _synapse_delays_in_connectivity(network):
             return super().compile(network, name, **genn_kwargs)
+
+    def build_neuron_model(self, pop, model, compile_state):
+        model = super().build_neuron_model(pop, model, compile_state)
+        if (self._as_in_training and pop.neuron.readout is None
+                and "threshold_condition_code" in model.model):
+            # As training (genn_models.block_last_step_spikes)
+            block_last_step_spikes(
+                model, (self.evaluate_timesteps - 1.5) * self.dt)
+        return model
+
+    def create_compiled_network(self, genn_model, neuron_populations,
+                                connection_populations, compile_state):
+        compiled = super().create_compiled_network(
+            genn_model, neuron_populations, connection_populations,
+            compile_state)
+        if self._as_in_training:
+            # mlGeNN's EventProp zeroes every connection's input (and
+            # pending delayed input) at the start of the last step
+            for i, genn_pop in enumerate(connection_populations.values()):
+                self.add_out_post_zero_custom_update(
+                    genn_model, genn_pop, _ZERO_LAST_STEP,
+                    f"CUZeroOutPostLast{i}")
+            last = self.evaluate_timesteps - 1
+            compiled.base_callbacks.append(CustomUpdateOnTimestepBegin(
+                _ZERO_LAST_STEP, lambda timestep: timestep == last))
+        return compiled
+
+
+_ZERO_LAST_STEP = "ZeroOutPostLastStep"

@@ -65,7 +65,7 @@ def test_per_neuron_delays_act_as_the_synaptic_delays_they_make(kind):
     # The compile left the network as it was
     assert conn.connectivity.delay == 0
     # The same network with the per-synapse delays d_i + d_j, rounded
-    twin = infer(MLGeNNInferenceCompiler,
+    twin = infer(InferenceCompiler,
                  *network(np.floor(EXPANDED[kind] + 0.5))[:3],
                  f"twin_{kind[:5]}")
     np.testing.assert_array_equal(ours, twin)
@@ -117,9 +117,12 @@ def test_a_shared_fractional_delay_compiles_rounded(delay):
 @pytest.mark.parametrize("delay, spike", [
     (Learnable(10.0, 10), 15.0), (Fixed(10.0), 15.0),
     # The shortest delay that queues: a spike one step before the end
-    # (one on the last step reaches the next example even without a delay)
-    (Learnable(1.0, 10), 18.0), (Fixed(1.0), 18.0)],
-    ids=["learnable", "fixed", "learnable-1", "fixed-1"])
+    (Learnable(1.0, 10), 18.0), (Fixed(1.0), 18.0),
+    # A spike on the last step reached the next example even without a
+    # delay (mlGeNN); ours blocks it, as training does
+    (Learnable(0.0, 10), 19.0), (Fixed(1.0), 19.0)],
+    ids=["learnable", "fixed", "learnable-1", "fixed-1", "learnable-last",
+         "fixed-last"])
 def test_shared_delay_spikes_stay_in_their_example(delay, spike):
     """A shared delay compiled as one (GeNN's presynaptic queue, which
     mlGeNN does not clear) carried a spike 5 steps before the end of one
@@ -212,3 +215,47 @@ def test_a_drawn_model_into_an_inference_network_says_where_it_loads(
                            ".* loads only into a network compiled by "
                            "ml_genn_delays.EventPropCompiler"):
             load_model(inference, tmp_path)
+
+
+@pytest.mark.parametrize("kind", ["synaptic", "axonal+dendritic"])
+def test_inference_runs_examples_as_training_does(kind):
+    """Our InferenceCompiler's output voltages equal those of the training
+    network's forward pass (ml_genn_delays.evaluate), example by example:
+    mlGeNN's inference carried a spike of an example's last step into
+    the next example and integrated input arriving in that step, which
+    EventProp training zeroes."""
+    from ml_genn_delays import evaluate
+    delay = (Learnable(RNG.uniform(0, 8, (N_IN, N_HID)), 12)
+             if kind == "synaptic" else Learnable(INIT[kind], 12, kind=kind))
+    x = random_spikes(4, N_IN, TIMESTEPS, 0.3, seed=7)
+    last = float(TIMESTEPS - 1)
+    # Every input spikes in the last step of example 0 and 2
+    for i in (0, 2):
+        times = np.concatenate([x[i].spike_times, np.full(N_IN, last)])
+        ids = np.concatenate([np.repeat(np.arange(N_IN),
+                                        np.diff(x[i].end_spikes,
+                                                prepend=0)),
+                              np.arange(N_IN)])
+        keep = np.unique(np.stack([times, ids]), axis=1)
+        x[i] = preprocess_spikes(keep[0], keep[1].astype(int), N_IN)
+    y = np.array([0, 1, 2, 0])
+
+    net, inp, out, _ = network(delay)
+    trained = EventPropCompiler(TIMESTEPS, "sparse_categorical_crossentropy",
+                                max_spikes=1000).compile(
+                                    net, name=f"as_train_{kind[:3]}")
+    with trained:
+        _, data = evaluate(trained, {inp: x}, {out: y},
+                           callbacks=[VarRecorder(out, "v", key="v")])
+    expected = np.asarray(data["v"])
+    assert np.any(expected != 0.0)
+
+    net, inp, out, _ = network(delay)
+    compiled = InferenceCompiler(evaluate_timesteps=TIMESTEPS).compile(
+        net, name=f"as_infer_{kind[:3]}")
+    with compiled:
+        _, data = compiled.evaluate({inp: x}, {out: y},
+                                    callbacks=[VarRecorder(out, "v",
+                                                           key="v")])
+    np.testing.assert_allclose(np.asarray(data["v"]), expected, rtol=1e-5,
+                               atol=1e-7)
