@@ -75,9 +75,9 @@ def test_spikes_after_max_time_dropped(tmp_path):
 
 def test_max_examples_below_one_refused(tmp_path):
     write_h5(tmp_path / "shd_train.h5", SAMPLES, [1, 0])
-    for bad in (0, -1):
-        with pytest.raises(ValueError, match="max_examples must be at "
-                                             "least 1"):
+    for bad in (0, -1, 1.5):
+        with pytest.raises(ValueError, match=f"max_examples must be a whole "
+                                             f"number >= 1, got {bad}"):
             load_heidelberg(tmp_path, "shd", "train", max_examples=bad)
 
 
