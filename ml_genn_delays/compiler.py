@@ -277,76 +277,55 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
             genn_model, neuron_populations, connection_populations,
             compile_state)
 
-        gradient_refs = []
+        pops = (neuron_populations, connection_populations)
+        # (gradient reference, pygenn gradient variable) of every learned
+        # delay and neuron parameter, for accumulation and all-reduce
+        gradients = []
         delay_cus = []
         parts = [(conn, spec, kind) for conn, spec
                  in compile_state.learnable_delays.items()
                  for kind, _ in spec.parts]
         for i, (conn, spec, kind) in enumerate(parts):
-            pops = (neuron_populations, connection_populations)
-            delay_var, gradient_var = (kind.delay_var(conn),
-                                       kind.gradient_var(conn))
-            delay_holder = kind.holder(conn, delay_var, *pops)
-            gradient_holder = kind.holder(conn, gradient_var, *pops)
             if kind.pre_channel:
                 connection_populations[conn].pre_target_var = \
                     kind.channel(conn)
             if kind.post_channel:
                 connection_populations[conn].post_target_var = \
                     kind.channel(conn)
-            gradient_ref = kind.var_ref(gradient_holder, gradient_var)
-            gradient_refs.append(gradient_ref)
-            delay_cus.append(self._optimiser_update(
-                self._delay_optimiser, f"Delay{i}",
-                kind.var_ref(delay_holder, delay_var), gradient_ref,
-                genn_model, (0.0, spec.max_delay_steps), kind.var_ref))
-            zero = create_reset_custom_update(
-                [(gradient_var, "scalar", 0.0)],
-                lambda name, h=gradient_holder, k=kind: k.var_ref(h, name))
-            self.add_custom_update(genn_model, zero, "ZeroGradient",
-                                   f"CUZeroDelayGradient{i}")
+
+            def holder(var, conn=conn, kind=kind):
+                return kind.holder(conn, var, *pops)
+            delay_cus.append(self._learn(
+                genn_model, self._delay_optimiser, f"Delay{i}",
+                kind.delay_var(conn), kind.gradient_var(conn),
+                (0.0, spec.max_delay_steps), holder, kind.var_ref,
+                kind.genn_var, gradients))
         if delay_cus:
             compiled.optimisers.append((self._delay_optimiser, delay_cus))
         compiled.delay_optimiser_updates = delay_cus
 
-        param_cus = []
-        for i, (pop, param, gradient_var, spec) in enumerate(
-                compile_state.learnable_params):
-            genn_pop = neuron_populations[pop]
-            gradient_ref = create_var_ref(genn_pop, gradient_var)
-            gradient_refs.append(gradient_ref)
-            param_cus.append(self._optimiser_update(
-                self._param_optimiser, f"Param{i}",
-                create_var_ref(genn_pop, param), gradient_ref, genn_model,
-                (spec.low, spec.high), create_var_ref))
-            zero = create_reset_custom_update(
-                [(gradient_var, "scalar", 0.0)],
-                lambda name, p=genn_pop: create_var_ref(p, name))
-            self.add_custom_update(genn_model, zero, "ZeroGradient",
-                                   f"CUZeroParamGradient{i}")
+        param_cus = [
+            self._learn(genn_model, self._param_optimiser, f"Param{i}",
+                        param, gradient_var, (spec.low, spec.high),
+                        lambda var, p=neuron_populations[pop]: p,
+                        create_var_ref, lambda p, var: p.vars[var],
+                        gradients)
+            for i, (pop, param, gradient_var, spec)
+            in enumerate(compile_state.learnable_params)]
         if param_cus:
             compiled.optimisers.append((self._param_optimiser, param_cus))
 
         if self.accumulate_examples > 1 or self.host_communicator:
             weight_pops = [connection_populations[c] for c, weight, _
                            in compile_state.optimiser_connections if weight]
-            gradient_refs += [create_wu_var_ref(p, "Gradient")
-                              for p in weight_pops]
-            all_reduce = None
-            if self.host_communicator is not None:
-                all_reduce = HostAllReduce(self.host_communicator, [
-                    p.vars["Gradient"] for p in weight_pops] + [
-                    kind.genn_var(
-                        kind.holder(c, kind.gradient_var(c),
-                                    neuron_populations,
-                                    connection_populations),
-                        kind.gradient_var(c))
-                    for c, _, kind in parts] + [
-                    neuron_populations[pop].vars[gradient_var]
-                    for pop, _, gradient_var, _
-                    in compile_state.learnable_params])
-            self._add_gradient_accumulation(genn_model, compiled,
-                                            gradient_refs, all_reduce)
+            gradients += [(create_wu_var_ref(p, "Gradient"),
+                           p.vars["Gradient"]) for p in weight_pops]
+            all_reduce = (None if self.host_communicator is None else
+                          HostAllReduce(self.host_communicator,
+                                        [var for _, var in gradients]))
+            self._add_gradient_accumulation(
+                genn_model, compiled, [ref for ref, _ in gradients],
+                all_reduce)
 
         # mlGeNN zeroes postsynaptic input at the start of the last step;
         # spikes of the step before still arrive through delays after the
@@ -375,6 +354,26 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
         compiled.learnable_params = compile_state.learnable_params
         compiled.examples_per_step = self.accumulate_examples
         return compiled
+
+    def _learn(self, genn_model, optimiser, label, var, gradient_var, clamp,
+               holder, make_ref, genn_var, gradients):
+        """Learn ``var`` from ``gradient_var`` (a delay or a neuron
+        parameter): the clamped optimiser's custom update, returned, and
+        the zeroing of the gradient; ``holder(name)`` is the GeNN group
+        holding variable ``name``, ``make_ref(group, name)`` a reference
+        to it and ``genn_var(group, name)`` its pygenn variable. Appends
+        the gradient's (reference, variable) to ``gradients``."""
+        gradient_ref = make_ref(holder(gradient_var), gradient_var)
+        gradients.append((gradient_ref,
+                          genn_var(holder(gradient_var), gradient_var)))
+        zero = create_reset_custom_update(
+            [(gradient_var, "scalar", 0.0)],
+            lambda name: make_ref(holder(name), name))
+        self.add_custom_update(genn_model, zero, "ZeroGradient",
+                               f"CUZero{label}Gradient")
+        return self._optimiser_update(
+            optimiser, label, make_ref(holder(var), var), gradient_ref,
+            genn_model, clamp, make_ref)
 
     def _optimiser_update(self, optimiser, label, var_ref, gradient_ref,
                           genn_model, clamp, make_ref):
