@@ -6,6 +6,7 @@ from ml_genn.callbacks import CustomUpdateOnTimestepBegin
 from ml_genn.compilers import InferenceCompiler as MLGeNNInferenceCompiler
 from ml_genn.connectivity import Dense
 from ml_genn.initializers import Wrapper
+from ml_genn.synapses import Delta
 from ml_genn.utils.value import is_value_initializer
 
 from .backends import check_genn_kwargs
@@ -157,6 +158,17 @@ class InferenceCompiler(MLGeNNInferenceCompiler):
         compiled = super().create_compiled_network(
             genn_model, neuron_populations, connection_populations,
             compile_state)
+        if self.reset_in_syn_between_batches:
+            # mlGeNN zeroes no Delta connection between examples; with a
+            # delay its dendritic buffer still holds input (e.g. of a
+            # spike two steps before the end) that reached the next one
+            for i, (conn, genn_pop) in enumerate(
+                    connection_populations.items()):
+                if (isinstance(conn.synapse, Delta)
+                        and genn_pop.max_dendritic_delay_timesteps > 1):
+                    self.add_out_post_zero_custom_update(
+                        genn_model, genn_pop, "Reset",
+                        f"CUZeroDeltaOutPost{i}")
         if self._as_in_training:
             # mlGeNN's EventProp zeroes every connection's input (and
             # pending delayed input) at the start of the last step

@@ -28,7 +28,7 @@ from .io_state import (COMPILED_NETWORKS, LOADED_DT, WEIGHT_SUFFIX,
                        _connections, drawn_not_saved, dt_mismatch,
                        _delay_size, _holder, _is_compiled, _learnable,
                        _network_order, _sizes, _state, _synapse_count,
-                       _synapses, check_same_fixed_delays,
+                       _synapses, check_same_fixed_delays, listed_synapses,
                        check_same_synapses, fixed_delays, require_loaded)
 
 logger = logging.getLogger(__name__)
@@ -210,8 +210,12 @@ def _name_saved_max(error, conn, spec, entry):
     were saved with, if another (e.g. a mixed run of a named architecture
     begun while each part had the whole max, not half of it)."""
     saved = ((entry or {}).get("delay") or {}).get("max_delay_steps")
-    if (isinstance(saved, (int, float)) and saved != spec.max_delay_steps
-            and "must lie in" in str(error)):
+    # Only where that max would take them: not for negative delays, nor
+    # for delays beyond the saved max too (saved below the connection's)
+    low, high = getattr(error, "file_range", (-1.0, None))
+    if (isinstance(saved, (int, float)) and not isinstance(saved, bool)
+            and saved > spec.max_delay_steps and low >= 0.0
+            and high <= saved):
         error.args = (f"{error.args[0]}. They were saved with "
                       f"max_delay_steps={saved}, connection {conn.name} "
                       f"has {spec.max_delay_steps}: give it "
@@ -228,20 +232,24 @@ def _warn_clamped_sums(conn, entry, delays, directory):
             or not isinstance(saved.get("max_delay_steps"), (int, float))):
         return
     high = saved.get("max_delay_steps")
-    total = np.zeros(())
-    for _, values in delays:    # one part per side: pre x post pairs
-        total = np.add.outer(total, np.asarray(values, dtype=np.float64))
+    # The synapses where the network lists them, else every pair
+    listed = (listed_synapses(conn) if hasattr(conn, "connectivity")
+              else None)
+    by_side = [np.asarray(v, dtype=np.float64) for _, v in delays]
+    total = (by_side[0][listed[0]] + by_side[1][listed[1]]
+             if listed is not None and len(by_side) == 2
+             else np.add.outer(*by_side).ravel())
     # Rounded as the weight update rounds: halves up
     above = int(np.count_nonzero(np.floor(total + 0.5) > high))
     if above:
         warnings.warn(
-            f"Connection {conn.name}: {directory} was saved by an earlier "
-            f"ml_genn_delays, which cut each {saved['kind']} delay sum to "
-            f"max_delay_steps={high}; {above} of {total.size} pre-post "
-            f"pairs sum above it and now arrive later than in training. "
+            f"Connection {conn.name}: {directory} was saved before "
+            f"manifests said whether {saved['kind']} delay sums were cut "
+            f"to max_delay_steps={high} (ml_genn_delays before 2026-11-29 "
+            f"cut them); {above} of {total.size} synapses sum above it "
+            f"and, if they were cut, now arrive later than in training. "
             f"Re-evaluate the model (or train it on) before trusting its "
-            f"accuracy.",
-            stacklevel=4)
+            f"accuracy.", stacklevel=4)
 
 
 def load_model(target, directory, checkpoint=None):

@@ -100,9 +100,11 @@ def _read(directory, name, owner, what, size, low=None, high=None,
     if not np.all(np.isfinite(values)):
         raise ModelFileError(f"{name}: {what} contain NaN or inf")
     if low is not None and (values.min() < low or values.max() > high):
-        raise ModelFileError(
+        error = ModelFileError(
             f"{name}: {what} of {owner} must lie in [{low}, {high}], the "
             f"file has [{values.min()}, {values.max()}]")
+        error.file_range = (float(values.min()), float(values.max()))
+        raise error
     return values.astype(np.float32).ravel()
 
 

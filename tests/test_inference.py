@@ -120,7 +120,7 @@ def test_a_shared_fractional_delay_compiles_rounded(delay):
     (Learnable(1.0, 10), 18.0), (Fixed(1.0), 18.0),
     # A spike on the last step reached the next example even without a
     # delay (mlGeNN); ours blocks it, as training does
-    (Learnable(0.0, 10), 19.0), (Fixed(1.0), 19.0)],
+    (Learnable(0.0, 10), 19.0), (Fixed(0.0), 19.0)],
     ids=["learnable", "fixed", "learnable-1", "fixed-1", "learnable-last",
          "fixed-last"])
 def test_shared_delay_spikes_stay_in_their_example(delay, spike):
@@ -259,3 +259,27 @@ def test_inference_runs_examples_as_training_does(kind):
                                                            key="v")])
     np.testing.assert_allclose(np.asarray(data["v"]), expected, rtol=1e-5,
                                atol=1e-7)
+
+
+@pytest.mark.parametrize("reset_time", [True, False])
+def test_delta_input_still_delayed_stays_in_its_example(reset_time):
+    """mlGeNN zeroes no Delta connection between examples: a spike two
+    steps before the end, 3 steps of delay, reached the next example
+    (its dendritic buffer was not cleared)."""
+    from ml_genn.synapses import Delta
+    net = Network(default_params)
+    with net:
+        inp = Population(SpikeInput(max_spikes=10), 1)
+        out = Population(LeakyIntegrate(tau_mem=20.0, readout="avg_var"), 1)
+        Connection(inp, out, Dense(1.0), Delta(), delay=Fixed(3.0))
+    compiled = InferenceCompiler(
+        evaluate_timesteps=20,
+        reset_time_between_batches=reset_time).compile(
+            net, name=f"delta_leak_{reset_time}")
+    late = preprocess_spikes(np.array([18.0]), np.array([0]), 1)
+    silent = preprocess_spikes(np.array([]), np.array([], dtype=int), 1)
+    with compiled:
+        _, data = compiled.evaluate(
+            {inp: [late, silent]}, {out: np.array([0, 0])},
+            callbacks=[VarRecorder(out, "v", key="v")])
+    assert np.all(np.asarray(data["v"])[1] == 0.0)

@@ -524,3 +524,26 @@ def test_fixed_delays_are_recorded_and_must_match(tmp_path):
     del old["fixed_delays_recorded"]
     path.write_text(json.dumps(old))
     load_model(fixed_or_none(Fixed(3), "c"), tmp_path / "none")
+
+
+@pytest.mark.parametrize("saved_max, delays, match", [
+    # Negative delays: no max loads them
+    (30, -1.0, r"must lie in \[0.0, 10\], the file has \[-1.0, -1.0\]$"),
+    # Saved with a smaller max than the connection's: that max is no help
+    (5, 12.0, r"must lie in \[0.0, 10\], the file has \[12.0, 12.0\]$")])
+def test_saved_max_named_only_where_it_loads_the_delays(
+        tmp_path, saved_max, delays, match):
+    import json
+    net = TinyNet("ours", max_delay=30, seed=3)
+    save_model(net.network, tmp_path / "m", checkpoint=0)
+    for path in (tmp_path / "m").iterdir():
+        if path.name.endswith("-d.npy"):
+            np.save(path, np.full_like(np.load(path), delays))
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
+    for entry in manifest["connections"]:
+        if entry["delay"] and entry["delay"].get("max_delay_steps"):
+            entry["delay"]["max_delay_steps"] = saved_max
+    (tmp_path / "m" / "manifest.json").write_text(json.dumps(manifest))
+    small = TinyNet("ours", max_delay=10, seed=4)
+    with pytest.raises(ModelFileError, match=match):
+        load_model(small.network, tmp_path / "m")

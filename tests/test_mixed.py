@@ -247,10 +247,10 @@ def test_model_saved_with_clamped_sums_warns_on_load(tmp_path):
 
     del entry["longest_delay_steps"]
     (tmp_path / "new" / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.warns(UserWarning, match=r"Connection .*: .* saved by an "
-                      r"earlier ml_genn_delays, which cut each "
-                      r"axonal\+dendritic delay sum to max_delay_steps=6; "
-                      r"20 of 20 pre-post pairs sum above it"):
+    with pytest.warns(UserWarning, match=r"Connection .*: .* saved before "
+                      r"manifests said whether axonal\+dendritic delay "
+                      r"sums were cut to max_delay_steps=6 .*; 20 of 20 "
+                      r"synapses sum above it"):
         load_model(build(True, False, seed=3)[0], tmp_path / "new")
 
     # Sums within the max: nothing changed for that model, no word
@@ -263,3 +263,36 @@ def test_model_saved_with_clamped_sums_warns_on_load(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         load_model(build(True, False, seed=3)[0], tmp_path / "short")
+
+
+def test_clamped_sum_warning_counts_listed_synapses_only(tmp_path):
+    # Sparse synapses listed by hand: pairs that are no synapse do not count
+    import json
+    from ml_genn import Network, Population
+    from ml_genn.compilers.event_prop_compiler import default_params
+    from ml_genn.connectivity import Dense, FixedProbability
+    from ml_genn.neurons import LeakyIntegrate, SpikeInput
+    from ml_genn.synapses import Exponential
+    from ml_genn_delays import Connection
+
+    def network():
+        net = Network(default_params)
+        with net:
+            inp = Population(SpikeInput(max_spikes=10), 3)
+            hid = Population(LeakyIntegrateFire(tau_refrac=None), 2)
+            out = Population(LeakyIntegrate(readout="sum_var"), 2)
+            listed = FixedProbability(0.5, np.ones(2))
+            listed.pre_ind, listed.post_ind = np.array([0, 2]), np.array([0, 1])
+            Connection(inp, hid, listed, Exponential(5.0),
+                       delay=Learnable((np.full(3, 5.0), np.array([2.0, 0.0])),
+                                       6, kind="axonal+dendritic"))
+            Connection(hid, out, Dense(1.0), Exponential(5.0))
+        return net
+    save_model(network(), tmp_path, checkpoint=0)
+    path = tmp_path / "manifest.json"
+    manifest = json.loads(path.read_text())
+    del manifest["connections"][0]["delay"]["longest_delay_steps"]
+    path.write_text(json.dumps(manifest))
+    # (0, 0): 5 + 2 = 7 > 6; (2, 1): 5 + 0; all 6 pairs would give 3
+    with pytest.warns(UserWarning, match=r"; 1 of 2 synapses sum above"):
+        load_model(network(), tmp_path)

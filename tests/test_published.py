@@ -109,7 +109,10 @@ def test_shift_moves_all_channels_together_and_drops_outside():
     (lambda: Shift(3, num_input=0), r"Shift: num_input"),
     (lambda: Blend(1.5), r"Blend: p_blend must lie in \[0, 1\], got 1.5"),
     (lambda: Blend(float("nan")), r"p_blend must lie"),
-    (lambda: Blend(fraction=-1.0), r"fraction must lie in \[0, inf\]"),
+    (lambda: Blend(fraction=-1.0), r"fraction must lie in \[0, inf\)"),
+    # inf passed and failed only when called, in int(round(inf * n))
+    (lambda: Blend(fraction=float("inf")), r"fraction must lie in "
+                                           r"\[0, inf\), got inf"),
     (lambda: Blend(num_input=2.0), r"Blend: num_input"),
     (lambda: Blend(max_time=0.0), r"max_time and dt must be positive"),
     (lambda: Blend(dt=-1.0), r"dt=-1.0"),

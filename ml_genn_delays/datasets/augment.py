@@ -49,8 +49,11 @@ class Blend:
         require_whole(num_input, "Blend: num_input")
         for name, value, high in (("p_blend", p_blend, 1.0),
                                   ("fraction", fraction, np.inf)):
-            if isinstance(value, bool) or not 0.0 <= value <= high:
-                raise ValueError(f"Blend: {name} must lie in [0, {high:g}],"
+            if (isinstance(value, bool) or not 0.0 <= value <= high
+                    or not np.isfinite(value)):
+                # inf failed only when called: int(round(inf * n))
+                interval = "[0, 1]" if high == 1.0 else "[0, inf)"
+                raise ValueError(f"Blend: {name} must lie in {interval},"
                                  f" got {value!r}")
         if not max_time > 0 or (dt is not None and not dt > 0):
             raise ValueError(f"Blend: max_time and dt must be positive ms, "
