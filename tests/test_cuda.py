@@ -119,3 +119,31 @@ def test_delay_gradients_are_nccl_reductions(kind, tmp_path, monkeypatch):
     assert len(reductions) > len(delays) + len(params)  # and the weights
     code_dir, = tmp_path.glob(f"{name}*_CODE")
     assert nccl_reductions(code_dir) == len(reductions)
+
+
+@pytest.mark.cuda
+def test_cuda_inference_batches_equal_cpu_examples():
+    """Our InferenceCompiler's per-step zeroing and last-step spike block
+    act per batch: 4 examples in one CUDA batch give the output voltages
+    of the CPU backend run one example at a time (last here: the first
+    test to drop if a GPU session runs out of time)."""
+    from ml_genn.callbacks import VarRecorder
+    from ml_genn_delays import InferenceCompiler, Learnable
+    from test_inference import N_IN, TIMESTEPS as T, network
+    x = random_spikes(4, N_IN, T, 0.3, seed=7)
+    y = np.array([0, 1, 2, 0])
+    voltages = []
+    for backend, batch_size in (("single_threaded_cpu", 1), ("cuda", 4)):
+        net, inp, out, _ = network(Learnable(
+            np.random.default_rng(3).uniform(0, 8, (N_IN, 4)), 12))
+        compiled = InferenceCompiler(
+            evaluate_timesteps=T, batch_size=batch_size,
+            backend=backend).compile(net, name=f"cuda_inf_{batch_size}")
+        with compiled:
+            _, data = compiled.evaluate(
+                {inp: x}, {out: y},
+                callbacks=[VarRecorder(out, "v", key="v")])
+        voltages.append(np.asarray(data["v"]).reshape(len(y), T, -1))
+    assert np.any(voltages[0] != 0.0)
+    np.testing.assert_allclose(voltages[1], voltages[0], rtol=1e-4,
+                               atol=1e-6)
