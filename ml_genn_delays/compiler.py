@@ -40,6 +40,14 @@ DEFAULT_PARAM_OPTIMISER = Adam(0.01)
 _SUPPORTED_MATRIX_TYPES = (SynapseMatrixType.DENSE, SynapseMatrixType.SPARSE)
 
 
+def _mlgenn_version():
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("ml_genn")
+    except PackageNotFoundError:
+        return "(version unknown)"
+
+
 def _qualified(neuron):
     """``module.Class``: mlGeNN has an AdaptiveLeakyIntegrateFire too."""
     return f"{type(neuron).__module__}.{type(neuron).__name__}"
@@ -273,6 +281,17 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
 
     def create_compiled_network(self, genn_model, neuron_populations,
                                 connection_populations, compile_state):
+        if compile_state.timestep_softmax_populations:
+            # mlGeNN bug (2.3.1): per_timestep_loss=True with avg_var or
+            # sum_var readouts fails here with a bare KeyError: 0 (its loop
+            # unpacks enumerate the wrong way round) and, past that, with
+            # KeyError: 'Temp' (its per-timestep softmax omits the
+            # temperature). Not worked around: it would mean rewriting
+            # mlGeNN's per-timestep softmax
+            raise NotImplementedError(
+                "per_timestep_loss=True does not build in mlGeNN "
+                f"{_mlgenn_version()} (its per-timestep softmax fails); "
+                "use the default per-trial loss (per_timestep_loss=False)")
         compiled = super().create_compiled_network(
             genn_model, neuron_populations, connection_populations,
             compile_state)

@@ -415,3 +415,28 @@ def test_one_variable_turning_nan_is_enough_to_stop():
                                                  r"weights of only hold"):
             compiled.train({a: x}, {b: np.array([0, 1, 2, 0])},
                            num_epochs=1)
+
+
+def test_per_timestep_loss_refused_with_the_reason():
+    # mlGeNN 2.3.1 fails on it with a bare KeyError (twice over)
+    def network():
+        net = Network(default_params)
+        with net:
+            a = Population(SpikeInput(max_spikes=10), 2)
+            b = Population(LeakyIntegrateFire(tau_refrac=None), 3)
+            c = Population(LeakyIntegrate(readout="avg_var"), 2)
+            Connection(a, b, Dense(1.0), Exponential(5.0),
+                       delay=Learnable(1.0, 5))
+            Connection(b, c, Dense(1.0), Exponential(5.0))
+        return net
+    with pytest.raises(NotImplementedError, match=r"per_timestep_loss=True "
+                       r"does not build in mlGeNN .*per_timestep_loss=False"):
+        EventPropCompiler(10, "sparse_categorical_crossentropy",
+                          per_timestep_loss=True).compile(
+                              network(), name="per_timestep")
+    # Still so in mlGeNN itself: should this stop raising, drop the refusal
+    from ml_genn.compilers import EventPropCompiler as MLGeNNEventProp
+    with pytest.raises(KeyError):
+        MLGeNNEventProp(10, "sparse_categorical_crossentropy",
+                        per_timestep_loss=True).compile(
+                            network(), name="per_timestep_mlgenn")
