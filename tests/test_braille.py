@@ -6,6 +6,7 @@ import pytest
 from fixtures import write_braille
 
 from ml_genn_delays.datasets import load_braille
+from ml_genn_delays.errors import DataFileError
 from ml_genn_delays.datasets.braille import LETTERS, NUM_INPUT
 
 
@@ -65,3 +66,17 @@ def test_max_examples_below_one_refused(tmp_path, bad):
     with pytest.raises(ValueError, match=f"max_examples must be a whole "
                                          f"number >= 1, got {bad!r}"):
         load_braille(tmp_path, "train", max_examples=bad)
+
+
+def test_a_set_too_small_for_a_test_split_says_so(tmp_path):
+    # 2 per letter: 1 train, 1 validation, 0 test (the run then evaluated
+    # nothing); an empty validation split alone only changes selection
+    write_braille(tmp_path, per_letter=2)
+    with pytest.raises(DataFileError, match=r"its 54 samples \(2 of the "
+                       r"rarest letter\) leave the test split empty.*at "
+                       r"least 3"):
+        load_braille(tmp_path, "test")
+    assert len(load_braille(tmp_path, "train")[1]) == 27
+    write_braille(tmp_path, per_letter=3)
+    assert len(load_braille(tmp_path, "valid")[1]) == 0
+    assert len(load_braille(tmp_path, "test")[1]) == 27

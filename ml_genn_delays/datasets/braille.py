@@ -142,6 +142,14 @@ def load_braille(data_dir, split: str = "train", threshold=None,
     parts = _stratified_split(labels, (0.7, 0.1, 0.2),
                               np.random.default_rng(seed))
     indices = parts[splits.index(split)][:max_examples]
+    if len(indices) == 0 and split != "valid":
+        # An empty validation split only falls back to selecting on
+        # training accuracy; an empty training or test split cannot work
+        fewest = min(np.bincount(labels)[np.unique(labels)])
+        raise DataFileError(
+            f"{path}: its {len(labels)} samples ({fewest} of the rarest "
+            f"letter) leave the {split} split empty: the 70/10/20 split "
+            f"per letter needs at least 3 samples of a letter")
     samples = [_sample(path, i, events[i], dt) for i in indices]
     return ((samples if raw else to_spikes(samples, NUM_INPUT)),
             labels[indices])
