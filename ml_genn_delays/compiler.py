@@ -24,6 +24,7 @@ from .backends import (CPU_BACKENDS, backend_name, check_genn_kwargs,
                        with_cpu_optimisation)
 from .genn_models import (add_dropped_spike_counter, block_last_step_spikes,
                           delayed_weight_update_model, gradient_scale_model)
+from .io_files import package_version
 from .io_state import COMPILED_NETWORKS, check_loaded_dt
 from .kinds.synaptic import SynapticDelay
 from .learnable import Learnable
@@ -38,14 +39,6 @@ DEFAULT_DELAY_OPTIMISER = Adam(0.1)
 DEFAULT_PARAM_OPTIMISER = Adam(0.01)
 
 _SUPPORTED_MATRIX_TYPES = (SynapseMatrixType.DENSE, SynapseMatrixType.SPARSE)
-
-
-def _mlgenn_version():
-    from importlib.metadata import PackageNotFoundError, version
-    try:
-        return version("ml_genn")
-    except PackageNotFoundError:
-        return "(version unknown)"
 
 
 def _qualified(neuron):
@@ -243,9 +236,8 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
             compile_state.ring_buffer_pops.append(pop)
             add_dropped_spike_counter(model)
             if pop.neuron.readout is None:
-                # Halfway between the last two steps: robust to rounding
-                block_last_step_spikes(
-                    model, (self.example_timesteps - 1.5) * self.dt)
+                block_last_step_spikes(model, self.example_timesteps,
+                                       self.dt)
         return model
 
     def build_weight_update_model(self, conn, connect_snippet,
@@ -290,7 +282,8 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
             # mlGeNN's per-timestep softmax
             raise NotImplementedError(
                 "per_timestep_loss=True does not build in mlGeNN "
-                f"{_mlgenn_version()} (its per-timestep softmax fails); "
+                f"{package_version('ml_genn') or '(version unknown)'} (its "
+                "per-timestep softmax fails); "
                 "use the default per-trial loss (per_timestep_loss=False)")
         compiled = super().create_compiled_network(
             genn_model, neuron_populations, connection_populations,

@@ -118,7 +118,7 @@ def add_dropped_spike_counter(neuron_model):
     return neuron_model
 
 
-def block_last_step_spikes(neuron_model, last_step_time: float):
+def block_last_step_spikes(neuron_model, timesteps: int, dt: float):
     """Stop an EventProp input or hidden neuron from spiking in the last
     step of an example.
 
@@ -128,6 +128,8 @@ def block_last_step_spikes(neuron_model, last_step_time: float):
     at it and skips every earlier spike of the neuron (no gradient at all
     through that neuron for the example). Blocking it fixes both.
     """
+    # Halfway between the last two steps: robust to rounding of t
+    last_step_time = (timesteps - 1.5) * dt
     model = neuron_model.model
     model["threshold_condition_code"] = (
         f"({model['threshold_condition_code']}) && t < {last_step_time!r}")

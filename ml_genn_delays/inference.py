@@ -148,9 +148,8 @@ class InferenceCompiler(MLGeNNInferenceCompiler):
         model = super().build_neuron_model(pop, model, compile_state)
         if (self._as_in_training and pop.neuron.readout is None
                 and "threshold_condition_code" in model.model):
-            # As training (genn_models.block_last_step_spikes)
-            block_last_step_spikes(
-                model, (self.evaluate_timesteps - 1.5) * self.dt)
+            # As training does
+            block_last_step_spikes(model, self.evaluate_timesteps, self.dt)
         return model
 
     def create_compiled_network(self, genn_model, neuron_populations,

@@ -17,15 +17,18 @@ _FILE = re.compile(r"^(?P<checkpoint>[^-]+)-(?P<conn>.+)-(?P<suffix>[^-]+)"
                    r"\.npy$")
 
 
-def _versions():
+def package_version(package):
+    """The installed version of ``package``, or None."""
     from importlib.metadata import PackageNotFoundError, version
-    out = {}
-    for package in ("ml_genn_delays", "pygenn", "ml_genn", "numpy"):
-        try:
-            out[package] = version(package)
-        except PackageNotFoundError:
-            out[package] = None
-    return out
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return None
+
+
+def _versions():
+    return {package: package_version(package)
+            for package in ("ml_genn_delays", "pygenn", "ml_genn", "numpy")}
 
 
 def is_model_file(name) -> bool:
