@@ -239,7 +239,8 @@ def _warn_clamped_sums(conn, entry, delays, directory):
     total = (by_side[0][listed[0]] + by_side[1][listed[1]]
              if listed is not None and len(by_side) == 2
              else np.add.outer(*by_side).ravel())
-    # Rounded as the weight update rounds: halves up
+    # Rounded as the weight update rounds, halves up (learnable.whole_steps;
+    # not imported: io imports without GeNN)
     above = int(np.count_nonzero(np.floor(total + 0.5) > high))
     if above:
         warnings.warn(
