@@ -4,7 +4,7 @@ from numbers import Number
 
 import numpy as np
 from ml_genn import Connection as MLGeNNConnection
-from ml_genn.connectivity import OneToOne
+from ml_genn.connectivity import Dense, OneToOne
 from ml_genn.connectivity.sparse_base import SparseBase
 from ml_genn.utils.value import is_value_constant
 
@@ -86,6 +86,17 @@ class Connection(MLGeNNConnection):
         if spec is None:
             return
 
+        if (isinstance(spec, Learnable)
+                and not isinstance(self.connectivity, (Dense, SparseBase))):
+            # Pooling and convolution layers expand or share weights in
+            # GeNN: no per-synapse delay file maps back onto them
+            raise NotImplementedError(
+                f"Connection {self.name}: learnable delays support Dense, "
+                f"OneToOne, FixedProbability and synapses listed by hand "
+                f"(pre_ind/post_ind), not "
+                f"{type(self.connectivity).__name__} (GeNN shares or "
+                f"expands its weights, so its synapses have no delays of "
+                f"their own to learn or save)")
         conn_delay = getattr(self.connectivity, "delay", None)
         if conn_delay is None:
             raise NotImplementedError(

@@ -20,6 +20,12 @@ class DataFileError(ValueError):
     it should be; the message names the file (and sample) and why."""
 
 
+class UncheckedModelWarning(UserWarning):
+    """A model folder without ``manifest.json`` (mlGeNN's Checkpoint
+    callback and the released models write none) was loaded: its dt,
+    delay kinds and synapses could not be checked against the network."""
+
+
 #: Errors whose message says what to do: the scripts print them as one
 #: line (a traceback would only hide it)
 ONE_LINE_ERRORS = (FileNotFoundError, DataFileError, ModelFileError,

@@ -1,8 +1,9 @@
-"""Evaluating compiled training networks and reading/writing delays."""
+"""Evaluating compiled networks and reading/writing delays."""
 import operator
 
 import numpy as np
 from ml_genn.callbacks import SpikeRecorder, VarRecorder
+from ml_genn.compilers.inference_compiler import CompiledInferenceNetwork
 from ml_genn.metrics import Metric, default_metrics
 from ml_genn.utils.callback_list import CallbackList
 from ml_genn.utils.data import batch_dataset, get_dataset_size
@@ -24,9 +25,10 @@ def evaluate(compiled_net, x: dict, y: dict,
 
     Parameters
     ----------
-    compiled_net : CompiledTrainingNetwork
-        From :class:`ml_genn_delays.EventPropCompiler`, inside its
-        ``with`` block.
+    compiled_net : CompiledTrainingNetwork or CompiledInferenceNetwork
+        From :class:`ml_genn_delays.EventPropCompiler` or (its own
+        ``evaluate`` is run) :class:`ml_genn_delays.InferenceCompiler`,
+        inside its ``with`` block.
     x, y : dict
         Inputs and labels per population, as for ``train``.
     metrics : str, Metric or dict
@@ -46,6 +48,9 @@ def evaluate(compiled_net, x: dict, y: dict,
     if size is None or size != get_dataset_size(y):
         raise ValueError("evaluate: every input and output population "
                          "needs the same number of examples")
+    if isinstance(compiled_net, CompiledInferenceNetwork):
+        # No progress bar (mlGeNN's default): as on the training network
+        return compiled_net.evaluate(x, y, metrics, list(callbacks))
     metric_objs = get_object_mapping(metrics, y.keys(), Metric, "Metric",
                                      default_metrics)
     batch_size = compiled_net.genn_model.batch_size
@@ -86,15 +91,16 @@ def record_example(compiled_net, x: dict, y: dict, example: int = 0):
     """Spikes and readout voltages of every population during one example.
 
     Runs the example through :func:`evaluate` (no learning) and records
-    the spikes of every population built with ``record_spikes=True``, the
-    input spikes of every input population (from ``x`` itself when the
-    input does not record them) and the membrane voltage of every output
-    population, e.g. for :func:`ml_genn_delays.plots.plot_raster`.
+    the spikes of every hidden population (each must be built with
+    ``record_spikes=True``, else a ValueError says so), the input spikes
+    of every input population (from ``x`` itself when the input does not
+    record them) and the membrane voltage of every output population,
+    e.g. for :func:`ml_genn_delays.plots.plot_raster`.
 
     Parameters
     ----------
-    compiled_net : CompiledTrainingNetwork
-        Inside its ``with`` block.
+    compiled_net : CompiledTrainingNetwork or CompiledInferenceNetwork
+        Inside its ``with`` block (see :func:`evaluate`).
     x, y : dict
         Inputs and labels per population, as for :func:`evaluate`.
     example : int

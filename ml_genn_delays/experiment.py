@@ -1,5 +1,6 @@
 """Build, compile and train a named architecture (see configs.py)."""
 import os
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -13,6 +14,7 @@ from ml_genn.synapses import Exponential
 
 from .compiler import EventPropCompiler
 from .connection import Connection
+from .errors import UncheckedModelWarning
 from .evaluation import evaluate, example_index, record_example
 from .io import check_model_dt, load_model
 from .learnable import Learnable
@@ -174,7 +176,11 @@ def evaluate_saved(config, directories, x, y, max_input_spikes=None,
     accuracies = []
     with compiled:
         for directory in directories:
-            load_model(compiled, directory)
+            with warnings.catch_warnings():
+                # The released models have no manifest; the architecture
+                # (checked above against any manifest) says their dt
+                warnings.simplefilter("ignore", UncheckedModelWarning)
+                load_model(compiled, directory)
             metrics, _ = evaluate(compiled, {model.input: x},
                                   {model.output: y})
             accuracies.append(metrics[model.output].result)

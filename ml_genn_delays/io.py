@@ -13,11 +13,12 @@ neuron parameters go to ``<checkpoint>-<population name>-<parameter>.npy``
 import json
 import logging
 import os
+import re
 import warnings
 
 import numpy as np
 
-from .errors import ModelFileError
+from .errors import ModelFileError, UncheckedModelWarning
 from .io_files import (FORMAT, MANIFEST, _natural_key, _read,
                        _read_manifest, _scan, _versions, is_model_file,
                        remove_checkpoints)
@@ -103,6 +104,7 @@ def save_model(target, directory, checkpoint):
                                  f"file, not a folder")
     # Gather and check everything before writing anything
     entries, arrays = [], {}
+    positions = _population_positions(target)
     for index, conn in enumerate(_connections(target)):
         spec = _learnable(target, conn)
         state = _state(target, conn)
@@ -115,6 +117,8 @@ def save_model(target, directory, checkpoint):
         entries.append({
             "index": index, "name": conn.name,
             "source": conn.source().name, "target": conn.target().name,
+            "source_index": positions[conn.source()],
+            "target_index": positions[conn.target()],
             "shape": list(_sizes(conn)),
             "weight_file": f"{checkpoint}-{conn.name}-{WEIGHT_SUFFIX}.npy",
             "delay": (_manifest_delay(spec, conn, checkpoint)
@@ -158,25 +162,55 @@ def check_model_dt(directory, dt):
             raise error
 
 
+def _population_positions(target):
+    """``{population: its position in the network}`` (creation order)."""
+    pops = (list(target.neuron_populations) if _is_compiled(target)
+            else list(target.populations))
+    return {p: i for i, p in enumerate(pops)}
+
+
+def _saved_positions(entry):
+    """``(source, target)`` positions of a saved connection's populations:
+    recorded since 2026-11-29, else read from mlGeNN's default names
+    ``Pop<n>`` (numbered in creation order); None when neither says."""
+    if "source_index" in entry:
+        return entry["source_index"], entry["target_index"]
+    numbers = [re.fullmatch(r"Pop(\d+)", str(entry.get(end)))
+               for end in ("source", "target")]
+    return (None if None in numbers
+            else tuple(int(n.group(1)) for n in numbers))
+
+
 def _match(target, files, manifest):
     """Pair each connection with the file stem saved for it: by name when
-    every name is there, else by position (connection names come from a
-    process-wide counter, so a second network has other names)."""
+    every name is there, else by the positions of its populations
+    (connection names come from a process-wide counter, so a second
+    network has other names; it may also create its connections in
+    another order, and same-shaped connections must not swap)."""
     conns = _connections(target)
     if all(c.name in files for c in conns) and len(files) == len(conns):
         return {c: c.name for c in conns}
+    order = _population_positions(target)
+    by_populations = [(order[c.source()], order[c.target()], i)
+                      for i, c in enumerate(conns)]
     if manifest is not None:
-        saved = [e["name"] for e in sorted(manifest["connections"],
-                                           key=lambda e: e["index"])]
+        entries = manifest["connections"]
+        positions = [_saved_positions(e) for e in entries]
+        if None in positions:
+            # Nothing says where the saved populations were: the saved
+            # network's connection order, against ours
+            saved = [e["name"] for e in sorted(entries,
+                                               key=lambda e: e["index"])]
+        else:
+            saved = [e["name"] for _, e in sorted(
+                zip(positions, entries),
+                key=lambda pe: (*pe[0], pe[1]["index"]))]
+            conns = [conns[k[2]] for k in sorted(by_populations)]
     else:
         # mlGeNN names are Conn_<source>_<target> with populations named
         # Pop<n> in creation order: sort both sides by population order
         saved = sorted(files, key=_natural_key)
-        pops = (list(target.neuron_populations) if _is_compiled(target)
-                else list(target.populations))
-        order = {p: i for i, p in enumerate(pops)}
-        conns = sorted(conns, key=lambda c: (order[c.source()],
-                                             order[c.target()]))
+        conns = [conns[k[2]] for k in sorted(by_populations)]
     if len(saved) != len(conns):
         raise ModelFileError(
             f"The files hold {len(saved)} connections ({', '.join(saved)}) "
@@ -300,6 +334,14 @@ def _load_model(target, directory, checkpoint):
                          for e in manifest.get("connections", [])}
         if manifest.get("checkpoint") != checkpoint:
             manifest = None     # describes another checkpoint
+    else:
+        # mlGeNN's Checkpoint callback and the released models write none
+        warnings.warn(f"{directory} has no {MANIFEST} (save_model writes "
+                      f"one), so the model's dt, delay kinds and synapses "
+                      f"cannot be checked against the network's and its "
+                      f"connections are matched by population order: "
+                      f"load it only into the network it was trained "
+                      f"with", UncheckedModelWarning, stacklevel=3)
     if _is_compiled(target):
         error = dt_mismatch(directory, saved_dt, float(target.genn_model.dt))
         if error is not None:

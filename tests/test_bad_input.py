@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 from ml_genn import Connection as MLGeNNConnection, Network, Population
 from ml_genn.compilers.event_prop_compiler import default_params
-from ml_genn.connectivity import Conv2D, Dense, FixedProbability
+from ml_genn.connectivity import (AvgPoolDense2D, Conv2D, Dense,
+                                  FixedProbability)
 from ml_genn.initializers import Normal, Uniform, Wrapper
 from ml_genn.neurons import (IntegrateFire, LeakyIntegrate,
                              LeakyIntegrateFire, SpikeInput)
@@ -187,18 +188,26 @@ def test_unsupported_synapse_names_connection():
         compile_one(Delta())
 
 
-def test_unsupported_connectivity_names_connection():
+@pytest.mark.parametrize("kind", ["synaptic", "axonal"])
+@pytest.mark.parametrize("connectivity, target", [
+    (lambda: Conv2D(1.0, 1, 3), (2, 2, 1)),
+    # Trained before, then refused on load with a message about drawn
+    # synapses and rng_seed that did not apply
+    (lambda: AvgPoolDense2D(np.ones((4, 8)), 2), 8)],
+    ids=["Conv2D", "AvgPoolDense2D"])
+def test_unsupported_connectivity_names_connection(connectivity, target,
+                                                   kind):
     network = Network(default_params)
     with network:
         a = Population(SpikeInput(max_spikes=10), (4, 4, 1))
-        b = Population(LeakyIntegrate(readout="max_var"), (2, 2, 1))
-        Connection(a, b, Conv2D(1.0, 1, 3), Exponential(5.0),
-                   name="Conv", delay=Learnable(1.0, 10))
-    compiler = EventPropCompiler(10, "sparse_categorical_crossentropy")
-    with pytest.raises(NotImplementedError,
-                       match="Connection Conv: learnable delays support "
-                             "Dense"):
-        compiler.compile(network, name="conv")
+        b = Population(LeakyIntegrate(readout="max_var"), target)
+        with pytest.raises(NotImplementedError,
+                           match="Connection Bad: learnable delays support "
+                                 "Dense, OneToOne, FixedProbability and "
+                                 "synapses listed by hand .*, not "
+                                 f"{type(connectivity()).__name__}"):
+            Connection(a, b, connectivity(), Exponential(5.0), name="Bad",
+                       delay=Learnable(1.0, 10, kind=kind))
 
 
 def test_legacy_connection_without_max_delay_steps():

@@ -261,6 +261,56 @@ def test_inference_runs_examples_as_training_does(kind):
                                atol=1e-7)
 
 
+def test_record_example_on_the_inference_network_equals_training(
+        tmp_path):
+    """evaluate and record_example (so a raster) take an inference
+    network: the same spikes, voltages and accuracy as on the training
+    network (they failed there with an AttributeError)."""
+    from ml_genn_delays import evaluate, plot_raster, record_example
+
+    def build():
+        net = Network(default_params)
+        with net:
+            inp = Population(SpikeInput(max_spikes=1000), N_IN)
+            hid = Population(LeakyIntegrateFire(v_thresh=1.0, tau_mem=20.0,
+                                                tau_refrac=None), N_HID,
+                             record_spikes=True)
+            out = Population(LeakyIntegrate(tau_mem=20.0,
+                                            readout="avg_var"), N_OUT)
+            Connection(inp, hid, Dense(W_IN), Exponential(5.0),
+                       delay=Learnable(INIT["axonal"], 12, kind="axonal"))
+            Connection(hid, out, Dense(W_OUT), Exponential(5.0))
+        return net, inp, out
+    x = random_spikes(3, N_IN, TIMESTEPS, 0.3, seed=11)
+    y = np.array([2, 0, 1])
+    net, inp, out = build()
+    trained = EventPropCompiler(TIMESTEPS, "sparse_categorical_crossentropy",
+                                max_spikes=1000).compile(net, name="rec_tr")
+    with trained:
+        expected = record_example(trained, {inp: x}, {out: y}, 1)
+        accuracy = evaluate(trained, {inp: x}, {out: y})[0][out].result
+    net, inp, out = build()
+    compiled = InferenceCompiler(evaluate_timesteps=TIMESTEPS).compile(
+        net, name="rec_inf")
+    with compiled:
+        got = record_example(compiled, {inp: x}, {out: y}, 1)
+        metrics, _ = evaluate(compiled, {inp: x}, {out: y})
+    assert metrics[out].result == accuracy
+    # Two builds: other population names, the same order
+    assert len(got["spikes"]) == len(expected["spikes"]) == 2
+    assert sum(len(t) for t, _ in got["spikes"].values()) > N_IN
+    for (times, ids), (want_t, want_i) in zip(got["spikes"].values(),
+                                              expected["spikes"].values()):
+        np.testing.assert_array_equal(times, want_t)
+        np.testing.assert_array_equal(ids, want_i)
+    [v], [want] = got["v"].values(), expected["v"].values()
+    np.testing.assert_allclose(v, want, rtol=1e-5, atol=1e-7)
+    assert [*got["label"].values(), *got["correct"].values()] == [
+        *expected["label"].values(), *expected["correct"].values()]
+    plot_raster(got, tmp_path / "raster.png")
+    assert (tmp_path / "raster.png").stat().st_size > 0
+
+
 @pytest.mark.parametrize("reset_time", [True, False])
 def test_delta_input_still_delayed_stays_in_its_example(reset_time):
     """mlGeNN zeroes no Delta connection between examples: a spike two

@@ -4,6 +4,7 @@ import os
 import shutil
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -17,7 +18,8 @@ from ml_genn.synapses import Exponential
 
 import ml_genn_delays.io as model_io
 from ml_genn_delays import (Connection, Fixed, InferenceCompiler, Learnable,
-                            ModelFileError, load_model, save_model)
+                            ModelFileError, UncheckedModelWarning,
+                            load_model, save_model)
 from networks import TinyNet, output_trace, pull, random_spikes
 
 T = 40
@@ -120,7 +122,8 @@ def test_mlgenn_reads_ours_and_we_read_mlgenns(trained, tmp_path):
                        callbacks=[Checkpoint(Numpy(str(tmp_path / "ck")))])
         saved = {c.name: pull(compiled, c, "d") for c in other.conns()}
     again = TinyNet("ours", recurrent=True, seed=10)
-    load_model(again.network, tmp_path / "ck")
+    with pytest.warns(UncheckedModelWarning):
+        load_model(again.network, tmp_path / "ck")
     for c, o in zip(again.conns(), other.conns()):
         np.testing.assert_array_equal(c.connectivity.delay, saved[o.name])
 
@@ -224,7 +227,10 @@ def test_directory_without_manifest_loads_by_population_order(trained):
     net, values, _, _, folder = trained
     os.remove(folder / "manifest.json")
     fresh = TinyNet("ours", recurrent=True, seed=15)
-    report = load_model(fresh.network, folder)
+    # Nothing to check dt, kinds or synapses against: said
+    with pytest.warns(UncheckedModelWarning, match="no manifest.json .* "
+                      "dt, delay kinds and synapses cannot be checked"):
+        report = load_model(fresh.network, folder)
     assert report[fresh.c_rec.name][1] == f"3-{net.c_rec.name}-d.npy"
     np.testing.assert_array_equal(fresh.c_rec.connectivity.delay,
                                   values[(net.c_rec.name, "d")])
@@ -285,6 +291,49 @@ def test_connections_given_one_learnable_load_their_own_delays(tmp_path):
     load_model(fresh, tmp_path)
     np.testing.assert_array_equal(ab.delay_spec.init, [1.0, 2.0, 3.0])
     np.testing.assert_array_equal(ac.delay_spec.init, [7.0, 8.0, 9.0])
+
+
+@pytest.mark.parametrize("manifest", ["new", "old", "none"])
+def test_connections_created_in_another_order_load_their_own_values(
+        tmp_path, manifest):
+    # Same-shaped connections created in another order by a fresh network
+    # (so no name matches) used to swap weights and delays silently
+    def build(hidden_first, w, d):
+        network = Network(default_params)
+        with network:
+            a = Population(SpikeInput(max_spikes=10), 3)
+            b = Population(LeakyIntegrate(readout="avg_var"), 3)
+            c = Population(LeakyIntegrate(readout="avg_var"), 3)
+            make = [lambda: Connection(a, b, Dense(np.full((3, 3), w[0])),
+                                       Exponential(5.0),
+                                       delay=Learnable(d[0], 15)),
+                    lambda: Connection(b, c, Dense(np.full((3, 3), w[1])),
+                                       Exponential(5.0),
+                                       delay=Learnable(d[1], 15))]
+            if hidden_first:
+                bc, ab = make[1](), make[0]()
+            else:
+                ab, bc = make[0](), make[1]()
+        return network, ab, bc
+    network, _, _ = build(False, (1.0, 2.0), (4.0, 9.0))
+    save_model(network, tmp_path, checkpoint=0)
+    path = tmp_path / "manifest.json"
+    if manifest == "old":
+        # Written before positions were recorded: mlGeNN's Pop<n> names
+        # (creation order) say where the populations were
+        saved = json.loads(path.read_text())
+        for entry in saved["connections"]:
+            del entry["source_index"], entry["target_index"]
+        path.write_text(json.dumps(saved))
+    elif manifest == "none":
+        path.unlink()
+    fresh, ab, bc = build(True, (0.0, 0.0), (0.0, 0.0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UncheckedModelWarning)
+        load_model(fresh, tmp_path)
+    for conn, w, d in [(ab, 1.0, 4.0), (bc, 2.0, 9.0)]:
+        np.testing.assert_array_equal(conn.connectivity.weight, w)
+        np.testing.assert_array_equal(conn.connectivity.delay, d)
 
 
 def test_a_failed_training_state_save_keeps_the_last_one(tmp_path):
