@@ -23,8 +23,9 @@ from .io_files import (FORMAT, MANIFEST, _natural_key, _read,
                        _read_manifest, _scan, _versions, is_model_file,
                        remove_checkpoints)
 from .io_journal import reading, save_all
-from .io_params import (CONNECTION_SUFFIXES, apply_params,
-                        learned_populations, param_state, read_params)
+from .io_params import (CONNECTION_SUFFIXES, DELAY_FILE_KINDS,
+                        apply_params, learned_populations, param_state,
+                        read_params)
 from .io_state import (COMPILED_NETWORKS, LOADED_DT, WEIGHT_SUFFIX,
                        _connections, drawn_not_saved, dt_mismatch,
                        _delay_size, _holder, _is_compiled, _learnable,
@@ -365,6 +366,18 @@ def _load_model(target, directory, checkpoint):
         suffixes = files.get(stem, {})
         parts = [] if spec is None else [k for k, _ in spec.parts]
         expected = [WEIGHT_SUFFIX] + [k.file_suffix for k in parts]
+        saved_kinds = [DELAY_FILE_KINDS[s] for s in sorted(suffixes)
+                       if s in DELAY_FILE_KINDS]
+        if saved_kinds and sorted(saved_kinds) != sorted(
+                k.name for k in parts):
+            has = ("no learnable delays" if spec is None else
+                   f"learnable {spec.kind.name} delays")
+            raise ModelFileError(
+                f"Connection {conn.name} has {has}, but the model in "
+                f"{directory} has {'+'.join(saved_kinds)} delays for it "
+                f"({sorted(suffixes.values())}); give it "
+                f"delay=Learnable(..., kind=\"{'+'.join(saved_kinds)}\") "
+                f"as the model was trained, or remove those files")
         for suffix in expected:
             if suffix not in suffixes:
                 name = f"{checkpoint}-{stem}-{suffix}.npy"
@@ -372,15 +385,6 @@ def _load_model(target, directory, checkpoint):
                     f"Missing {name} for connection {conn.name} in "
                     f"{directory}; it holds "
                     f"{sorted(n for s in files.values() for n in s.values())}")
-        extra = set(suffixes) - set(expected)
-        if extra:
-            has = ("no learnable delays" if spec is None else
-                   f"learnable {spec.kind.name} delays only")
-            raise ModelFileError(
-                f"Connection {conn.name} has {has} but {directory} holds "
-                f"{[suffixes[s] for s in sorted(extra)]} for it; give it "
-                f"the delay=Learnable(...) of the saved model or remove "
-                f"the file")
         owner = f"connection {conn.name}"
         dense = (tuple(_sizes(conn)) if size == np.prod(_sizes(conn))
                  else None)

@@ -11,8 +11,11 @@ import numpy as np
 
 from .errors import ModelFileError
 
+#: The delay kind each delay file suffix holds (each kind's file_suffix)
+DELAY_FILE_KINDS = {"d": "synaptic", "da": "axonal", "dd": "dendritic"}
+
 #: Suffixes of connection files; any other suffix names a parameter
-CONNECTION_SUFFIXES = ("g", "d", "da", "dd")
+CONNECTION_SUFFIXES = ("g", *DELAY_FILE_KINDS)
 
 
 def learned_populations(target):

@@ -123,8 +123,8 @@ class Learnable:
         drawn at build time (FixedProbability) takes a number or an
         initializer.
     max_delay_steps : int, optional
-        Largest delay the connection can reach; learned delays are
-        clamped to ``[0, max_delay_steps]``. Memory for delayed
+        Largest delay the connection can reach (at least 1); learned
+        delays are clamped to ``[0, max_delay_steps]``. Memory for delayed
         postsynaptic input and adjoint history grows with it.
     kind : str, optional
         Where the delay lives. ``"synaptic"``: one delay per synapse
@@ -160,6 +160,10 @@ class Learnable:
         self.kind = get_kind(kind)
         self.max_delay_steps = check_max_delay_steps(max_delay_steps,
                                                      "Learnable")
+        if self.max_delay_steps == 0:
+            raise ValueError("Learnable: max_delay_steps=0 leaves the "
+                             "delays nothing to learn (all stay 0); give "
+                             "at least 1, or no delay (delay=None)")
         inits = self._part_inits(kind, init)
         for part_init in inits:
             high = init_upper_bound(part_init, "Learnable")

@@ -43,7 +43,10 @@ from ml_genn_delays.learnable import DEFAULT_MAX_DELAY_STEPS
     ({"max_delay_steps": 100000}, r"\[0, 65534\]"),
     ({"max_delay_steps": True}, "whole number"),
     ({"max_delay_steps": "64"}, "whole number"),
-    ({"kind": "somatic"}, "Unknown delay kind 'somatic'"),
+    ({"kind": "somatic"},
+     r"Unknown delay kind 'somatic'.*'axonal\+dendritic'"),
+    ({"max_delay_steps": 0}, "max_delay_steps=0 leaves the delays nothing "
+                             "to learn"),
 ])
 def test_learnable_rejects(kwargs, match):
     with pytest.raises(ValueError, match=match):

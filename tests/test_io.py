@@ -186,6 +186,33 @@ def test_delay_file_for_connection_without_delays(trained):
         load_model(plain.network, folder)
 
 
+@pytest.mark.parametrize("saved, loaded", [("axonal", "synaptic"),
+                                           ("synaptic", "dendritic")])
+def test_a_model_of_another_delay_kind_names_both_kinds(tmp_path, saved,
+                                                         loaded):
+    def build(kind):
+        network = Network(default_params)
+        with network:
+            a = Population(SpikeInput(max_spikes=10), 3)
+            b = Population(LeakyIntegrate(readout="avg_var"), 2)
+            Connection(a, b, Dense(1.0), Exponential(5.0),
+                       delay=Learnable(1.0, 10, kind=kind))
+        return network
+    save_model(build(saved), tmp_path, checkpoint=0)
+    with pytest.raises(ModelFileError,
+                       match=f"has learnable {loaded} delays, but the model "
+                             f"in .* has {saved} delays for it .*; give it "
+                             f"delay=Learnable\\(..., kind=\"{saved}\"\\)"):
+        load_model(build(loaded), tmp_path)
+
+
+def test_delay_file_kinds_are_the_kinds_file_suffixes():
+    # io names kinds without importing them (it imports without GeNN)
+    from ml_genn_delays.io_params import DELAY_FILE_KINDS
+    from ml_genn_delays.kinds import KINDS
+    assert DELAY_FILE_KINDS == {k.file_suffix: n for n, k in KINDS.items()}
+
+
 def test_interrupted_save_keeps_previous_checkpoint(trained, monkeypatch):
     net, values, _, _, folder = trained
     calls = []

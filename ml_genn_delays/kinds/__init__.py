@@ -30,4 +30,6 @@ def get_kind(kind) -> DelayKind:
         return KINDS[kind]
     except (KeyError, TypeError):
         raise ValueError(f"Unknown delay kind {kind!r}; choose one of "
-                         f"{sorted(KINDS)} or a tuple of {MIXABLE}") from None
+                         f"{sorted(KINDS)} or both per-neuron ones, "
+                         f"'{'+'.join(MIXABLE)}' (or the tuple "
+                         f"{MIXABLE})") from None
