@@ -2,6 +2,7 @@
 the compiler is made, not when GeNN builds the model."""
 import difflib
 import inspect
+import os
 
 #: GeNN's CPU backends (batch size 1: see GradientAccumulation)
 CPU_BACKENDS = ("single_threaded_cpu",)
@@ -20,6 +21,17 @@ def with_cpu_optimisation(genn_kwargs):
     if backend_name(genn_kwargs) in CPU_BACKENDS:
         return {"optimize_code": True, **genn_kwargs}
     return dict(genn_kwargs)
+
+
+def caller_model_name():
+    """The default model name of a ``compile(network)`` given none: as
+    mlGeNN, the file that called ``compile``, without its extension (GeNN
+    writes the model's code to ``<name><compiler>_CODE``). mlGeNN's own
+    lookup, called from our subclass, would name every model after our
+    module, so scripts in one folder would share, and rebuild, one code
+    folder."""
+    caller = inspect.currentframe().f_back.f_back.f_code.co_filename
+    return os.path.splitext(os.path.basename(caller))[0]
 
 
 def check_genn_kwargs(compiler, genn_kwargs):

@@ -1,6 +1,4 @@
 """EventPropCompiler that learns delays: a thin subclass of mlGeNN's."""
-import inspect
-import os
 
 import numpy as np
 
@@ -20,8 +18,8 @@ from pygenn import SynapseMatrixType, create_var_ref, create_wu_var_ref
 
 from .checks import (check_batch_size, check_compiler_arguments,
                      check_time_constants, warn_unlike_event_prop_defaults)
-from .backends import (CPU_BACKENDS, backend_name, check_genn_kwargs,
-                       with_cpu_optimisation)
+from .backends import (CPU_BACKENDS, backend_name, caller_model_name,
+                       check_genn_kwargs, with_cpu_optimisation)
 from .genn_models import (add_dropped_spike_counter, block_last_step_spikes,
                           delayed_weight_update_model, gradient_scale_model)
 from .io_files import package_version
@@ -121,9 +119,7 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
 
     def compile(self, network, name=None, **kwargs):
         if name is None:
-            # As mlGeNN: name the model after the file that compiles it
-            caller = inspect.currentframe().f_back.f_code.co_filename
-            name = os.path.splitext(os.path.basename(caller))[0]
+            name = caller_model_name()
         check_loaded_dt(network, self.dt)
         warn_unlike_event_prop_defaults(network)
         check_time_constants(network)

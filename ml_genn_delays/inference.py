@@ -9,7 +9,7 @@ from ml_genn.initializers import Wrapper
 from ml_genn.synapses import Delta
 from ml_genn.utils.value import is_value_initializer
 
-from .backends import check_genn_kwargs
+from .backends import caller_model_name, check_genn_kwargs
 from .genn_models import block_last_step_spikes
 from .io_state import _sizes, check_loaded_dt, listed_synapses
 from .learnable import Learnable, whole_steps
@@ -140,6 +140,8 @@ class InferenceCompiler(MLGeNNInferenceCompiler):
         return self.reset_time_between_batches
 
     def compile(self, network, name=None, **genn_kwargs):
+        if name is None:
+            name = caller_model_name()
         check_loaded_dt(network, self.dt)
         with _synapse_delays_in_connectivity(network):
             return super().compile(network, name, **genn_kwargs)

@@ -311,6 +311,20 @@ def test_record_example_on_the_inference_network_equals_training(
     assert (tmp_path / "raster.png").stat().st_size > 0
 
 
+@pytest.mark.parametrize("compiler", ["training", "inference"])
+def test_a_model_compiled_without_a_name_is_named_after_the_caller(
+        tmp_path, monkeypatch, compiler):
+    # As mlGeNN names its own; the inference one was named after our
+    # module, so every script in a folder shared one code folder
+    monkeypatch.chdir(tmp_path)
+    net = network(Learnable(INIT["axonal"], 12, kind="axonal"))[0]
+    make = (EventPropCompiler(TIMESTEPS, "sparse_categorical_crossentropy")
+            if compiler == "training" else
+            InferenceCompiler(evaluate_timesteps=TIMESTEPS))
+    compiled = make.compile(net)
+    assert compiled.genn_model.name.startswith("test_inference")
+
+
 @pytest.mark.parametrize("reset_time", [True, False])
 def test_delta_input_still_delayed_stays_in_its_example(reset_time):
     """mlGeNN zeroes no Delta connection between examples: a spike two
