@@ -50,6 +50,10 @@ def remove_checkpoints(directory, keep):
 
 def _scan(directory, checkpoint):
     """{connection name: {suffix: file}} of the chosen checkpoint."""
+    if os.path.isfile(directory):
+        raise ModelFileError(
+            f"{directory} is a file: give the model's folder, "
+            f"{os.path.dirname(os.path.abspath(directory))}")
     if not os.path.isdir(directory):
         raise ModelFileError(f"Model directory {directory} does not exist")
     found = {}

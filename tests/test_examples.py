@@ -10,6 +10,18 @@ def test_sequence_detection_example(capsys):
     assert last_accuracy(capsys.readouterr().out) == 50.0
 
 
+def test_sequence_detection_seed_repeats_and_no_progress_is_quiet(capsys):
+    example = load_script("examples", "sequence_detection")
+    runs = []
+    for _ in range(2):
+        example.main(["--epochs", "20", "--delay-kind", "axonal", "--seed",
+                      "2", "--no-progress"])
+        runs.append(capsys.readouterr())
+    assert runs[0].out == runs[1].out and "learned delays" in runs[0].out
+    # tqdm's bar writes to stderr
+    assert runs[0].err == ""
+
+
 def test_sequence_detection_with_axonal_delays_alone(capsys):
     example = load_script("examples", "sequence_detection")
     example.main(["--epochs", "100", "--delay-kind", "axonal"])

@@ -1,6 +1,7 @@
 """Saving and loading -g.npy / -d.npy model files."""
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -211,6 +212,14 @@ def test_delay_file_kinds_are_the_kinds_file_suffixes():
     from ml_genn_delays.io_params import DELAY_FILE_KINDS
     from ml_genn_delays.kinds import KINDS
     assert DELAY_FILE_KINDS == {k.file_suffix: n for n, k in KINDS.items()}
+
+
+def test_a_file_given_as_the_model_folder_names_its_folder(trained):
+    net, _, _, _, folder = trained
+    with pytest.raises(ModelFileError,
+                       match=f"manifest.json is a file: give the model's "
+                             f"folder, {re.escape(str(folder))}$"):
+        load_model(net.network, folder / "manifest.json")
 
 
 def test_interrupted_save_keeps_previous_checkpoint(trained, monkeypatch):
