@@ -4,8 +4,10 @@ from numbers import Number
 
 import numpy as np
 from ml_genn import Connection as MLGeNNConnection
-from ml_genn.connectivity import Dense, OneToOne
+from ml_genn.connectivity import (Connectivity, Dense, OneToOne,
+                                  default_connectivity)
 from ml_genn.connectivity.sparse_base import SparseBase
+from ml_genn.utils.module import get_object
 from ml_genn.utils.value import is_value_constant
 
 from .kinds import get_kind
@@ -63,6 +65,19 @@ class Connection(MLGeNNConnection):
             # initial per-neuron delays, which must not reach another
             # connection given the same Learnable object
             spec = copy.copy(spec)
+        # Refused before mlGeNN adds the connection to the network
+        resolved = get_object(connectivity, Connectivity, "Connectivity",
+                              default_connectivity)
+        if (isinstance(spec, Learnable)
+                and not isinstance(resolved, (Dense, SparseBase))):
+            # Pooling and convolution layers expand or share weights in
+            # GeNN: no per-synapse delay file maps back onto them
+            raise NotImplementedError(
+                f"{where}: learnable delays support Dense, OneToOne, "
+                f"FixedProbability and synapses listed by hand "
+                f"(pre_ind/post_ind), not {type(resolved).__name__} "
+                f"(GeNN shares or expands its weights, so its synapses "
+                f"have no delays of their own to learn or save)")
         if spec is not None and max_delay_steps is not None:
             max_delay_steps = check_max_delay_steps(max_delay_steps, where)
             if max_delay_steps != spec.max_delay_steps:
@@ -86,17 +101,6 @@ class Connection(MLGeNNConnection):
         if spec is None:
             return
 
-        if (isinstance(spec, Learnable)
-                and not isinstance(self.connectivity, (Dense, SparseBase))):
-            # Pooling and convolution layers expand or share weights in
-            # GeNN: no per-synapse delay file maps back onto them
-            raise NotImplementedError(
-                f"Connection {self.name}: learnable delays support Dense, "
-                f"OneToOne, FixedProbability and synapses listed by hand "
-                f"(pre_ind/post_ind), not "
-                f"{type(self.connectivity).__name__} (GeNN shares or "
-                f"expands its weights, so its synapses have no delays of "
-                f"their own to learn or save)")
         conn_delay = getattr(self.connectivity, "delay", None)
         if conn_delay is None:
             raise NotImplementedError(

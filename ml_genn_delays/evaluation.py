@@ -18,10 +18,12 @@ def evaluate(compiled_net, x: dict, y: dict,
              metrics="sparse_categorical_accuracy", callbacks=()):
     """Run inference with the forward dynamics used in training.
 
-    mlGeNN's compiled training network has no ``evaluate`` and its
-    InferenceCompiler builds different forward dynamics, so this runs
-    the training network's own validation pass (no learning) over
-    ``x`` and returns the metrics.
+    mlGeNN's compiled training network has no ``evaluate``, so on one
+    this runs the network's own validation pass (no learning) over ``x``
+    and returns the metrics. An inference network runs its own
+    ``evaluate``: one of :class:`ml_genn_delays.InferenceCompiler` has
+    training's forward dynamics, one of mlGeNN's does not (it drops
+    axonal and dendritic delays and carries input across examples).
 
     Parameters
     ----------

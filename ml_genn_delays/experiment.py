@@ -81,6 +81,11 @@ def build_model(config, seed: int = 0, max_input_spikes: int = None) -> Model:
         if config.delay_kind == "axonal+dendritic":
             # d_i + d_j, each part half the range, so that the longest
             # delay (and the delay buffers) are those of the other kinds
+            if config.max_delay_steps < 2:
+                raise ValueError(
+                    f"{config.arch}: axonal+dendritic delays split "
+                    f"max_delay_steps between the two parts, so it must "
+                    f"be at least 2, got {config.max_delay_steps}")
             return Learnable(tuple(rng.uniform(0.0, init_max / 2, (n,))
                                    for n in shape),
                              config.max_delay_steps // 2,
@@ -177,8 +182,10 @@ def evaluate_saved(config, directories, x, y, max_input_spikes=None,
     with compiled:
         for directory in directories:
             with warnings.catch_warnings():
-                # The released models have no manifest; the architecture
-                # (checked above against any manifest) says their dt
+                # The released models have no manifest: the architecture
+                # stands for it (it gives the dt, checked above against
+                # any manifest); their kinds and shapes are still checked
+                # against its files, their synapses (Dense) need no check
                 warnings.simplefilter("ignore", UncheckedModelWarning)
                 load_model(compiled, directory)
             metrics, _ = evaluate(compiled, {model.input: x},

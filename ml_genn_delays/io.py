@@ -35,8 +35,8 @@ from .io_state import (COMPILED_NETWORKS, LOADED_DT, WEIGHT_SUFFIX,
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ModelFileError", "check_model_dt", "is_model_file", "load_model",
-           "remove_checkpoints", "save_model"]
+__all__ = ["ModelFileError", "UncheckedModelWarning", "check_model_dt",
+           "is_model_file", "load_model", "remove_checkpoints", "save_model"]
 
 
 # -------------------------------------------------------------------- save
@@ -103,6 +103,16 @@ def save_model(target, directory, checkpoint):
     if os.path.exists(directory) and not os.path.isdir(directory):
         raise NotADirectoryError(f"Cannot save into {directory}: it is a "
                                  f"file, not a folder")
+    names = [c.name for c in _connections(target)]
+    shared = sorted({n for n in names if names.count(n) > 1})
+    if shared:
+        # mlGeNN names connections Conn_<source>_<target>: two between
+        # one pair of populations would write one set of files
+        raise ValueError(f"Connections share the names {shared} (mlGeNN's "
+                         f"default for two connections between the same "
+                         f"populations), so their files would overwrite "
+                         f"each other; give each its own name= ; nothing "
+                         f"was saved")
     # Gather and check everything before writing anything
     entries, arrays = [], {}
     positions = _population_positions(target)
@@ -170,64 +180,102 @@ def _population_positions(target):
     return {p: i for i, p in enumerate(pops)}
 
 
+#: mlGeNN's default connection name between default-named populations:
+#: numbered by a process-wide counter, so equal names in two processes
+#: need not be the same connection
+_COUNTED_NAME = re.compile(r"Conn_Pop(\d+)_Pop(\d+)")
+
+
 def _saved_positions(entry):
-    """``(source, target)`` positions of a saved connection's populations:
-    recorded since 2026-11-29, else read from mlGeNN's default names
-    ``Pop<n>`` (numbered in creation order); None when neither says."""
+    """``(source, target)`` positions of a saved connection's populations,
+    and whether they were recorded: since 2026-11-29 they are, else mlGeNN's
+    default names ``Pop<n>`` number them in creation order (a sort key,
+    not a position); None when neither says."""
     if "source_index" in entry:
-        return entry["source_index"], entry["target_index"]
+        return (entry["source_index"], entry["target_index"]), True
     numbers = [re.fullmatch(r"Pop(\d+)", str(entry.get(end)))
                for end in ("source", "target")]
     return (None if None in numbers
-            else tuple(int(n.group(1)) for n in numbers))
+            else (tuple(int(n.group(1)) for n in numbers), False))
 
 
-def _match(target, files, manifest):
-    """Pair each connection with the file stem saved for it: by name when
-    every name is there, else by the positions of its populations
-    (connection names come from a process-wide counter, so a second
-    network has other names; it may also create its connections in
-    another order, and same-shaped connections must not swap)."""
+def _saved_connections(files, entries):
+    """``[(stem, positions, recorded, order)]`` of the saved connections:
+    from the manifest's entries, else from the file names (mlGeNN's
+    ``Conn_Pop<i>_Pop<j>`` numbers its populations)."""
+    if entries is not None:
+        return [(e["name"], *(_saved_positions(e) or (None, False)),
+                 e["index"]) for e in entries]
+    saved = []
+    for order, stem in enumerate(sorted(files, key=_natural_key)):
+        counted = _COUNTED_NAME.fullmatch(stem)
+        saved.append((stem, counted and tuple(map(int, counted.groups())),
+                      False, order))
+    return saved
+
+
+def _entries_of(manifest, what, files):
+    """The manifest's entries of ``what`` ("connections" or "populations")
+    when the checkpoint has files of each (files of no entry are refused
+    later, by name), else None."""
+    entries = manifest.get(what)
+    if entries is None or not {e["name"] for e in entries} <= set(files):
+        return None
+    return entries
+
+
+def _match(target, files, entries):
+    """Pair each connection with the file stem saved for it.
+
+    By name where every name is there. Otherwise names the user gave pair
+    first, and the rest by the positions of their source and target
+    populations: counted default names differ in a second network, which
+    may also create its connections in another order, and same-shaped
+    connections must not swap. Recorded positions must match exactly.
+    """
     conns = _connections(target)
     if all(c.name in files for c in conns) and len(files) == len(conns):
         return {c: c.name for c in conns}
     order = _population_positions(target)
-    by_populations = [(order[c.source()], order[c.target()], i)
-                      for i, c in enumerate(conns)]
-    if manifest is not None:
-        entries = manifest["connections"]
-        positions = [_saved_positions(e) for e in entries]
-        if None in positions:
-            # Nothing says where the saved populations were: the saved
-            # network's connection order, against ours
-            saved = [e["name"] for e in sorted(entries,
-                                               key=lambda e: e["index"])]
-        else:
-            saved = [e["name"] for _, e in sorted(
-                zip(positions, entries),
-                key=lambda pe: (*pe[0], pe[1]["index"]))]
-            conns = [conns[k[2]] for k in sorted(by_populations)]
-    else:
-        # mlGeNN names are Conn_<source>_<target> with populations named
-        # Pop<n> in creation order: sort both sides by population order
-        saved = sorted(files, key=_natural_key)
-        conns = [conns[k[2]] for k in sorted(by_populations)]
-    if len(saved) != len(conns):
+    here = {c: (order[c.source()], order[c.target()]) for c in conns}
+    pairs = {c: c.name for c in conns
+             if c.name in files and not _COUNTED_NAME.fullmatch(c.name)}
+    rest = [c for c in conns if c not in pairs]
+    saved = [s for s in _saved_connections(files, entries)
+             if s[0] not in pairs.values()]
+    if len(saved) != len(rest):
         raise ModelFileError(
-            f"The files hold {len(saved)} connections ({', '.join(saved)}) "
-            f"but the network has {len(conns)} "
-            f"({', '.join(c.name for c in conns)})")
-    return dict(zip(conns, saved))
+            f"The files hold {len(saved) + len(pairs)} connections "
+            f"({', '.join(sorted(files))}) but the network has "
+            f"{len(conns)} ({', '.join(c.name for c in conns)})")
+    if all(s[1] is not None for s in saved):
+        if all(s[2] for s in saved) and (
+                sorted(s[1] for s in saved) != sorted(here[c] for c in rest)):
+            raise ModelFileError(
+                f"The saved connections join populations at positions "
+                f"(source, target) {sorted(s[1] for s in saved)} but the "
+                f"network's join {sorted(here[c] for c in rest)}: build "
+                f"the network the model was trained with, or give its "
+                f"connections their saved names "
+                f"({', '.join(s[0] for s in saved)}) with name=")
+        saved.sort(key=lambda s: (*s[1], s[3]))
+        rest.sort(key=lambda c: (*here[c], conns.index(c)))
+    else:
+        # Nothing says where the saved populations were: the saved
+        # network's connection order (or the files'), against ours
+        saved.sort(key=lambda s: s[3])
+    pairs.update(zip(rest, (s[0] for s in saved)))
+    return pairs
 
 
-def _match_populations(target, files, manifest, directory):
+def _match_populations(target, files, entries, directory):
     """Pair each population with learned parameters with its file stem:
     by name, else by position among such populations."""
     pops = learned_populations(target)
     if all(p.name in files for p in pops) and len(files) == len(pops):
         return {p: p.name for p in pops}
-    if manifest is not None and "populations" in manifest:
-        saved = [e["name"] for e in sorted(manifest["populations"],
+    if entries is not None:
+        saved = [e["name"] for e in sorted(entries,
                                            key=lambda e: e["index"])]
     else:
         saved = sorted(files, key=_natural_key)
@@ -324,25 +372,26 @@ def load_model(target, directory, checkpoint=None):
 def _load_model(target, directory, checkpoint):
     checkpoint, files = _scan(directory, checkpoint)
     manifest_path = os.path.join(directory, MANIFEST)
-    manifest = None
+    manifest = {}
     saved_dt, saved_entries, recorded_fixed = None, {}, False
     if os.path.exists(manifest_path):
         manifest = _read_manifest(manifest_path)
         recorded_fixed = manifest.get("fixed_delays_recorded") is True
-        # One run writes a directory: its dt holds for every checkpoint
+        # One run writes a directory: its dt, connections and populations
+        # hold for every checkpoint (the manifest is the latest's)
         saved_dt = manifest.get("dt")
         saved_entries = {e["name"]: e
                          for e in manifest.get("connections", [])}
-        if manifest.get("checkpoint") != checkpoint:
-            manifest = None     # describes another checkpoint
     else:
         # mlGeNN's Checkpoint callback and the released models write none
         warnings.warn(f"{directory} has no {MANIFEST} (save_model writes "
                       f"one), so the model's dt, delay kinds and synapses "
-                      f"cannot be checked against the network's and its "
-                      f"connections are matched by population order: "
-                      f"load it only into the network it was trained "
-                      f"with", UncheckedModelWarning, stacklevel=3)
+                      f"cannot be checked against the network's, and "
+                      f"connections not named as saved are paired by "
+                      f"their file names' order (population order for "
+                      f"mlGeNN's Conn_Pop<i>_Pop<j>): load it only into "
+                      f"the network it was trained with",
+                      UncheckedModelWarning, stacklevel=3)
     if _is_compiled(target):
         error = dt_mismatch(directory, saved_dt, float(target.genn_model.dt))
         if error is not None:
@@ -352,7 +401,8 @@ def _load_model(target, directory, checkpoint):
                    if not set(sfx) & set(CONNECTION_SUFFIXES)}
     files = {stem: sfx for stem, sfx in files.items()
              if stem not in param_files}
-    pairs = _match(target, files, manifest)
+    pairs = _match(target, files, _entries_of(manifest, "connections",
+                                              files))
 
     loaded, report = [], {}
     for conn, stem in pairs.items():
@@ -368,6 +418,12 @@ def _load_model(target, directory, checkpoint):
         expected = [WEIGHT_SUFFIX] + [k.file_suffix for k in parts]
         saved_kinds = [DELAY_FILE_KINDS[s] for s in sorted(suffixes)
                        if s in DELAY_FILE_KINDS]
+        if "synaptic" in saved_kinds and len(saved_kinds) > 1:
+            raise ModelFileError(
+                f"{directory} holds delay files of several kinds for "
+                f"connection {conn.name} ({sorted(suffixes.values())}), "
+                f"which no connection has together (synaptic delays "
+                f"combine with no other kind); remove the stray ones")
         if saved_kinds and sorted(saved_kinds) != sorted(
                 k.name for k in parts):
             has = ("no learnable delays" if spec is None else
@@ -385,6 +441,11 @@ def _load_model(target, directory, checkpoint):
                     f"Missing {name} for connection {conn.name} in "
                     f"{directory}; it holds "
                     f"{sorted(n for s in files.values() for n in s.values())}")
+        extra = sorted(suffixes[s] for s in set(suffixes) - set(expected))
+        if extra:
+            raise ModelFileError(
+                f"{directory} holds {extra} for connection {conn.name}, "
+                f"files a connection does not have; remove them")
         owner = f"connection {conn.name}"
         dense = (tuple(_sizes(conn)) if size == np.prod(_sizes(conn))
                  else None)
@@ -416,8 +477,10 @@ def _load_model(target, directory, checkpoint):
             lambda name, what, size, low, high, pop=pop: _read(
                 directory, name, f"population {pop.name}", what, size, low,
                 high)))
-        for pop, stem in _match_populations(target, param_files, manifest,
-                                            directory).items()]
+        for pop, stem in _match_populations(
+            target, param_files,
+            _entries_of(manifest, "populations", param_files),
+            directory).items()]
 
     # Everything checked: apply
     for pop, stem, values in params:

@@ -20,16 +20,17 @@ DEFAULT_MAX_DELAY_STEPS = 100
 GENN_MAX_DELAY_STEPS = 65534
 
 
-def check_max_delay_steps(max_delay_steps, where: str) -> int:
+def check_max_delay_steps(max_delay_steps, where: str, minimum: int = 0,
+                          why: str = "") -> int:
     """Validate a maximum delay and return it as an int."""
     if not is_whole(max_delay_steps, floats=True):
         raise ValueError(f"{where}: max_delay_steps must be a whole number "
                          f"of timesteps, got {max_delay_steps!r}. Convert "
                          f"milliseconds with round(delay_ms / dt).")
-    if not 0 <= max_delay_steps <= GENN_MAX_DELAY_STEPS:
+    if not minimum <= max_delay_steps <= GENN_MAX_DELAY_STEPS:
         raise ValueError(f"{where}: max_delay_steps must be in "
-                         f"[0, {GENN_MAX_DELAY_STEPS}], got "
-                         f"{max_delay_steps}")
+                         f"[{minimum}, {GENN_MAX_DELAY_STEPS}], got "
+                         f"{max_delay_steps}{why}")
     return int(max_delay_steps)
 
 
@@ -154,16 +155,13 @@ class Learnable:
                  kind: str = "synaptic"):
         # Import here: kinds import nothing from this module, but keeping
         # the lookup lazy lets kinds grow without touching this file
-        from .kinds import get_kind
-        if isinstance(kind, str) and "+" in kind:
-            kind = tuple(kind.split("+"))  # as the CLI's --delay-kind
+        from .kinds import get_kind, given_names
+        kind = given_names(kind)
         self.kind = get_kind(kind)
-        self.max_delay_steps = check_max_delay_steps(max_delay_steps,
-                                                     "Learnable")
-        if self.max_delay_steps == 0:
-            raise ValueError("Learnable: max_delay_steps=0 leaves the "
-                             "delays nothing to learn (all stay 0); give "
-                             "at least 1, or no delay (delay=None)")
+        self.max_delay_steps = check_max_delay_steps(
+            max_delay_steps, "Learnable", minimum=1,
+            why=" (0 leaves the delays nothing to learn: for none, give "
+                "delay=None)")
         inits = self._part_inits(kind, init)
         for part_init in inits:
             high = init_upper_bound(part_init, "Learnable")

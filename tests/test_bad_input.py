@@ -36,17 +36,17 @@ from ml_genn_delays.learnable import DEFAULT_MAX_DELAY_STEPS
     ({"init": Wrapper("Constant", {"constant": -2.0})}, "negative"),
     ({"init": Wrapper("Exponential", {"lambda": 1.0})},
      "cannot be checked"),
-    ({"max_delay_steps": -3}, r"\[0, 65534\]"),
+    ({"max_delay_steps": -3}, r"\[1, 65534\]"),
     ({"max_delay_steps": 2.5}, "whole number"),
     ({"max_delay_steps": float("nan")}, "whole number"),
     ({"max_delay_steps": float("inf")}, "whole number"),
-    ({"max_delay_steps": 100000}, r"\[0, 65534\]"),
+    ({"max_delay_steps": 100000}, r"\[1, 65534\]"),
     ({"max_delay_steps": True}, "whole number"),
     ({"max_delay_steps": "64"}, "whole number"),
     ({"kind": "somatic"},
      r"Unknown delay kind 'somatic'.*'axonal\+dendritic'"),
-    ({"max_delay_steps": 0}, "max_delay_steps=0 leaves the delays nothing "
-                             "to learn"),
+    ({"max_delay_steps": 0}, r"in \[1, 65534\], got 0 \(0 leaves the "
+                             r"delays nothing to learn"),
 ])
 def test_learnable_rejects(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -211,6 +211,8 @@ def test_unsupported_connectivity_names_connection(connectivity, target,
                                  f"{type(connectivity()).__name__}"):
             Connection(a, b, connectivity(), Exponential(5.0), name="Bad",
                        delay=Learnable(1.0, 10, kind=kind))
+    # Refused before mlGeNN added it to the network
+    assert network.connections == []
 
 
 def test_legacy_connection_without_max_delay_steps():

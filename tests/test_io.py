@@ -632,3 +632,78 @@ def test_saved_max_named_only_where_it_loads_the_delays(
     small = TinyNet("ours", max_delay=10, seed=4)
     with pytest.raises(ModelFileError, match=match):
         load_model(small.network, tmp_path / "m")
+
+
+def two_layers(names=(None, None), wiring=((0, 1), (1, 2)), w=(1.0, 2.0),
+               creation=(0, 1)):
+    """Three populations of 3 and two same-shaped delayed connections
+    (``wiring``: population positions), made in ``creation`` order."""
+    network = Network(default_params)
+    with network:
+        pops = [Population(SpikeInput(max_spikes=10), 3)] + [
+            Population(LeakyIntegrate(readout="avg_var"), 3)
+            for _ in range(2)]
+        conns = [None, None]
+        for i in creation:
+            src, trg = wiring[i]
+            conns[i] = Connection(pops[src], pops[trg],
+                                  Dense(np.full((3, 3), w[i])),
+                                  Exponential(5.0), name=names[i],
+                                  delay=Learnable(3.0 * w[i], 15))
+    return network, conns
+
+
+def test_an_older_checkpoint_pairs_by_the_manifest_too(tmp_path):
+    # The manifest is the latest checkpoint's; the connections it names
+    # are every checkpoint's (file names sort the other way round here)
+    network, _ = two_layers(names=("z_in_hid", "a_hid_out"))
+    save_model(network, tmp_path, checkpoint=0)
+    save_model(network, tmp_path, checkpoint=1)
+    fresh, (ab, bc) = two_layers(w=(0.0, 0.0), creation=(1, 0))
+    load_model(fresh, tmp_path, checkpoint=0)
+    np.testing.assert_array_equal(ab.connectivity.weight, 1.0)
+    np.testing.assert_array_equal(bc.connectivity.weight, 2.0)
+
+
+def test_names_given_pair_first_then_the_rest_by_position(tmp_path):
+    network, _ = two_layers(names=("x", "y"), wiring=((0, 1), (0, 1)))
+    save_model(network, tmp_path, checkpoint=0)
+    fresh, (q, x) = two_layers(names=("q", "x"), wiring=((0, 1), (0, 1)),
+                               w=(0.0, 0.0))
+    load_model(fresh, tmp_path)
+    np.testing.assert_array_equal(x.connectivity.weight, 1.0)
+    np.testing.assert_array_equal(q.connectivity.weight, 2.0)
+
+
+def test_other_wiring_of_the_same_shapes_is_refused(tmp_path):
+    network, _ = two_layers()
+    save_model(network, tmp_path, checkpoint=0)
+    fresh, conns = two_layers(wiring=((0, 1), (0, 2)), w=(0.0, 0.0))
+    with pytest.raises(ModelFileError, match=r"join populations at "
+                       r"positions \(source, target\) \[\(0, 1\), \(1, 2\)\] "
+                       r"but the network's join \[\(0, 1\), \(0, 2\)\]"):
+        load_model(fresh, tmp_path)
+    for conn in conns:
+        np.testing.assert_array_equal(conn.connectivity.weight, 0.0)
+
+
+def test_connections_sharing_a_name_are_not_saved(tmp_path):
+    # mlGeNN's default name: two connections between one pair
+    network, _ = two_layers(wiring=((0, 1), (0, 1)))
+    with pytest.raises(ValueError, match="share the names .*give each its "
+                                         "own name=.*nothing was saved"):
+        save_model(network, tmp_path / "m", checkpoint=0)
+    assert not (tmp_path / "m").exists()
+
+
+@pytest.mark.parametrize("stray, match", [
+    ("da", r"delay files of several kinds .*-d.npy.*-da.npy.*remove the "
+           r"stray ones"),
+    ("tau_mem", r"holds \['0-.*-tau_mem.npy'\] for connection .* files a "
+                r"connection does not have")])
+def test_stray_files_of_a_connection_are_refused(tmp_path, stray, match):
+    network, (ab, _) = two_layers(names=("ab", "bc"))
+    save_model(network, tmp_path, checkpoint=0)
+    np.save(tmp_path / f"0-ab-{stray}.npy", np.zeros(3, np.float32))
+    with pytest.raises(ModelFileError, match=match):
+        load_model(two_layers(names=("ab", "bc"))[0], tmp_path)

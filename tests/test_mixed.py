@@ -217,6 +217,17 @@ def test_mixed_model_into_one_kind_names_the_kind_it_has(tmp_path):
         load_model(axonal_only, tmp_path / "m")
 
 
+def test_a_named_mixed_architecture_needs_a_max_of_two_to_split():
+    from dataclasses import replace
+    from ml_genn_delays.configs import get_config
+    from ml_genn_delays.experiment import build_model
+    config = replace(get_config("yy_ff_5_axonal_dendritic"),
+                     max_delay_steps=1)
+    with pytest.raises(ValueError, match="split max_delay_steps between "
+                       "the two parts, so it must be at least 2, got 1"):
+        build_model(config)
+
+
 def test_named_architectures_split_the_max_between_the_parts():
     # Each part up to half the config's max: the longest delay and the
     # delay buffers are those of the other kinds of the same architecture

@@ -13,11 +13,21 @@ KINDS = {k.name: k for k in (SynapticDelay(), AxonalDelay(),
 MIXABLE = ("axonal", "dendritic")
 
 
+def given_names(kind):
+    """``"axonal+dendritic"`` (as the CLI's --delay-kind) as the tuple
+    of its names, in the order given; anything else unchanged."""
+    if isinstance(kind, str) and "+" in kind:
+        return tuple(kind.split("+"))
+    return kind
+
+
 def get_kind(kind) -> DelayKind:
     """Look up a delay kind by name (or pass a DelayKind through); a tuple
-    of names, e.g. ``("axonal", "dendritic")``, gives their sum."""
+    of names, e.g. ``("axonal", "dendritic")``, or the names joined by
+    ``+`` give their sum."""
     if isinstance(kind, DelayKind):
         return kind
+    kind = given_names(kind)
     if isinstance(kind, (tuple, list)):
         names = list(kind)
         if (len(names) < 2 or len(set(names)) != len(names)
