@@ -18,7 +18,7 @@ from ml_genn.neurons import LeakyIntegrate, LeakyIntegrateFire, SpikeInput
 from ml_genn.synapses import Exponential
 
 from ml_genn_delays import (Connection, Learnable, ModelFileError,
-                            load_model, save_model)
+                            UncheckedModelWarning, load_model, save_model)
 from networks import TinyNet
 
 
@@ -95,7 +95,8 @@ def test_files_without_manifest_match_by_source_then_target(tmp_path):
     save_model(network, tmp_path, checkpoint=0)
     os.remove(tmp_path / "manifest.json")
     fresh, ac, bb = skip_network(np.zeros((3, 2)), np.zeros((2, 2)))
-    load_model(fresh, tmp_path)
+    with pytest.warns(UncheckedModelWarning):
+        load_model(fresh, tmp_path)
     np.testing.assert_array_equal(ac.connectivity.weight, w_ac.ravel())
     np.testing.assert_array_equal(bb.connectivity.weight, w_bb.ravel())
 
@@ -109,7 +110,8 @@ def test_files_without_manifest_sort_population_numbers_naturally(
     np.save(tmp_path / "5-Conn_Pop9_Pop10-d.npy", np.ones(6, np.float32))
     np.save(tmp_path / "5-Conn_Pop10_Pop11-g.npy", w_out)
     fresh, first, second = two_layer(np.zeros((3, 2)), np.zeros((2, 4)))
-    load_model(fresh, tmp_path)
+    with pytest.warns(UncheckedModelWarning):
+        load_model(fresh, tmp_path)
     np.testing.assert_array_equal(first.connectivity.weight, w_in)
     np.testing.assert_array_equal(second.connectivity.weight, w_out)
 
