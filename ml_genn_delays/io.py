@@ -352,7 +352,9 @@ def load_model(target, directory, checkpoint=None):
         Written by :func:`save_model`, mlGeNN's Checkpoint callback or
         the deventprop release (one checkpoint per directory).
     checkpoint : int or str, optional
-        Which checkpoint; needed when the directory holds several.
+        Which checkpoint. By default the only one or, of several, the one
+        ``manifest.json`` describes (saved last); without a manifest,
+        needed when the directory holds several.
 
     Returns
     -------
@@ -370,12 +372,13 @@ def load_model(target, directory, checkpoint=None):
 
 
 def _load_model(target, directory, checkpoint):
-    checkpoint, files = _scan(directory, checkpoint)
     manifest_path = os.path.join(directory, MANIFEST)
-    manifest = {}
+    manifest = (_read_manifest(manifest_path)
+                if os.path.isfile(manifest_path) else {})
+    checkpoint, files = _scan(directory, checkpoint,
+                              latest=manifest.get("checkpoint"))
     saved_dt, saved_entries, recorded_fixed = None, {}, False
-    if os.path.exists(manifest_path):
-        manifest = _read_manifest(manifest_path)
+    if manifest:
         recorded_fixed = manifest.get("fixed_delays_recorded") is True
         # One run writes a directory: its dt, connections and populations
         # hold for every checkpoint (the manifest is the latest's)

@@ -48,8 +48,10 @@ def remove_checkpoints(directory, keep):
                 os.unlink(os.path.join(directory, name))
 
 
-def _scan(directory, checkpoint):
-    """{connection name: {suffix: file}} of the chosen checkpoint."""
+def _scan(directory, checkpoint, latest=None):
+    """{connection name: {suffix: file}} of the chosen checkpoint: the
+    one asked for, else the only one, else ``latest`` (the one the
+    manifest describes, saved last)."""
     if os.path.isfile(directory):
         raise ModelFileError(
             f"{directory} is a file: give the model's folder, "
@@ -65,6 +67,10 @@ def _scan(directory, checkpoint):
     if not found:
         raise ModelFileError(f"No <checkpoint>-<connection>-g.npy files in "
                              f"{directory}")
+    if checkpoint is None and len(found) > 1 and latest in found:
+        # A run's folder between a save and remove_checkpoints (or a kill
+        # there, which may leave part of an older one)
+        checkpoint = latest
     if checkpoint is None:
         if len(found) > 1:
             raise ModelFileError(

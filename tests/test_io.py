@@ -147,7 +147,8 @@ def corrupt(folder, conn, suffix, values):
      "must be floats"),
     (lambda f, c: (f / f"3-{c.name}-g.npy").write_bytes(b"not numpy"),
      r"-g.npy: not a readable .npy array of weights"),
-    (lambda f, c: corrupt(f, c, "g", np.zeros(20, np.float32))
+    # Several checkpoints and no manifest to say which was saved last
+    (lambda f, c: os.remove(f / "manifest.json")
      or np.save(f / "5-x-g.npy", np.zeros(1)), "choose one"),
     (lambda f, c: np.save(f / "3-Conn_Extra-g.npy", np.zeros(1)),
      "match no connection"),
@@ -220,6 +221,20 @@ def test_a_file_given_as_the_model_folder_names_its_folder(trained):
                        match=f"manifest.json is a file: give the model's "
                              f"folder, {re.escape(str(folder))}$"):
         load_model(net.network, folder / "manifest.json")
+
+
+def test_of_several_checkpoints_the_one_saved_last_loads(tmp_path):
+    # A run's folder killed inside remove_checkpoints: part of an older
+    # checkpoint is left beside the latest, which the manifest describes
+    network, (ab, bc) = two_layers()
+    save_model(network, tmp_path, checkpoint=7)
+    ab.connectivity.weight = np.full((3, 3), 5.0)
+    save_model(network, tmp_path, checkpoint=8)
+    (tmp_path / f"7-{bc.name}-g.npy").unlink()
+    fresh, (ab2, _) = two_layers(w=(0.0, 0.0))
+    report = load_model(fresh, tmp_path)
+    assert report[ab2.name][0] == f"8-{ab.name}-g.npy"
+    np.testing.assert_array_equal(ab2.connectivity.weight, 5.0)
 
 
 def test_interrupted_save_keeps_previous_checkpoint(trained, monkeypatch):
