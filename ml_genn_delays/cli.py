@@ -105,7 +105,8 @@ def config_from_args(args, dataset: str):
 def main(dataset: str, description: str, default_arch: str, argv=None):
     """Parse ``argv``, train, and print ``test accuracy: NN.NN%`` (the
     test accuracy of the model selected on validation)."""
-    from .runner import ResumeMismatchError, RunExistsError
+    from .runner import (ResumeMismatchError, RunExistsError,
+                         SeveralProcessesError, refuse_several_processes)
 
     parser = make_parser(description, default_arch)
     args = parser.parse_args(argv)
@@ -123,9 +124,12 @@ def main(dataset: str, description: str, default_arch: str, argv=None):
         parser.error(f"{DATASET_NAMES[dataset]} needs --data-dir DIR, the "
                      f"folder holding its files (nothing is downloaded)")
     try:
+        refuse_several_processes()     # before any data is loaded
         return _train(args, config, dataset)
-    except (*ONE_LINE_ERRORS, RunExistsError, ResumeMismatchError) as error:
-        # Also a run in the way, or one resumed with other settings
+    except (*ONE_LINE_ERRORS, RunExistsError, ResumeMismatchError,
+            SeveralProcessesError) as error:
+        # Also a run in the way, one resumed with other settings, or
+        # one started under mpirun
         raise SystemExit(f"error: {error}") from None
 
 

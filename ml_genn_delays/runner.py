@@ -57,6 +57,10 @@ class ResumeMismatchError(ValueError):
     """``--resume`` asked with other settings than the run was made with."""
 
 
+class SeveralProcessesError(ValueError):
+    """The runner started under mpirun, or given a communicator."""
+
+
 def run_directory(out, config, seed) -> str:
     """``out/<arch>/<seed>``: the release layout."""
     return os.path.join(out, config.arch, str(seed))
@@ -110,6 +114,21 @@ def _differences(saved, now):
             if saved.get(k) != now.get(k) and k not in RESUMABLE_CHANGES]
 
 
+def refuse_several_processes(compile_kwargs=None):
+    """The runner trains one process on all the data and writes one
+    folder: under mpirun every rank would train alone and all would write
+    there, silently."""
+    ranks = max(int(os.environ.get(name, "1") or 1)
+                for name in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE"))
+    if (compile_kwargs or {}).get("communicator") is not None or ranks > 1:
+        raise SeveralProcessesError(
+            "The training runner (and the training examples) run one "
+            "process: under mpirun each rank would train on all of the "
+            "data and every rank would write the same run folder. Run it "
+            "without mpirun, or train several processes through the API "
+            "(README: Several processes)")
+
+
 class TrainingRun:
     """Train ``config`` on ``splits`` and keep the best model.
 
@@ -155,6 +174,7 @@ class TrainingRun:
                  max_input_spikes=None, resume=False, progress=True,
                  name=None, keep_delays=None, overwrite=False,
                  **compile_kwargs):
+        refuse_several_processes(compile_kwargs)
         self.config = config
         self.splits = splits
         self.seed = seed
@@ -192,6 +212,12 @@ class TrainingRun:
         if models:
             earlier.append(f"model files such as {models[0]}")
         if not self.resume:
+            if earlier == [RUN_FILE] and not overwrite:
+                raise RunExistsError(
+                    f"{self.directory} holds a run that stopped before its "
+                    f"first epoch ended ({RUN_FILE} only, nothing to "
+                    f"resume); start it again with --overwrite, or write "
+                    f"elsewhere with --out")
             if earlier and not overwrite:
                 raise RunExistsError(
                     f"{self.directory} already holds a run "
@@ -199,6 +225,11 @@ class TrainingRun:
                     f"replace it with --overwrite, or write elsewhere "
                     f"with --out")
             return None
+        if earlier == [RUN_FILE]:
+            raise ResumeMismatchError(
+                f"Cannot resume {self.directory}: the run stopped before "
+                f"its first epoch ended, so there is nothing to resume; "
+                f"start it again with --overwrite")
         trained = saved_epoch(os.path.join(self.directory, "resume")) + 1
         if self.config.epochs < trained:
             raise ResumeMismatchError(

@@ -164,3 +164,21 @@ def test_broken_data_file_is_one_line(tmp_path):
         load_script("examples", "train_shd").main(
             ["--data-dir", str(tmp_path), "--out", str(tmp_path / "out"),
              *QUICK])
+
+
+@pytest.mark.parametrize("variable", ["PMI_SIZE", "OMPI_COMM_WORLD_SIZE"])
+def test_training_under_mpirun_is_one_line(tmp_path, monkeypatch, variable):
+    # Every rank would train alone on all the data into one folder
+    monkeypatch.setenv(variable, "2")
+    with pytest.raises(SystemExit, match="^error: The training runner .* "
+                                         "run one process: under mpirun"):
+        load_script("examples", "train_yin_yang").main(
+            [*QUICK, "--hidden", "5", "--out", str(tmp_path)])
+    assert not list(tmp_path.iterdir())
+
+
+def test_training_run_given_a_communicator_is_refused(tmp_path):
+    from ml_genn_delays.runner import SeveralProcessesError, TrainingRun
+    with pytest.raises(SeveralProcessesError, match="API"):
+        TrainingRun(get_config("yy_ff_5"), {}, out=str(tmp_path),
+                    communicator=object())

@@ -4,6 +4,8 @@ PNG; a resumed run equals an uninterrupted one."""
 import csv
 import dataclasses
 import json
+import os
+import shutil
 import re
 
 import numpy as np
@@ -241,6 +243,26 @@ def test_fresh_run_refuses_a_folder_holding_a_model(tmp_path, capsys):
             ["--hidden", "5", "--epochs", "1", "--max-examples", "8",
              "--batch-size", "4", "--out", str(tmp_path), "--no-progress"])
     assert sorted(p.name for p in run.iterdir()) == before
+
+
+def test_a_run_stopped_before_its_first_epoch_says_overwrite(tmp_path):
+    # Killed before an epoch ended: run.json only, nothing to resume; both
+    # messages used to send the user to the other option
+    example = load_script("examples", "train_yin_yang")
+    args = ["--hidden", "5", "--epochs", "1", "--max-examples", "8",
+            "--batch-size", "4", "--out", str(tmp_path), "--no-progress"]
+    example.main(args)
+    run = tmp_path / "yy_ff_5" / "0"
+    for name in os.listdir(run):
+        if name != "run.json":
+            path = run / name
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    for extra in ([], ["--resume"]):
+        with pytest.raises(SystemExit, match="stopped before its first "
+                           "epoch ended.*start it again with --overwrite"):
+            example.main([*args, *extra])
+    example.main([*args, "--overwrite"])
+    assert (run / "training.csv").exists()
 
 
 def test_published_shd_selects_on_training_accuracy(tmp_path, capsys):
