@@ -21,6 +21,7 @@ _LAZY = {"Connection": ".connection", "EventPropCompiler": ".compiler",
          "ModelCheckpoint": ".training", "DelayPruning": ".pruning",
          "evaluate": ".evaluation", "get_delays": ".evaluation",
          "set_delays": ".evaluation", "record_example": ".evaluation",
+         "get_params": ".evaluation",
          "plot_raster": ".plots",
          "AdaptiveLeakyIntegrateFire": ".neurons",
          "LearnableParam": ".neurons"}

@@ -11,6 +11,7 @@ from ml_genn.utils.module import get_object_mapping
 from ml_genn.utils.network import get_underlying_conn, get_underlying_pop
 from pygenn import SynapseMatrixConnectivity
 
+from .io_params import param_state
 from .io_state import learnable_delays, require_loaded
 
 
@@ -161,6 +162,33 @@ def record_example(compiled_net, x: dict, y: dict, example: int = 0):
             "correct": {p.name: bool(metrics[q].result == 1.0)
                         for p, q in zip(outputs, y)},
             "dt": compiled_net.genn_model.dt}
+
+
+def get_params(compiled_net, population):
+    """Learned neuron parameters of a population (those given as
+    :class:`ml_genn_delays.LearnableParam`).
+
+    Parameters
+    ----------
+    compiled_net : CompiledTrainingNetwork
+        From :class:`ml_genn_delays.EventPropCompiler`, inside its
+        ``with`` block.
+    population : Population
+        E.g. a hidden ``AdaptiveLeakyIntegrateFire`` population.
+
+    Returns
+    -------
+    dict
+        ``{name: (n,) float32 array}`` by the neuron's Python names
+        (e.g. ``tau_mem``, ``a``), as saved in ``-<name>.npy`` files.
+    """
+    require_loaded(compiled_net, "get_params")
+    pop = get_underlying_pop(population)
+    if not getattr(pop.neuron, "learnable_params", None):
+        raise ValueError(f"Population {pop.name} learns no neuron "
+                         f"parameters: give them as LearnableParam(...) "
+                         f"of an AdaptiveLeakyIntegrateFire neuron")
+    return param_state(compiled_net, pop, finite=False)
 
 
 def _learnable(compiled_net, connection):

@@ -37,8 +37,9 @@ def _genn_var(target, pop, name):
         get_genn_var_name(pop.neuron, name)]
 
 
-def param_state(target, pop):
-    """{parameter: float32 values} of a population's learned parameters."""
+def param_state(target, pop, finite=True):
+    """{parameter: float32 values} of a population's learned parameters
+    (``finite``: refuse NaN or inf, as a save must)."""
     state = {}
     for name, spec in pop.neuron.learnable_params.items():
         if hasattr(target, "neuron_populations"):
@@ -52,7 +53,7 @@ def param_state(target, pop):
             raise ValueError(f"Population {pop.name}: {name} is an "
                              f"initializer, not values; save the compiled "
                              f"network")
-        if not np.all(np.isfinite(values)):
+        if finite and not np.all(np.isfinite(values)):
             raise ValueError(f"Population {pop.name}: {name} contains NaN "
                              f"or inf; nothing was saved")
         state[name] = values

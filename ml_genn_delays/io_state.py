@@ -53,6 +53,10 @@ def _is_compiled(target):
 def require_loaded(compiled_net, what: str):
     """A compiled network's values live on the device only inside its
     ``with`` block; outside it GeNN fails with a bare AttributeError."""
+    if not hasattr(compiled_net, "genn_model"):
+        raise TypeError(f"{what} takes a compiled network (what "
+                        f"compiler.compile(network) returns), inside its "
+                        f"`with` block, not a {type(compiled_net).__name__}")
     # pygenn's GeNNModel has no public "loaded" flag
     if not getattr(compiled_net.genn_model, "_loaded", True):
         raise RuntimeError(f"{what} needs the compiled network loaded: call "

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from ml_genn_delays import (AdaptiveLeakyIntegrateFire, LearnableParam,
-                            ModelFileError, load_model, save_model)
+                            ModelFileError, get_params, load_model,
+                            save_model)
 from ml_genn_delays.resume import load_training_state, save_training_state
 from networks import TinyNet, output_trace, pull, random_spikes
 
@@ -38,6 +39,13 @@ def trained(tmp_path):
         compiled.train({net.inp: X}, {net.out: Y}, num_epochs=2,
                        callbacks=[])
         values = hidden_values(compiled, net)
+        # The public reader: Python names, the learned values
+        params = get_params(compiled, net.hid)
+        assert params.keys() == {"tau_mem", "b"}
+        np.testing.assert_array_equal(params["tau_mem"], values["TauMem"])
+        np.testing.assert_array_equal(params["b"], values["AdaptB"])
+        with pytest.raises(ValueError, match="learns no neuron parameters"):
+            get_params(compiled, net.out)
         written = save_model(compiled, tmp_path / "model", checkpoint=2)
         v = outputs(compiled, net)
     return net, values, written, v, tmp_path / "model"
@@ -148,3 +156,15 @@ def test_per_neuron_arrays_must_fit_the_population():
         net = TinyNet("ours", recurrent=True, seed=4, hidden=hidden)
         with pytest.raises(ValueError, match=r"3 values for 4 neurons"):
             net.compile(T, "adlif_size")
+
+
+def test_readers_refuse_an_uncompiled_network():
+    from ml_genn_delays import get_delays
+    net = adaptive_net()
+    for read, what in [(lambda: get_params(net.network, net.hid),
+                        "get_params"),
+                       (lambda: get_delays(net.network, net.c_in),
+                        "Reading or setting delays")]:
+        with pytest.raises(TypeError, match=f"{what} takes a compiled "
+                                            f"network .*not a Network"):
+            read()
