@@ -70,7 +70,7 @@ def read_params(pop, directory, files, stem, read):
             raise ModelFileError(
                 f"Missing <checkpoint>-{stem}-{name}.npy for the learned "
                 f"{name} of population {pop.name} in {directory}")
-        values[name] = read(files[name], f"{name} of population {pop.name}",
+        values[name] = read(files[name], f"learned {name}",
                             _size(pop), spec.low, spec.high)
     extra = set(files) - set(values)
     if extra:

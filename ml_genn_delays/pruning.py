@@ -1,10 +1,28 @@
 """Delay pruning: keep only a fraction of a connection's learnable delays
 non-zero; the pruned ones are set to 0 and stay 0."""
+from numbers import Real
+
 import numpy as np
+from ml_genn import Connection
 from ml_genn.callbacks import Callback
 
 from .evaluation import get_delays, set_delays
 from .wholes import require_whole
+
+
+def _connection_list(connections):
+    """``connections`` as a list (one Connection too), or None; anything
+    else is refused here rather than when training starts."""
+    if connections is None:
+        return None
+    if isinstance(connections, Connection):
+        return [connections]
+    listed = (list(connections)
+              if isinstance(connections, (list, tuple, set)) else None)
+    if listed is None or not all(isinstance(c, Connection) for c in listed):
+        raise TypeError(f"DelayPruning: connections must be a list of "
+                        f"Connections (or one), got {connections!r}")
+    return listed
 
 
 class DelayPruning(Callback):
@@ -32,15 +50,16 @@ class DelayPruning(Callback):
         First epoch (0-based) at whose end to prune.
     stages : int
         Prune gradually in this many stages (the pruned set only grows).
-    connections : list of Connection, optional
+    connections : list of Connection, or Connection, optional
         Which connections (default: every learnable one).
     """
 
     def __init__(self, keep: float, every: int = 1, start: int = 0,
                  stages: int = 1, connections=None):
-        if isinstance(keep, bool) or not 0.0 < keep <= 1.0:
-            raise ValueError(f"DelayPruning: keep must lie in (0, 1], got "
-                             f"{keep!r}")
+        if (isinstance(keep, bool) or not isinstance(keep, Real)
+                or not 0.0 < keep <= 1.0):
+            raise ValueError(f"DelayPruning: keep must be a number in "
+                             f"(0, 1], got {keep!r}")
         # every=1.5 pruned at epochs 0, 3, 6, ... without a word
         require_whole(every, "DelayPruning: every", meaning="epochs "
                       "between stages")
@@ -51,7 +70,7 @@ class DelayPruning(Callback):
         self.every = every
         self.start = start
         self.stages = stages
-        self.connections = connections
+        self.connections = _connection_list(connections)
         self.pruned = {}
 
     def set_params(self, compiled_network, **kwargs):

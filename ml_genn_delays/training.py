@@ -1,6 +1,7 @@
 """Training callbacks: CPU batch accumulation, host all-reduce across
 processes, spike buffer checks, model checkpoints and batch progress."""
 import logging
+import os
 import warnings
 
 import numpy as np
@@ -266,7 +267,8 @@ class ModelCheckpoint(Callback):
         Folder for the files, e.g. ``out/<arch>/<seed>``.
     every : int
         Save after every epoch whose number (counted from 1) is a multiple
-        of this.
+        of this. Files are named by mlGeNN's epoch, counted from 0
+        (``every=2``: ``1-``, ``3-``, ...).
     last : bool
         Also save after the last epoch of each ``train`` call. Turn it off
         when training one epoch per call (else every epoch is saved).
@@ -276,6 +278,9 @@ class ModelCheckpoint(Callback):
         # 0 would fail with a ZeroDivisionError after the first epoch
         require_whole(every, "ModelCheckpoint: every",
                       meaning="epochs between saves")
+        if not isinstance(directory, (str, os.PathLike)):
+            raise TypeError(f"ModelCheckpoint: directory must be a folder "
+                            f"path, got {directory!r}")
         self.directory = directory
         self.every = every
         self.last = last

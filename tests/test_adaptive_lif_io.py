@@ -86,8 +86,9 @@ def test_missing_or_bad_parameter_files_change_nothing(trained):
     b_file = folder / f"2-{net0.hid.name}-b.npy"
     b = np.load(b_file)
     np.save(b_file, np.full_like(b, 3.0))       # above high = 2.0
-    with pytest.raises(ModelFileError, match=r"b of population .* must "
-                       r"lie in \[0.0, 2.0\]"):
+    # Named once: "b of population X of population X" before
+    with pytest.raises(ModelFileError, match=r"-b.npy: learned b of "
+                       r"population \w+ must lie in \[0.0, 2.0\]"):
         load_model(net.network, folder)
     os.unlink(b_file)
     with pytest.raises(ModelFileError, match=r"Missing .*-b\.npy"):

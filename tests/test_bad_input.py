@@ -40,7 +40,7 @@ from ml_genn_delays.learnable import DEFAULT_MAX_DELAY_STEPS
     ({"max_delay_steps": 2.5}, "whole number"),
     ({"max_delay_steps": float("nan")}, "whole number"),
     ({"max_delay_steps": float("inf")}, "whole number"),
-    ({"max_delay_steps": 100000}, r"\[1, 65534\]"),
+    ({"max_delay_steps": 100000}, r"\[1, 65534\], got 100000$"),
     ({"max_delay_steps": True}, "whole number"),
     ({"max_delay_steps": "64"}, "whole number"),
     ({"kind": "somatic"},
@@ -386,6 +386,13 @@ def test_backend_this_genn_lacks_refused():
 def test_model_checkpoint_every_checked(every):
     with pytest.raises(ValueError, match="every must be a whole number"):
         ModelCheckpoint("out", every=every)
+
+
+def test_model_checkpoint_needs_a_folder_path():
+    # Failed only at the first save, in os.stat
+    with pytest.raises(TypeError, match="directory must be a folder path, "
+                                        "got None"):
+        ModelCheckpoint(None)
 
 
 def test_training_that_turns_nan_stops_with_a_clear_error():

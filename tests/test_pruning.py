@@ -53,6 +53,24 @@ def test_bad_pruning_arguments():
             DelayPruning(0.5, **{name: value})
     # keep lies in (0, 1]: 1 keeps every delay (the CLI's --keep-delays 1)
     assert DelayPruning(1.0).keep == 1.0
+    # A string failed with a bare comparison TypeError
+    with pytest.raises(ValueError, match=r"keep must be a number in "
+                                         r"\(0, 1\], got '0.2'"):
+        DelayPruning("0.2")
+
+
+def test_pruning_connections_are_a_list_or_one(tmp_path):
+    from networks import TinyNet
+    net = TinyNet("ours")
+    assert DelayPruning(0.5, connections=net.c_out).connections == [
+        net.c_out]
+    assert DelayPruning(0.5, connections=(net.c_out,)).connections == [
+        net.c_out]
+    # Failed only in train: "'str' object is not iterable" or the like
+    for bad in ("Conn", [net.c_out, "Conn"], 3):
+        with pytest.raises(TypeError, match="connections must be a list "
+                                            "of Connections"):
+            DelayPruning(0.5, connections=bad)
 
 
 def test_pruning_a_network_another_compiler_built_is_refused():
