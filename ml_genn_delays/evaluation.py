@@ -281,7 +281,9 @@ def set_delays(compiled_net, connection, delays):
         current = np.asarray(kind.pull(holder, kind.delay_var(conn)))
         shape = kind.shape(conn) if _is_dense(holder) else current.shape
         try:
-            if isinstance(values, (str, bytes, dict)):
+            # Strings ("3") would convert to numbers without a word
+            if (isinstance(values, (str, bytes, dict))
+                    or np.asarray(values).dtype.kind not in "iuf"):
                 raise TypeError
             values = np.asarray(values, dtype=float)
         except (TypeError, ValueError):
@@ -289,14 +291,16 @@ def set_delays(compiled_net, connection, delays):
                              f"be numbers (an array of shape "
                              f"{tuple(shape)}), got {values!r:.60}") from None
         if values.shape not in (tuple(shape), current.shape):
-            raise ValueError(f"Connection {conn.name}: delays must have "
-                             f"shape {tuple(shape)}, got {values.shape}")
+            raise ValueError(f"Connection {conn.name}: {name} delays must "
+                             f"have shape {tuple(shape)}, got "
+                             f"{values.shape}")
         if not np.all(np.isfinite(values)):
-            raise ValueError(f"Connection {conn.name}: delays contain "
-                             f"NaN/inf")
+            raise ValueError(f"Connection {conn.name}: {name} delays "
+                             f"contain NaN/inf")
         if values.size and (values.min() < 0
                             or values.max() > spec.max_delay_steps):
-            raise ValueError(f"Connection {conn.name}: delays must lie in "
+            raise ValueError(f"Connection {conn.name}: {name} delays must "
+                             f"lie in "
                              f"[0, {spec.max_delay_steps}] steps, got "
                              f"[{values.min()}, {values.max()}]")
         checked.append((kind, holder, values.reshape(current.shape)))

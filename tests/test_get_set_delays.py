@@ -42,7 +42,10 @@ def test_get_set_round_trip_and_effect():
         for bad, match in [({"axonal": new}, r"no \['axonal'\] delays; "
                                              r"it has \['synaptic'\]"),
                            ("abc", "synaptic delays must be numbers"),
-                           ({"synaptic": {"a": 1}}, "must be numbers")]:
+                           ({"synaptic": {"a": 1}}, "must be numbers"),
+                           # Converted to 3.0 without a word before
+                           (np.full((5, 4), "3"), "must be numbers"),
+                           (np.ones((5, 4), bool), "must be numbers")]:
             with pytest.raises(ValueError, match=match):
                 set_delays(compiled, net.c_in, bad)
             assert np.all(get_delays(compiled, net.c_in) == 0.0)

@@ -108,9 +108,14 @@ def test_mixed_delays_read_write_save_load_and_prune(tmp_path):
         np.testing.assert_array_equal(get_delays(compiled, conns[0])["axonal"],
                                       np.arange(5.0))
         # Every kind is checked before any is written
-        with pytest.raises(ValueError, match=r"\[0, 12\]"):
+        with pytest.raises(ValueError, match=r"dendritic delays must lie "
+                                             r"in \[0, 12\]"):
             set_delays(compiled, conns[0], {"axonal": np.ones(5),
                                             "dendritic": np.full(4, -1.0)})
+        # The part named (the shape alone did not say which)
+        with pytest.raises(ValueError, match=r"axonal delays must have "
+                                             r"shape \(5,\), got \(3,\)"):
+            set_delays(compiled, conns[0], {"axonal": np.ones(3)})
         np.testing.assert_array_equal(get_delays(compiled, conns[0])["axonal"],
                                       np.arange(5.0))
         pruning = DelayPruning(0.5)
