@@ -170,6 +170,9 @@ def test_plus_string_is_the_tuple():
                        kind="dendritic+axonal")
     assert [(k.name, v.shape) for k, v in listed.parts] == [
         ("axonal", (2,)), ("dendritic", (3,))]
+    # The kind lookup itself takes it (its error message suggests it)
+    from ml_genn_delays.kinds import get_kind
+    assert get_kind("axonal+dendritic").name == "axonal+dendritic"
 
 
 def test_resume_state_holds_every_part(tmp_path):
