@@ -87,7 +87,10 @@ def _main(argv):
     parser.add_argument("--arch", required=True)
     parser.add_argument("--seed", type=int)
     parser.add_argument("--backend", choices=["cpu", "cuda"])
-    parser.add_argument("--model-dir", default=HERE)
+    parser.add_argument("--model-dir", default=HERE,
+                        help="the folder holding <arch>/<seed>/ (a "
+                             "training example's --out; default: the "
+                             "zoo here)")
     parser.add_argument("--data-dir", help="SHD/SSC/Braille files")
     parser.add_argument("--published", action="store_true",
                         help="models trained with --published (needed "

@@ -78,5 +78,7 @@ def test_a_set_too_small_for_a_test_split_says_so(tmp_path):
         load_braille(tmp_path, "test")
     assert len(load_braille(tmp_path, "train")[1]) == 27
     write_braille(tmp_path, per_letter=3)
-    assert len(load_braille(tmp_path, "valid")[1]) == 0
+    with pytest.warns(UserWarning, match="leave the validation split empty"
+                      ".*selected on training accuracy"):
+        assert len(load_braille(tmp_path, "valid")[1]) == 0
     assert len(load_braille(tmp_path, "test")[1]) == 27

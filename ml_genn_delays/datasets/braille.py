@@ -10,6 +10,7 @@ inputs of the paper's data.py.
 import glob
 import os
 import pickle
+import warnings
 
 import numpy as np
 
@@ -150,6 +151,11 @@ def load_braille(data_dir, split: str = "train", threshold=None,
             f"{path}: its {len(labels)} samples ({fewest} of the rarest "
             f"letter) leave the {split} split empty: the 70/10/20 split "
             f"per letter needs at least 3 samples of a letter")
+    if len(indices) == 0:
+        warnings.warn(f"{path}: its {len(labels)} samples leave the "
+                      f"validation split empty (too few per letter for "
+                      f"its 10%): models are selected on training "
+                      f"accuracy instead", stacklevel=2)
     samples = [_sample(path, i, events[i], dt) for i in indices]
     return ((samples if raw else to_spikes(samples, NUM_INPUT)),
             labels[indices])
