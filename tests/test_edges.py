@@ -87,7 +87,7 @@ def skip_network(w_ac, w_bb):
     return network, ac, bb
 
 
-# io._match without a manifest: connections sorted by source, then target
+# io_match without a manifest: connections sorted by source, then target
 def test_files_without_manifest_match_by_source_then_target(tmp_path):
     w_ac = np.arange(6.0).reshape(3, 2)
     w_bb = np.full((2, 2), 7.0)
@@ -101,7 +101,7 @@ def test_files_without_manifest_match_by_source_then_target(tmp_path):
     np.testing.assert_array_equal(bb.connectivity.weight, w_bb.ravel())
 
 
-# io._match without a manifest: Pop9 comes before Pop10 (natural order)
+# io_match without a manifest: Pop9 comes before Pop10 (natural order)
 def test_files_without_manifest_sort_population_numbers_naturally(
         tmp_path):
     w_in = np.arange(6.0, dtype=np.float32)         # 3 x 2
