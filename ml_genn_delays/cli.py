@@ -67,8 +67,10 @@ def make_parser(description: str, default_arch: str):
         help="writes OUT/<arch>/<seed>/: the best model on validation in "
              "the release layout, training.csv, training.png, resume/")
     add("--resume", action="store_true",
-        help="continue the run in OUT/<arch>/<seed>/resume/ (same "
-             "arguments; --epochs may grow)")
+        help="continue the run in OUT/<arch>/<seed>/resume/: give the "
+             "arguments that name that folder (--arch, --hidden, ...); "
+             "the others are taken from its run.json unless given "
+             "(--epochs may grow)")
     add("--overwrite", action="store_true",
         help="replace an earlier run in OUT/<arch>/<seed>/ (refused "
              "otherwise)")
@@ -111,6 +113,10 @@ def main(dataset: str, description: str, default_arch: str, argv=None):
     parser = make_parser(description, default_arch)
     args = parser.parse_args(argv)
     config = config_from_args(args, dataset)
+    if args.resume:
+        args = _with_saved_arguments(args, _given(description, default_arch,
+                                                  argv), config)
+        config = config_from_args(args, dataset)
     if args.keep_delays is not None and not config.delays:
         parser.error("--keep-delays prunes delays; this run has none "
                      "(--no-delays or a _nodelay architecture)")
@@ -133,6 +139,35 @@ def main(dataset: str, description: str, default_arch: str, argv=None):
         raise SystemExit(f"error: {error}") from None
 
 
+#: Arguments that do not describe the run: never taken from run.json
+_PER_CALL = {"resume", "overwrite", "no_progress", "out", "backend"}
+
+
+def _given(description, default_arch, argv):
+    """The names of the arguments given on the command line."""
+    parser = make_parser(description, default_arch)
+    for action in parser._actions:
+        action.default = argparse.SUPPRESS
+    return set(vars(parser.parse_args(argv)))
+
+
+def _with_saved_arguments(args, given, config):
+    """``args`` with each argument that describes the run and was not
+    given again taken from the resumed run's ``run.json`` (runs that
+    recorded their arguments). The arguments that name its folder
+    (``--arch``, ``--hidden``, ...) must be given to find it."""
+    from .runner import read_run, run_directory
+
+    saved = (read_run(run_directory(args.out, config, args.seed))
+             or {}).get("command_line")
+    if not saved:
+        return args
+    merged = vars(args).copy()
+    merged.update({k: v for k, v in saved.items()
+                   if k in merged and k not in given | _PER_CALL})
+    return argparse.Namespace(**merged)
+
+
 def _train(args, config, dataset):
     from .runner import TrainingRun
 
@@ -148,6 +183,8 @@ def _train(args, config, dataset):
                          resume=args.resume, overwrite=args.overwrite,
                          progress=not args.no_progress,
                          keep_delays=args.keep_delays,
+                         command_line={k: v for k, v in vars(args).items()
+                                       if k not in _PER_CALL},
                          name=f"train_{dataset}", **backend).run()
     print(f"model: {result.directory} (epoch {result.best_epoch})")
     print(f"test accuracy: {100 * result.test_accuracy:.2f}%")

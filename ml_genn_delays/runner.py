@@ -166,6 +166,9 @@ class TrainingRun:
         Start afresh even where ``out/<arch>/<seed>/`` holds an earlier
         run or model files (refused otherwise, so a quick test cannot
         wipe out a long run or a saved model).
+    command_line : dict, optional
+        The training example's arguments, recorded in ``run.json`` so
+        that ``--resume`` can take those not given again.
     **compile_kwargs
         Extra arguments of the compiler (e.g. ``backend``).
     """
@@ -173,7 +176,7 @@ class TrainingRun:
     def __init__(self, config, splits, seed=0, out="runs",
                  max_input_spikes=None, resume=False, progress=True,
                  name=None, keep_delays=None, overwrite=False,
-                 **compile_kwargs):
+                 command_line=None, **compile_kwargs):
         refuse_several_processes(compile_kwargs)
         self.config = config
         self.splits = splits
@@ -182,6 +185,8 @@ class TrainingRun:
         self.resume = resume
         self.description = run_description(config, splits, seed,
                                            keep_delays)
+        if command_line is not None:
+            self.description["command_line"] = dict(command_line)
         # Before compiling: these mistakes should cost nothing
         saved = self._check_directory(overwrite)
         self.progress = progress

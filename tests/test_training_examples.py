@@ -265,6 +265,28 @@ def test_a_run_stopped_before_its_first_epoch_says_overwrite(tmp_path):
     assert (run / "training.csv").exists()
 
 
+def test_resume_takes_the_arguments_not_given_again(tmp_path, capsys):
+    # run.json records the arguments: --resume needs only those naming
+    # the run's folder (here --arch) and what changes (--epochs)
+    example = load_script("examples", "train_yin_yang")
+    first = ["--hidden", "5", "--epochs", "1", "--max-examples", "8",
+             "--batch-size", "4", "--keep-delays", "0.5", "--out",
+             str(tmp_path), "--no-progress"]
+    example.main(first)
+    run = tmp_path / "yy_ff_5" / "0"
+    assert json.loads((run / "run.json").read_text())["command_line"][
+        "batch_size"] == 4
+    capsys.readouterr()
+    example.main(["--arch", "yy_ff_5", "--epochs", "2", "--resume",
+                  "--out", str(tmp_path), "--no-progress"])
+    assert len(rows(run)) == 2
+    # Given again, an argument still wins (and is checked as before)
+    with pytest.raises(SystemExit, match="batch_size: 4 then, 8 now"):
+        example.main(["--arch", "yy_ff_5", "--epochs", "3", "--resume",
+                      "--batch-size", "8", "--out", str(tmp_path),
+                      "--no-progress"])
+
+
 def test_published_shd_selects_on_training_accuracy(tmp_path, capsys):
     """As the paper's script: no validation split held out of SHD."""
     write_heidelberg(tmp_path / "data", "shd", n=12)
