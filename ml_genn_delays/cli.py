@@ -1,5 +1,6 @@
 """Command line shared by the training examples: one parser, one main."""
 import argparse
+import os
 
 from .configs import DATASET_NAMES, NAME_FORM, get_config
 from .datasets.splits import fit_trial, load_splits
@@ -146,6 +147,8 @@ _PER_CALL = {"resume", "overwrite", "no_progress", "out", "backend"}
 def _given(description, default_arch, argv):
     """The names of the arguments given on the command line."""
     parser = make_parser(description, default_arch)
+    # No default for any argument: only those given reach the namespace
+    # (argparse has no public list of its actions)
     for action in parser._actions:
         action.default = argparse.SUPPRESS
     return set(vars(parser.parse_args(argv)))
@@ -156,16 +159,27 @@ def _with_saved_arguments(args, given, config):
     given again taken from the resumed run's ``run.json`` (runs that
     recorded their arguments). The arguments that name its folder
     (``--arch``, ``--hidden``, ...) must be given to find it."""
-    from .runner import read_run, run_directory
+    from .runner import load_run_json, run_directory
 
-    saved = (read_run(run_directory(args.out, config, args.seed))
+    # The raw JSON: a run of another version may hold other Config fields
+    # (the runner then says what changed)
+    saved = (load_run_json(run_directory(args.out, config, args.seed))
              or {}).get("command_line")
-    if not saved:
+    if not isinstance(saved, dict):
         return args
     merged = vars(args).copy()
     merged.update({k: v for k, v in saved.items()
                    if k in merged and k not in given | _PER_CALL})
     return argparse.Namespace(**merged)
+
+
+def _recorded(args):
+    """The arguments run.json records for --resume: those describing the
+    run, the data folder absolute (a resume may start elsewhere)."""
+    recorded = {k: v for k, v in vars(args).items() if k not in _PER_CALL}
+    if recorded.get("data_dir") is not None:
+        recorded["data_dir"] = os.path.abspath(recorded["data_dir"])
+    return recorded
 
 
 def _train(args, config, dataset):
@@ -183,8 +197,7 @@ def _train(args, config, dataset):
                          resume=args.resume, overwrite=args.overwrite,
                          progress=not args.no_progress,
                          keep_delays=args.keep_delays,
-                         command_line={k: v for k, v in vars(args).items()
-                                       if k not in _PER_CALL},
+                         command_line=_recorded(args),
                          name=f"train_{dataset}", **backend).run()
     print(f"model: {result.directory} (epoch {result.best_epoch})")
     print(f"test accuracy: {100 * result.test_accuracy:.2f}%")

@@ -184,6 +184,9 @@ def get_params(compiled_net, population):
     """
     require_loaded(compiled_net, "get_params")
     pop = get_underlying_pop(population)
+    if pop not in compiled_net.neuron_populations:
+        raise ValueError(f"Population {pop.name} is not in this compiled "
+                         f"network")
     if not getattr(pop.neuron, "learnable_params", None):
         raise ValueError(f"Population {pop.name} learns no neuron "
                          f"parameters: give them as LearnableParam(...) "

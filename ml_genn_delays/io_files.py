@@ -51,7 +51,7 @@ def remove_checkpoints(directory, keep):
 def _scan(directory, checkpoint, latest=None):
     """{connection name: {suffix: file}} of the chosen checkpoint: the
     one asked for, else the only one, else ``latest`` (the one the
-    manifest describes, saved last)."""
+    manifest describes) where it is also the last by name."""
     if os.path.isfile(directory):
         raise ModelFileError(
             f"{directory} is a file: give the model's folder, "
@@ -67,9 +67,11 @@ def _scan(directory, checkpoint, latest=None):
     if not found:
         raise ModelFileError(f"No <checkpoint>-<connection>-g.npy files in "
                              f"{directory}")
-    if checkpoint is None and len(found) > 1 and latest in found:
+    if (checkpoint is None and len(found) > 1 and latest in found
+            and latest == max(found, key=_natural_key)):
         # A run's folder between a save and remove_checkpoints (or a kill
-        # there, which may leave part of an older one)
+        # there, which may leave part of an older one). Not where a later
+        # checkpoint has no manifest (mlGeNN's Checkpoint callback)
         checkpoint = latest
     if checkpoint is None:
         if len(found) > 1:

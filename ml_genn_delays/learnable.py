@@ -28,7 +28,7 @@ def check_max_delay_steps(max_delay_steps, where: str, minimum: int = 0,
                          f"of timesteps, got {max_delay_steps!r}. Convert "
                          f"milliseconds with round(delay_ms / dt).")
     if not minimum <= max_delay_steps <= GENN_MAX_DELAY_STEPS:
-        # why: the reason for the minimum, where it is the one missed
+        # `why` explains the minimum: shown only for values below it
         raise ValueError(f"{where}: max_delay_steps must be in "
                          f"[{minimum}, {GENN_MAX_DELAY_STEPS}], got "
                          f"{max_delay_steps}"

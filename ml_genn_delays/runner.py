@@ -88,7 +88,7 @@ def pruning_schedule(epochs: int) -> dict:
     return {"every": step, "start": step - 1, "stages": max(1, min(5, epochs))}
 
 
-def _load_run_json(directory):
+def load_run_json(directory):
     """``directory/run.json`` as written, or None."""
     path = os.path.join(directory, RUN_FILE)
     if not os.path.exists(path):
@@ -99,7 +99,7 @@ def _load_run_json(directory):
 
 def read_run(directory):
     """``directory/run.json`` with its Config rebuilt, or None."""
-    run = _load_run_json(directory)
+    run = load_run_json(directory)
     if run is None:
         return None
     # JSON has no tuples
@@ -114,19 +114,37 @@ def _differences(saved, now):
             if saved.get(k) != now.get(k) and k not in RESUMABLE_CHANGES]
 
 
+#: Set to 1 to start independent runs (each its own --seed or --out)
+#: under a launcher that sets the MPI variables below, e.g. Slurm's srun
+INDEPENDENT_RUNS = "ML_GENN_DELAYS_INDEPENDENT_RUNS"
+
+
+def _launched_ranks():
+    """Ranks the MPI launcher says it started (mpich, Open MPI); 1 where
+    neither says, or says something unreadable."""
+    ranks = 1
+    for name in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE"):
+        try:
+            ranks = max(ranks, int(os.environ.get(name) or 1))
+        except ValueError:
+            pass
+    return ranks
+
+
 def refuse_several_processes(compile_kwargs=None):
     """The runner trains one process on all the data and writes one
     folder: under mpirun every rank would train alone and all would write
     there, silently."""
-    ranks = max(int(os.environ.get(name, "1") or 1)
-                for name in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE"))
-    if (compile_kwargs or {}).get("communicator") is not None or ranks > 1:
+    if (compile_kwargs or {}).get("communicator") is not None or (
+            _launched_ranks() > 1 and os.environ.get(INDEPENDENT_RUNS)
+            != "1"):
         raise SeveralProcessesError(
-            "The training runner (and the training examples) run one "
-            "process: under mpirun each rank would train on all of the "
-            "data and every rank would write the same run folder. Run it "
-            "without mpirun, or train several processes through the API "
-            "(README: Several processes)")
+            f"The training runner (and the training examples) run one "
+            f"process: under mpirun each rank would train on all of the "
+            f"data and every rank would write the same run folder. Run it "
+            f"without mpirun, or train several processes through the API "
+            f"(README: Several processes). Independent runs, each with "
+            f"its own --seed or --out, may set {INDEPENDENT_RUNS}=1")
 
 
 class TrainingRun:
@@ -187,6 +205,7 @@ class TrainingRun:
                                            keep_delays)
         if command_line is not None:
             self.description["command_line"] = dict(command_line)
+            json.dumps(self.description)  # refused here, not after compiling
         # Before compiling: these mistakes should cost nothing
         saved = self._check_directory(overwrite)
         self.progress = progress
@@ -234,14 +253,14 @@ class TrainingRun:
             raise ResumeMismatchError(
                 f"Cannot resume {self.directory}: the run stopped before "
                 f"its first epoch ended, so there is nothing to resume; "
-                f"start it again with --overwrite")
+                f"start it again with --overwrite, without --resume")
         trained = saved_epoch(os.path.join(self.directory, "resume")) + 1
         if self.config.epochs < trained:
             raise ResumeMismatchError(
                 f"Cannot resume {self.directory}: it has trained "
                 f"{trained} epochs already; resume with --epochs {trained} "
                 f"or more (epochs counts from the start of the run)")
-        saved = _load_run_json(self.directory)
+        saved = load_run_json(self.directory)
         if saved is None:
             return None  # a run of an earlier version: nothing to compare
         changed = _differences(saved["config"], self.description["config"])
@@ -255,7 +274,8 @@ class TrainingRun:
             raise ResumeMismatchError(
                 f"Cannot resume {self.directory}: it was trained with "
                 f"other settings ({'; '.join(changed)}). Resume with the "
-                f"arguments of that run (see its {RUN_FILE}); where no "
+                f"arguments of that run (see its {RUN_FILE}; the training "
+                f"examples take those not given again from it); where no "
                 f"argument gives a setting back, this version of "
                 f"ml_genn_delays changed the set-up (docs/published.md): "
                 f"continue with the version the run was started with, or "

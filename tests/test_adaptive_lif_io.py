@@ -46,6 +46,8 @@ def trained(tmp_path):
         np.testing.assert_array_equal(params["b"], values["AdaptB"])
         with pytest.raises(ValueError, match="learns no neuron parameters"):
             get_params(compiled, net.out)
+        with pytest.raises(ValueError, match="not in this compiled network"):
+            get_params(compiled, adaptive_net().hid)
         written = save_model(compiled, tmp_path / "model", checkpoint=2)
         v = outputs(compiled, net)
     return net, values, written, v, tmp_path / "model"

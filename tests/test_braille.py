@@ -79,6 +79,6 @@ def test_a_set_too_small_for_a_test_split_says_so(tmp_path):
     assert len(load_braille(tmp_path, "train")[1]) == 27
     write_braille(tmp_path, per_letter=3)
     with pytest.warns(UserWarning, match="leave the validation split empty"
-                      ".*selected on training accuracy"):
+                      ".*select models on training accuracy"):
         assert len(load_braille(tmp_path, "valid")[1]) == 0
     assert len(load_braille(tmp_path, "test")[1]) == 27

@@ -182,3 +182,18 @@ def test_training_run_given_a_communicator_is_refused(tmp_path):
     with pytest.raises(SeveralProcessesError, match="API"):
         TrainingRun(get_config("yy_ff_5"), {}, out=str(tmp_path),
                     communicator=object())
+
+
+@pytest.mark.parametrize("value, refused", [("1", False), ("", False),
+                                            ("abc", False), ("3", True)])
+def test_launcher_variables_are_read_safely(monkeypatch, value, refused):
+    # An unreadable value crashed every run with a ValueError
+    from ml_genn_delays.runner import (SeveralProcessesError,
+                                       refuse_several_processes)
+    monkeypatch.setenv("PMI_SIZE", value)
+    if refused:
+        with pytest.raises(SeveralProcessesError):
+            refuse_several_processes()
+        # Independent runs (each its own seed or folder) may go ahead
+        monkeypatch.setenv("ML_GENN_DELAYS_INDEPENDENT_RUNS", "1")
+    refuse_several_processes()

@@ -237,6 +237,20 @@ def test_of_several_checkpoints_the_one_saved_last_loads(tmp_path):
     np.testing.assert_array_equal(ab2.connectivity.weight, 5.0)
 
 
+def test_a_later_checkpoint_without_manifest_still_asks(tmp_path):
+    # mlGeNN's Checkpoint callback wrote checkpoint 9 after save_model's
+    # 8: the manifest's is not the latest, so nothing is guessed
+    network, (ab, bc) = two_layers()
+    save_model(network, tmp_path, checkpoint=8)
+    for conn in (ab, bc):
+        for suffix in ("g", "d"):
+            (tmp_path / f"9-{conn.name}-{suffix}.npy").write_bytes(
+                (tmp_path / f"8-{conn.name}-{suffix}.npy").read_bytes())
+    with pytest.raises(ModelFileError, match=r"holds checkpoints "
+                       r"\['8', '9'\]; choose one"):
+        load_model(two_layers()[0], tmp_path)
+
+
 def test_interrupted_save_keeps_previous_checkpoint(trained, monkeypatch):
     net, values, _, _, folder = trained
     calls = []

@@ -274,8 +274,8 @@ def test_resume_takes_the_arguments_not_given_again(tmp_path, capsys):
              str(tmp_path), "--no-progress"]
     example.main(first)
     run = tmp_path / "yy_ff_5" / "0"
-    assert json.loads((run / "run.json").read_text())["command_line"][
-        "batch_size"] == 4
+    recorded = json.loads((run / "run.json").read_text())["command_line"]
+    assert recorded["batch_size"] == 4 and "no_progress" not in recorded
     capsys.readouterr()
     example.main(["--arch", "yy_ff_5", "--epochs", "2", "--resume",
                   "--out", str(tmp_path), "--no-progress"])
@@ -285,6 +285,13 @@ def test_resume_takes_the_arguments_not_given_again(tmp_path, capsys):
         example.main(["--arch", "yy_ff_5", "--epochs", "3", "--resume",
                       "--batch-size", "8", "--out", str(tmp_path),
                       "--no-progress"])
+    # A run of a version with other Config fields: said, not a TypeError
+    saved = json.loads((run / "run.json").read_text())
+    saved["config"]["retired_field"] = 1
+    (run / "run.json").write_text(json.dumps(saved))
+    with pytest.raises(SystemExit, match="other settings .*retired_field"):
+        example.main(["--arch", "yy_ff_5", "--epochs", "3", "--resume",
+                      "--out", str(tmp_path), "--no-progress"])
 
 
 def test_published_shd_selects_on_training_accuracy(tmp_path, capsys):

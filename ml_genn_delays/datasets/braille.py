@@ -154,8 +154,8 @@ def load_braille(data_dir, split: str = "train", threshold=None,
     if len(indices) == 0:
         warnings.warn(f"{path}: its {len(labels)} samples leave the "
                       f"validation split empty (too few per letter for "
-                      f"its 10%): models are selected on training "
-                      f"accuracy instead", stacklevel=2)
+                      f"its 10%): the training examples then select "
+                      f"models on training accuracy", stacklevel=2)
     samples = [_sample(path, i, events[i], dt) for i in indices]
     return ((samples if raw else to_spikes(samples, NUM_INPUT)),
             labels[indices])
