@@ -66,10 +66,11 @@ class Connection(MLGeNNConnection):
             # connection given the same Learnable object
             spec = copy.copy(spec)
         # Refused before mlGeNN adds the connection to the network
-        resolved = get_object(connectivity, Connectivity, "Connectivity",
-                              default_connectivity)
-        if (isinstance(spec, Learnable)
-                and not isinstance(resolved, (Dense, SparseBase))):
+        resolved = (get_object(connectivity, Connectivity, "Connectivity",
+                               default_connectivity)
+                    if isinstance(spec, Learnable) else None)
+        if resolved is not None and not isinstance(resolved,
+                                                   (Dense, SparseBase)):
             # Pooling and convolution layers expand or share weights in
             # GeNN: no per-synapse delay file maps back onto them
             raise NotImplementedError(

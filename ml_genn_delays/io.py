@@ -104,7 +104,8 @@ def save_model(target, directory, checkpoint):
     if os.path.exists(directory) and not os.path.isdir(directory):
         raise NotADirectoryError(f"Cannot save into {directory}: it is a "
                                  f"file, not a folder")
-    names = [c.name for c in _connections(target)]
+    conns = _connections(target)
+    names = [c.name for c in conns]
     shared = sorted({n for n in names if names.count(n) > 1})
     if shared:
         # mlGeNN names connections Conn_<source>_<target>: two between
@@ -117,7 +118,7 @@ def save_model(target, directory, checkpoint):
     # Gather and check everything before writing anything
     entries, arrays = [], {}
     positions = population_positions(target)
-    for index, conn in enumerate(_connections(target)):
+    for index, conn in enumerate(conns):
         spec = _learnable(target, conn)
         state = _state(target, conn)
         fixed = None if spec is not None else fixed_delays(conn)

@@ -7,6 +7,7 @@ populations, which the manifest records (older manifests and folders
 without one give them through mlGeNN's ``Pop<n>`` numbering).
 """
 import re
+from typing import NamedTuple, Optional
 
 from .errors import ModelFileError
 from .io_files import _natural_key
@@ -27,31 +28,43 @@ def population_positions(target):
 _COUNTED_NAME = re.compile(r"Conn_Pop(\d+)_Pop(\d+)")
 
 
-def _saved_positions(entry):
-    """``(source, target)`` positions of a saved connection's populations,
-    and whether they were recorded: since 2026-11-29 they are, else mlGeNN's
-    default names ``Pop<n>`` number them in creation order (a sort key,
-    not a position); None when neither says."""
+class _Saved(NamedTuple):
+    """A saved connection: its file stem, the (source, target) positions
+    of its populations (None where nothing says), whether the manifest
+    recorded them (else a sort key only) and its place in the saved
+    order."""
+    stem: str
+    positions: Optional[tuple]
+    recorded: bool
+    order: int
+
+
+def _from_entry(entry):
+    """A manifest entry's connection: positions recorded since 2026-11-29,
+    else numbered by mlGeNN's default population names ``Pop<n>``."""
     if "source_index" in entry:
-        return (entry["source_index"], entry["target_index"]), True
+        return _Saved(entry["name"],
+                      (entry["source_index"], entry["target_index"]), True,
+                      entry["index"])
     numbers = [re.fullmatch(r"Pop(\d+)", str(entry.get(end)))
                for end in ("source", "target")]
-    return (None if None in numbers
-            else (tuple(int(n.group(1)) for n in numbers), False))
+    return _Saved(entry["name"],
+                  None if None in numbers else
+                  tuple(int(n.group(1)) for n in numbers), False,
+                  entry["index"])
 
 
 def _saved_connections(files, entries):
-    """``[(stem, positions, recorded, order)]`` of the saved connections:
-    from the manifest's entries, else from the file names (mlGeNN's
-    ``Conn_Pop<i>_Pop<j>`` numbers its populations)."""
+    """The saved connections: from the manifest's entries, else from the
+    file names (mlGeNN's ``Conn_Pop<i>_Pop<j>`` numbers its
+    populations)."""
     if entries is not None:
-        return [(e["name"], *(_saved_positions(e) or (None, False)),
-                 e["index"]) for e in entries]
+        return [_from_entry(e) for e in entries]
     saved = []
     for order, stem in enumerate(sorted(files, key=_natural_key)):
         counted = _COUNTED_NAME.fullmatch(stem)
-        saved.append((stem, counted and tuple(map(int, counted.groups())),
-                      False, order))
+        positions = counted and tuple(map(int, counted.groups()))
+        saved.append(_Saved(stem, positions, False, order))
     return saved
 
 
@@ -83,29 +96,30 @@ def match_connections(target, files, entries):
              if c.name in files and not _COUNTED_NAME.fullmatch(c.name)}
     rest = [c for c in conns if c not in pairs]
     saved = [s for s in _saved_connections(files, entries)
-             if s[0] not in pairs.values()]
+             if s.stem not in pairs.values()]
     if len(saved) != len(rest):
         raise ModelFileError(
             f"The files hold {len(saved) + len(pairs)} connections "
             f"({', '.join(sorted(files))}) but the network has "
             f"{len(conns)} ({', '.join(c.name for c in conns)})")
-    if all(s[1] is not None for s in saved):
-        if all(s[2] for s in saved) and (
-                sorted(s[1] for s in saved) != sorted(here[c] for c in rest)):
+    if all(s.positions is not None for s in saved):
+        theirs = sorted(s.positions for s in saved)
+        ours = sorted(here[c] for c in rest)
+        if all(s.recorded for s in saved) and theirs != ours:
             raise ModelFileError(
                 f"The saved connections join populations at positions "
-                f"(source, target) {sorted(s[1] for s in saved)} but the "
-                f"network's join {sorted(here[c] for c in rest)}: build "
-                f"the network the model was trained with, or give its "
-                f"connections their saved names "
-                f"({', '.join(s[0] for s in saved)}) with name=")
-        saved.sort(key=lambda s: (*s[1], s[3]))
-        rest.sort(key=lambda c: (*here[c], conns.index(c)))
+                f"(source, target) {theirs} but the network's join "
+                f"{ours}: build the network the model was trained with, "
+                f"or give its connections their saved names "
+                f"({', '.join(s.stem for s in saved)}) with name=")
+        saved.sort(key=lambda s: (*s.positions, s.order))
+        # Python's sort is stable: ties keep the network's order
+        rest.sort(key=lambda c: here[c])
     else:
         # Nothing says where the saved populations were: the saved
         # network's connection order (or the files'), against ours
-        saved.sort(key=lambda s: s[3])
-    pairs.update(zip(rest, (s[0] for s in saved)))
+        saved.sort(key=lambda s: s.order)
+    pairs.update(zip(rest, (s.stem for s in saved)))
     return pairs
 
 
