@@ -115,8 +115,8 @@ def main(dataset: str, description: str, default_arch: str, argv=None):
     args = parser.parse_args(argv)
     config = config_from_args(args, dataset)
     if args.resume:
-        args = _with_saved_arguments(args, _given(description, default_arch,
-                                                  argv), config)
+        args = _with_saved_arguments(parser, args, _given(
+            description, default_arch, argv), config)
         config = config_from_args(args, dataset)
     if args.keep_delays is not None and not config.delays:
         parser.error("--keep-delays prunes delays; this run has none "
@@ -154,11 +154,12 @@ def _given(description, default_arch, argv):
     return set(vars(parser.parse_args(argv)))
 
 
-def _with_saved_arguments(args, given, config):
+def _with_saved_arguments(parser, args, given, config):
     """``args`` with each argument that describes the run and was not
     given again taken from the resumed run's ``run.json`` (runs that
-    recorded their arguments). The arguments that name its folder
-    (``--arch``, ``--hidden``, ...) must be given to find it."""
+    recorded their arguments), checked as the parser checks them. The
+    arguments that name its folder (``--arch``, ``--hidden``, ...) must
+    be given to find it."""
     from .runner import load_run_json, run_directory
 
     # The raw JSON: a run of another version may hold other Config fields
@@ -168,9 +169,35 @@ def _with_saved_arguments(args, given, config):
     if not isinstance(saved, dict):
         return args
     merged = vars(args).copy()
-    merged.update({k: v for k, v in saved.items()
-                   if k in merged and k not in given | _PER_CALL})
+    taken = {k: v for k, v in saved.items()
+             if k in merged and k not in given | _PER_CALL}
+    for action in parser._actions:
+        if action.dest in taken:
+            _check_saved(parser, action, taken[action.dest])
+    merged.update(taken)
     return argparse.Namespace(**merged)
+
+
+def _check_saved(parser, action, value):
+    """Refuses a value from run.json that the parser would refuse now
+    (a run.json edited by hand, or a choice of an older version)."""
+    if value is None or value == action.default:
+        return
+    if action.nargs == 0:                    # a flag: true or false
+        fits = isinstance(value, bool)
+    elif action.choices is not None:
+        fits = value in action.choices
+    else:
+        try:
+            fits = (not isinstance(value, (bool, dict, list))
+                    and (action.type or str)(str(value)) == value)
+        except (TypeError, ValueError, argparse.ArgumentTypeError):
+            fits = False
+    if not fits:
+        option = action.option_strings[0]
+        parser.error(f"the resumed run's run.json records {option} "
+                     f"{value!r}, which is not a valid {option} now: "
+                     f"give {option} again")
 
 
 def _recorded(args):

@@ -28,7 +28,8 @@ from .kinds.synaptic import SynapticDelay
 from .learnable import Learnable
 from .neurons.event_prop import get_neuron_kind
 from .training import (GradientAccumulation, HostAllReduce,
-                       NonFiniteMonitor, NoStepWarning, SpikeBufferMonitor)
+                       NoGradientMonitor, NonFiniteMonitor,
+                       NoStepWarning, SpikeBufferMonitor)
 
 #: Delay optimiser used when none is given (the paper's SHD set-up)
 DEFAULT_DELAY_OPTIMISER = Adam(0.1)
@@ -350,6 +351,11 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
             self.max_spikes, self.strict_spike_buffer))
         compiled.base_train_callbacks.append(
             NoStepWarning(self.accumulate_examples))
+        compiled.base_train_callbacks.append(NoGradientMonitor(
+            {f"{c.name} ({c.source().name} -> {c.target().name})":
+             g.vars["g"] for c, g in connection_populations.items()
+             if "Gradient" in g.vars}, self.accumulate_examples,
+            self._optimiser))
         compiled.base_train_callbacks.append(NonFiniteMonitor(
             {**{f"the weights of {c.name}": g.vars["g"]
                 for c, g in connection_populations.items()

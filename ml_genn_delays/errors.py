@@ -26,6 +26,13 @@ class UncheckedModelWarning(UserWarning):
     delay kinds and synapses could not be checked against the network."""
 
 
+class NoGradientWarning(UserWarning):
+    """An epoch's optimiser steps left a connection's weights exactly as
+    they were: no gradient reached them. EventProp's gradients flow
+    through spikes only, so a layer that never fires stops all learning
+    into it and upstream of it, and the run stays at chance."""
+
+
 #: Errors whose message says what to do: the scripts print them as one
 #: line (a traceback would only hide it)
 ONE_LINE_ERRORS = (FileNotFoundError, DataFileError, ModelFileError,

@@ -7,6 +7,7 @@ import io as _io
 import json
 import os
 import time
+import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -14,6 +15,7 @@ from ml_genn.callbacks import SpikeRecorder
 from tqdm import tqdm
 
 from .configs import Config
+from .errors import NoGradientWarning
 from .evaluation import evaluate, get_delays, record_example
 from .experiment import build_model, compile_model
 from .io import remove_checkpoints, save_model
@@ -367,11 +369,16 @@ class TrainingRun:
             for epoch in bar:
                 x_train, y_train = splits.epoch_train(augment_rng)
                 start = time.perf_counter()
-                metrics, data = compiled.train(
-                    {model.input: x_train}, {model.output: y_train},
-                    start_epoch=epoch, num_epochs=1,
-                    callbacks=[schedule, *recorders, *extra,
-                               *self._progress("train")])
+                with warnings.catch_warnings():
+                    if config.silent_bump:
+                        # The bumps below revive silent layers (as for
+                        # Yin-Yang's silent outputs at some seeds)
+                        warnings.simplefilter("ignore", NoGradientWarning)
+                    metrics, data = compiled.train(
+                        {model.input: x_train}, {model.output: y_train},
+                        start_epoch=epoch, num_epochs=1,
+                        callbacks=[schedule, *recorders, *extra,
+                                   *self._progress("train")])
                 elapsed = time.perf_counter() - start
                 counts = [np.sum(np.reshape(data[f"layer{i}"],
                                             (-1, pop.shape[0])), axis=0)

@@ -1,5 +1,6 @@
 """Training callbacks: CPU batch accumulation, host all-reduce across
-processes, spike buffer checks, model checkpoints and batch progress."""
+processes, spike buffer, NaN and no-gradient checks, model checkpoints
+and batch progress."""
 import logging
 import os
 import warnings
@@ -7,6 +8,7 @@ import warnings
 import numpy as np
 from ml_genn.callbacks import Callback
 
+from .errors import NoGradientWarning
 from .genn_models import DROPPED_SPIKES_VAR
 from .io import save_model
 from .wholes import require_whole
@@ -252,6 +254,78 @@ class NonFiniteMonitor(Callback):
                 f"hold NaN or inf, and training cannot recover from that. "
                 f"Lower the learning rates (optimiser=, delay_optimiser=, "
                 f"param_optimiser=) or check the input's scale.")
+
+
+class NoGradientMonitor(Callback):
+    """Warns when an epoch's optimiser steps leave a connection's weights
+    exactly as they were (:class:`~ml_genn_delays.NoGradientWarning`).
+
+    EventProp's gradients flow through spikes: a connection gets none
+    when its source population fires no spike, or when its target is a
+    hidden population that fires none, and then nothing upstream of that
+    silent layer learns either. mlGeNN gives no sign: the loss stays put
+    and accuracy at chance. Adam keeps moving weights for a while after
+    their gradients stop, so this catches mostly layers silent from the
+    start. Costs a read of each weight at the start and end of an epoch;
+    each connection is named once per compiled network.
+
+    Parameters
+    ----------
+    genn_vars : dict
+        {description of a connection: its pygenn weight variable}.
+    examples_per_step : int
+        Examples per optimiser step (CPU batches), to tell an epoch that
+        takes no step (:class:`NoStepWarning`) from one that learned
+        nothing.
+    optimiser : mlGeNN Optimiser, optional
+        The weights' optimiser: while its learning rate ``alpha`` is 0
+        (on purpose, e.g. to read gradients), nothing is checked.
+    """
+
+    def __init__(self, genn_vars: dict, examples_per_step: int = 1,
+                 optimiser=None):
+        self.genn_vars = genn_vars
+        self.n = examples_per_step
+        self.optimiser = optimiser
+        self.warned = set()
+        self._before = {}
+
+    def set_params(self, num_batches, **kwargs):
+        # A batch's step comes after the next batch: one step fewer
+        self._steps = -(-num_batches // self.n) - 1
+
+    def on_epoch_begin(self, epoch):
+        self._before = {}
+        if self._steps < 1 or getattr(self.optimiser, "alpha", None) == 0:
+            return
+        for what, var in self.genn_vars.items():
+            if what not in self.warned:
+                var.pull_from_device()
+                self._before[what] = np.array(var.values)
+
+    def on_epoch_end(self, epoch, metrics):
+        still = []
+        for what, before in self._before.items():
+            var = self.genn_vars[what]
+            var.pull_from_device()
+            if np.array_equal(np.asarray(var.values), before):
+                still.append(what)
+        self._before = {}
+        if still:
+            self.warned.update(still)
+            warnings.warn(
+                f"Epoch {epoch} took {self._steps} optimiser step"
+                f"{'s' if self._steps > 1 else ''} and left the weights of "
+                f"{', '.join(still)} exactly as they were: no gradient "
+                f"reached them or their delays. EventProp's gradients "
+                f"flow through spikes, so a connection gets none when its "
+                f"source fires no spike, its target is a hidden "
+                f"population that fires none, or its delays carry every "
+                f"spike past the end of the example. Record spike counts "
+                f"(mlGeNN's SpikeRecorder(pop, record_counts=True)) to "
+                f"find the silent layer, then raise the initial weights "
+                f"into it or lower its threshold.", NoGradientWarning,
+                stacklevel=2)
 
 
 class ModelCheckpoint(Callback):

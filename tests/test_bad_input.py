@@ -411,6 +411,50 @@ def test_training_that_turns_nan_stops_with_a_clear_error():
                            num_epochs=3)
 
 
+def _two_layers(w_in, name, alpha=1e-2):
+    network = Network(default_params)
+    with network:
+        a = Population(SpikeInput(max_spikes=1000), 5, name="inp")
+        h = Population(LeakyIntegrateFire(v_thresh=1.0, tau_mem=20.0), 4,
+                       name="hid")
+        b = Population(LeakyIntegrate(tau_mem=20.0,
+                                      readout="avg_var_exp_weight"), 3,
+                       name="out")
+        Connection(a, h, Dense(w_in), Exponential(5.0),
+                   delay=Learnable(1.0, 10))
+        Connection(h, b, Dense(0.5), Exponential(5.0),
+                   delay=Learnable(1.0, 10))
+    return a, b, EventPropCompiler(
+        20, "sparse_categorical_crossentropy",
+        optimiser=Adam(alpha)).compile(network, name=name)
+
+
+@pytest.mark.parametrize("w_in, alpha, warned",
+                         [(0.0, 1e-2, 1), (2.0, 1e-2, 0), (0.0, 0.0, 0)])
+def test_a_silent_hidden_layer_warns_once_naming_its_connections(
+        w_in, alpha, warned):
+    # Zero input weights: the hidden layer never fires, so neither
+    # connection gets a gradient and the run would stay at chance. A
+    # learning rate of 0 is taken as meant (e.g. to read gradients)
+    import warnings
+    from networks import random_spikes
+    from ml_genn_delays import NoGradientWarning
+    a, b, compiled = _two_layers(w_in, f"silent{int(w_in)}", alpha)
+    x = random_spikes(4, 5, 20, 0.3, seed=1)
+    with compiled, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        compiled.train({a: x}, {b: np.array([0, 1, 2, 0])}, num_epochs=3)
+    messages = [str(w.message) for w in caught
+                if w.category is NoGradientWarning]
+    assert len(messages) == warned
+    if warned:
+        assert messages[0].startswith(
+            "Epoch 0 took 3 optimiser steps and left the weights of "
+            "Conn_inp_hid (inp -> hid), Conn_hid_out (hid -> out) "
+            "exactly as they were")
+        assert "raise the initial weights" in messages[0]
+
+
 def test_one_variable_turning_nan_is_enough_to_stop():
     # One learnable connection and SGD (no optimiser state): its weights
     # are the only variable watched; one of them made infinite

@@ -285,8 +285,23 @@ def test_resume_takes_the_arguments_not_given_again(tmp_path, capsys):
         example.main(["--arch", "yy_ff_5", "--epochs", "3", "--resume",
                       "--batch-size", "8", "--out", str(tmp_path),
                       "--no-progress"])
-    # A run of a version with other Config fields: said, not a TypeError
+    # A recorded value the parser would refuse now (edited by hand, or
+    # a choice of another version) is refused as on the command line
     saved = json.loads((run / "run.json").read_text())
+    for key, value in (("delay_kind", "radial"), ("keep_delays", 2.0),
+                       ("batch_size", "4"), ("recurrent", "yes")):
+        edited = json.loads(json.dumps(saved))
+        edited["command_line"][key] = value
+        (run / "run.json").write_text(json.dumps(edited))
+        with pytest.raises(SystemExit):
+            example.main(["--arch", "yy_ff_5", "--epochs", "3", "--resume",
+                          "--out", str(tmp_path), "--no-progress"])
+        option = "--" + key.replace("_", "-")
+        assert (f"the resumed run's run.json records {option} {value!r}, "
+                f"which is not a valid {option} now: give {option} again"
+                in capsys.readouterr().err)
+    assert len(rows(run)) == 2
+    # A run of a version with other Config fields: said, not a TypeError
     saved["config"]["retired_field"] = 1
     (run / "run.json").write_text(json.dumps(saved))
     with pytest.raises(SystemExit, match="other settings .*retired_field"):
