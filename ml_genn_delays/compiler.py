@@ -27,9 +27,9 @@ from .io_state import COMPILED_NETWORKS, check_loaded_dt
 from .kinds.synaptic import SynapticDelay
 from .learnable import Learnable
 from .neurons.event_prop import get_neuron_kind
-from .training import (GradientAccumulation, HostAllReduce,
-                       NoGradientMonitor, NonFiniteMonitor,
-                       NoStepWarning, SpikeBufferMonitor)
+from .monitors import (LearningRateMonitor, NoGradientMonitor,
+                       NonFiniteMonitor, NoStepWarning, SpikeBufferMonitor)
+from .training import GradientAccumulation, HostAllReduce
 
 #: Delay optimiser used when none is given (the paper's SHD set-up)
 DEFAULT_DELAY_OPTIMISER = Adam(0.1)
@@ -72,7 +72,7 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
         connections are learned exactly like ``Learnable`` ones.
     strict_buffer_checking : bool
         If True, spikes dropped by the EventProp spike buffers raise
-        :class:`ml_genn_delays.training.SpikeBufferOverflowError`;
+        :class:`ml_genn_delays.monitors.SpikeBufferOverflowError`;
         otherwise they give one warning per ``train`` call.
     communicator : ml_genn.communicators.MPI, optional
         Data-parallel training across processes (``batch_size`` is the
@@ -351,6 +351,11 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
             self.max_spikes, self.strict_spike_buffer))
         compiled.base_train_callbacks.append(
             NoStepWarning(self.accumulate_examples))
+        compiled.base_train_callbacks.append(LearningRateMonitor(
+            self._optimiser,
+            {**({"delays": self._delay_optimiser} if delay_cus else {}),
+             **({"neuron parameters": self._param_optimiser}
+                if param_cus else {})}))
         compiled.base_train_callbacks.append(NoGradientMonitor(
             {f"{c.name} ({c.source().name} -> {c.target().name})":
              g.vars["g"] for c, g in connection_populations.items()

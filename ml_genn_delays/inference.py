@@ -9,7 +9,7 @@ from ml_genn.initializers import Wrapper
 from ml_genn.synapses import Delta
 from ml_genn.utils.value import is_value_initializer
 
-from .backends import caller_model_name, check_genn_kwargs
+from .backends import CPU_BACKENDS, caller_model_name, check_genn_kwargs
 from .genn_models import block_last_step_spikes
 from .io_state import _sizes, check_loaded_dt, listed_synapses
 from .learnable import Learnable, whole_steps
@@ -125,6 +125,8 @@ class InferenceCompiler(MLGeNNInferenceCompiler):
     **kwargs
         mlGeNN's InferenceCompiler arguments (``dt``, ``batch_size``,
         ``reset_time_between_batches``, ...) and GeNN's (``backend``, ...);
+        on GeNN's CPU backend, which runs one example at a time, any
+        ``batch_size`` runs as 1 (the same results);
         an argument neither knows is refused here (TypeError), as is a
         backend this GeNN lacks (BackendUnavailableError).
     """
@@ -133,6 +135,17 @@ class InferenceCompiler(MLGeNNInferenceCompiler):
         kwargs.setdefault("reset_in_syn_between_batches", True)
         super().__init__(*args, **kwargs)
         check_genn_kwargs(self, self.genn_kwargs)
+        self._batch_sizes = (self.batch_size, self.full_batch_size)
+
+    def pre_compile(self, network, genn_model, **kwargs):
+        self.batch_size, self.full_batch_size = self._batch_sizes
+        if genn_model.backend_name in CPU_BACKENDS:
+            # GeNN's CPU backend runs batches of 1 (it would fail at
+            # `with compiled:`); examples are independent, so the
+            # results are the same (callbacks see one example a batch)
+            self.batch_size = self.full_batch_size = 1
+            genn_model.batch_size = 1
+        return super().pre_compile(network, genn_model, **kwargs)
 
     @property
     def _as_in_training(self) -> bool:

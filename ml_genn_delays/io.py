@@ -32,7 +32,8 @@ from .io_state import (COMPILED_NETWORKS, LOADED_DT, WEIGHT_SUFFIX,
                        _delay_size, _holder, _is_compiled, _learnable,
                        _network_order, _sizes, _state, _synapse_count,
                        _synapses, check_same_fixed_delays, listed_synapses,
-                       check_same_synapses, fixed_delays, require_loaded)
+                       check_same_synapses, fixed_delays, mlgenn_delays,
+                       require_loaded)
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +72,9 @@ def save_model(target, directory, checkpoint):
         Created if missing.
     checkpoint : int or str
         Key before the first ``-`` of every file name, e.g. the epoch.
+        Saved again, a checkpoint is replaced whole: its files of the
+        earlier save that this one does not write (a connection since
+        renamed) are removed with it.
 
     Returns
     -------
@@ -159,7 +163,10 @@ def save_model(target, directory, checkpoint):
              for name, values in arrays.items()]
     items.append((os.path.join(directory, MANIFEST), lambda f: f.write(
         json.dumps(manifest, indent=1).encode())))
-    save_all(items)
+    # The checkpoint's files of an earlier save (e.g. of a connection
+    # since renamed) go with this one: they would not load beside it
+    save_all(items, remove=lambda name: is_model_file(name)
+             and name.split("-", 1)[0] == checkpoint)
     return [path for path, _ in items]
 
 
@@ -304,10 +311,14 @@ def _load_model(target, directory, checkpoint):
         size = (target.connection_populations[conn].vars["g"].values.size
                 if _is_compiled(target) else _synapse_count(conn))
         suffixes = files.get(stem, {})
-        parts = [] if spec is None else [k for k, _ in spec.parts]
-        expected = [WEIGHT_SUFFIX] + [k.file_suffix for k in parts]
         saved_kinds = [DELAY_FILE_KINDS[s] for s in sorted(suffixes)
                        if s in DELAY_FILE_KINDS]
+        saved_delay = saved_entries.get(stem, {}).get("delay") or {}
+        if spec is None and (saved_kinds == ["synaptic"]
+                             or saved_delay.get("kind") == "synaptic"):
+            spec = mlgenn_delays(target, conn)
+        parts = [] if spec is None else [k for k, _ in spec.parts]
+        expected = [WEIGHT_SUFFIX] + [k.file_suffix for k in parts]
         if "synaptic" in saved_kinds and len(saved_kinds) > 1:
             raise ModelFileError(
                 f"{directory} holds delay files of several kinds for "

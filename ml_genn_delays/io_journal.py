@@ -13,6 +13,9 @@ and whoever finds one finishes the job (:func:`finish_interrupted_save`):
 - ``.save-journal.json``: all were written; the renames are finished;
 - ``.undo-journal.json``: a rename failed; the renames made are undone.
 
+A save may also remove files (an entry without a temporary file): they
+go with the renames, and come back with an undo.
+
 Saves hold an exclusive lock on the folder (``flock`` of the folder
 itself, no lock file), readers a shared one (:func:`reading`).
 """
@@ -61,9 +64,11 @@ def atomic_save(path, write):
     save_all([(path, write)])
 
 
-def save_all(items):
+def save_all(items, remove=None):
     """Write each ``(path, write)``, all in one folder, as one (see the
-    module): ``write(f)`` writes the contents to an open binary file."""
+    module): ``write(f)`` writes the contents to an open binary file.
+    ``remove(name)``: whether the save also removes the folder's file
+    ``name`` (asked, under the lock, of each file not written)."""
     folders = {os.path.dirname(os.path.abspath(p)) for p, _ in items}
     if len(folders) != 1:
         raise ValueError(f"save_all writes into one folder, not {folders}")
@@ -78,12 +83,19 @@ def save_all(items):
         entries = [[f".tmp.{token}.{i}.new", os.path.basename(path),
                     f".tmp.{token}.{i}.old" if os.path.exists(path) else None]
                    for i, (path, _) in enumerate(items)]
+        written = {name for _, name, _ in entries}
+        entries += [[None, name, f".tmp.{token}.{len(items) + i}.old"]
+                    for i, name in enumerate(sorted(
+                        n for n in os.listdir(folder) if n not in written
+                        and remove is not None and remove(n)))]
         pending, journal = (os.path.join(folder, name)
                             for name in (PENDING_JOURNAL, JOURNAL))
         try:
             _write(pending, lambda f: f.write(json.dumps(entries).encode()))
-            for (temporary, name, backup), (_, write) in zip(entries, items):
-                _write(os.path.join(folder, temporary), write)
+            writes = [write for _, write in items] + [None] * len(entries)
+            for (temporary, name, backup), write in zip(entries, writes):
+                if temporary is not None:
+                    _write(os.path.join(folder, temporary), write)
                 if backup is not None:
                     _link_or_copy(os.path.join(folder, name),
                                   os.path.join(folder, backup))
@@ -93,8 +105,11 @@ def save_all(items):
             raise
         try:
             for temporary, name, _ in entries:
-                os.replace(os.path.join(folder, temporary),
-                           os.path.join(folder, name))
+                if temporary is None:
+                    os.unlink(os.path.join(folder, name))
+                else:
+                    os.replace(os.path.join(folder, temporary),
+                               os.path.join(folder, name))
         except BaseException:
             os.replace(journal, os.path.join(folder, UNDO_JOURNAL))
             _finish(folder)
@@ -160,9 +175,10 @@ def _finish(folder):
 
 
 def _entries(journal):
-    """The journal's ``[temporary, file, backup or None]`` entries, each
-    a plain name in the folder (a journal from elsewhere must not name
-    files outside it)."""
+    """The journal's ``[temporary, file, backup or None]`` entries
+    (``[None, file, backup]``: a file the save removes), each a plain
+    name in the folder (a journal from elsewhere must not name files
+    outside it)."""
     with open(journal) as f:
         text = f.read()
     try:
@@ -175,8 +191,9 @@ def _entries(journal):
         raise ValueError("not a list of entries")
     for entry in entries:
         if not (isinstance(entry, list) and len(entry) == 3
-                and all(isinstance(n, str) for n in entry[:2])
-                and _TEMPORARY.match(entry[0])
+                and isinstance(entry[1], str)
+                and (_TEMPORARY.match(entry[0]) if entry[0] is not None
+                     else isinstance(entry[2], str))
                 and entry[1] == os.path.basename(entry[1])
                 and entry[1] not in ("", ".", "..")
                 and (entry[2] is None or (isinstance(entry[2], str)
@@ -192,9 +209,16 @@ def _replay(folder, entries, forward):
     (a failure part-way can still be undone)."""
     backups = []
     for temporary, name, backup in entries:
-        temporary, path = (os.path.join(folder, temporary),
-                           os.path.join(folder, name))
+        path = os.path.join(folder, name)
         backup = backup and os.path.join(folder, backup)
+        if temporary is None:       # a file the save removes
+            if forward and os.path.exists(path):
+                os.unlink(path)
+            elif not forward and os.path.exists(backup):
+                os.replace(backup, path)
+            backups.append(backup)
+            continue
+        temporary = os.path.join(folder, temporary)
         renamed = not os.path.exists(temporary)
         if forward and not renamed:
             os.replace(temporary, path)

@@ -77,6 +77,20 @@ def _learnable(target, conn):
     return spec if hasattr(spec, "kind") else None
 
 
+def mlgenn_delays(target, conn):
+    """mlGeNN's own per-synapse delays of a network's ``conn``
+    (``Dense(w, d)`` with ``max_delay_steps``) as a Learnable, or None.
+    Learned through ``delay_learn_conns``, a compiled network files them
+    as synaptic delays (``-d.npy``), which load into the network's
+    ``Dense`` as mlGeNN's own ``Network.load`` loads them."""
+    if (_is_compiled(target) or getattr(conn, "delay_spec", None) is not None
+            or getattr(conn, "max_delay_steps", None) is None
+            or not hasattr(conn.connectivity, "delay")):
+        return None
+    from .learnable import Learnable    # (needs mlGeNN; io does not)
+    return Learnable(conn.connectivity.delay, conn.max_delay_steps)
+
+
 def learnable_delays(compiled_net, conn=None):
     """``{connection: Learnable}`` of a network compiled by our
     EventPropCompiler. Another compiler (mlGeNN's own, or an inference

@@ -505,3 +505,28 @@ def test_per_timestep_loss_refused_with_the_reason():
         MLGeNNEventProp(10, "sparse_categorical_crossentropy",
                         per_timestep_loss=True).compile(
                             network(), name="per_timestep_mlgenn")
+
+
+@pytest.mark.parametrize("schedule, warned", [
+    (lambda epoch, alpha: 0.003 * 0.998 ** epoch, 1),    # mlGeNN's example
+    (lambda epoch, alpha: alpha * 0.998, 0)])
+def test_a_schedule_giving_the_delays_the_weights_rate_warns(schedule,
+                                                             warned):
+    # mlGeNN's OptimiserParamSchedule sets every optimiser: the delays'
+    # Adam(0.1) became the weights' 0.003 without a sign
+    import warnings
+    from ml_genn.callbacks import OptimiserParamSchedule
+    from networks import random_spikes
+    a, b, compiled = _two_layers(2.0, f"schedule{warned}")
+    x = random_spikes(4, 5, 20, 0.3, seed=1)
+    with compiled, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        compiled.train({a: x}, {b: np.array([0, 1, 2, 0])}, num_epochs=2,
+                       callbacks=[OptimiserParamSchedule("alpha", schedule)])
+    messages = [str(w.message) for w in caught
+                if "learning rate of the delays' optimiser" in str(w.message)]
+    assert len(messages) == warned
+    if warned:
+        assert messages[0].startswith(
+            "In epoch 0 a callback set the learning rate of the delays' "
+            "optimiser to the weights' (0.003)")

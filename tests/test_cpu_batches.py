@@ -57,7 +57,7 @@ def test_one_step_at_batch_n_is_the_mean_gradient():
         assert err < 1e-4
 
 
-# training.NoStepWarning: batches per epoch round UP (5 examples at batch
+# monitors.NoStepWarning: batches per epoch round UP (5 examples at batch
 # 4 are 2 batches: one step is taken)
 def test_five_examples_at_batch_four_take_a_step_without_warning():
     net = TinyNet("ours")

@@ -457,3 +457,44 @@ def test_zero_dt_refused():
     with pytest.raises(ValueError, match="dt must be a positive number of "
                                          "ms, got 0.0"):
         EventPropCompiler(10, "sparse_categorical_crossentropy", dt=0.0)
+
+
+def test_a_sequential_network_learns_delays_through_delay_learn_conns(
+        tmp_path):
+    # mlGeNN's Layer makes mlGeNN's Connection (no delay=): its own
+    # Dense(w, d) + max_delay_steps + delay_learn_conns (README), and the
+    # model saves and loads back into a fresh SequentialNetwork
+    from ml_genn import InputLayer, Layer, SequentialNetwork
+    from ml_genn.optimisers import Adam
+    from networks import random_spikes
+    from ml_genn_delays import (EventPropCompiler, get_delays, load_model,
+                                save_model)
+
+    def build():
+        net = SequentialNetwork(default_params)
+        with net:
+            inp = InputLayer(SpikeInput(max_spikes=1000), 5)
+            hid = Layer(Dense(np.linspace(0.5, 1.5, 20).reshape(5, 4),
+                              np.full((5, 4), 3.0)),
+                        LeakyIntegrateFire(v_thresh=1.0, tau_mem=20.0), 4,
+                        Exponential(5.0), max_delay_steps=10)
+            out = Layer(Dense(0.5), LeakyIntegrate(
+                tau_mem=20.0, readout="avg_var_exp_weight"), 3,
+                Exponential(5.0))
+        return net, inp, hid.connection(), out
+
+    net, inp, conn, out = build()
+    compiled = EventPropCompiler(
+        20, "sparse_categorical_crossentropy", optimiser=Adam(1e-2),
+        delay_optimiser=Adam(0.5), delay_learn_conns=[conn]).compile(
+            net, name="sequential")
+    with compiled:
+        compiled.train({inp: random_spikes(4, 5, 20, 0.3, seed=1)},
+                       {out: np.array([0, 1, 2, 0])}, num_epochs=2)
+        learned = get_delays(compiled, conn)
+        save_model(compiled, tmp_path, "final")
+    assert np.abs(learned - 3.0).max() > 0.1
+    fresh, _, fresh_conn, _ = build()
+    load_model(fresh, tmp_path)
+    np.testing.assert_array_equal(np.ravel(fresh_conn.connectivity.delay),
+                                  learned.ravel())

@@ -347,3 +347,25 @@ def test_delta_input_still_delayed_stays_in_its_example(reset_time):
             {inp: [late, silent]}, {out: np.array([0, 0])},
             callbacks=[VarRecorder(out, "v", key="v")])
     assert np.all(np.asarray(data["v"])[1] == 0.0)
+
+
+def test_a_batch_size_on_the_cpu_runs_one_example_at_a_time():
+    # mlGeNN's examples evaluate with InferenceCompiler(batch_size=N):
+    # GeNN's CPU backend refused it only at `with compiled:`
+    net, inp, out, _ = network(Learnable(RNG.uniform(0, 8, (N_IN, N_HID)),
+                                         12))
+    x = random_spikes(5, N_IN, TIMESTEPS, 0.3, seed=7)
+    y = np.array([0, 1, 2, 0, 1])
+    results = []
+    for batch_size in (1, 4):
+        compiled = InferenceCompiler(evaluate_timesteps=TIMESTEPS,
+                                     batch_size=batch_size).compile(
+                                         net, name=f"batch{batch_size}")
+        with compiled:
+            metrics, data = compiled.evaluate(
+                {inp: x}, {out: y},
+                callbacks=[VarRecorder(out, "v", key="v")])
+        results.append((metrics[out].result, np.asarray(data["v"])))
+        assert compiled.genn_model.batch_size == 1
+    assert results[0][0] == results[1][0]
+    np.testing.assert_array_equal(results[0][1], results[1][1])

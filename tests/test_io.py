@@ -14,6 +14,7 @@ from ml_genn.callbacks import Checkpoint
 from ml_genn.compilers.event_prop_compiler import default_params
 from ml_genn.connectivity import Dense
 from ml_genn.neurons import LeakyIntegrate, SpikeInput
+from ml_genn.optimisers import Adam
 from ml_genn.serialisers import Numpy
 from ml_genn.synapses import Exponential
 
@@ -182,8 +183,7 @@ def test_delays_beyond_a_smaller_max_name_the_saved_max(tmp_path):
 
 def test_delay_file_for_connection_without_delays(trained):
     net, _, _, _, folder = trained
-    plain = TinyNet("ours", recurrent=True, seed=13)
-    plain.c_out.delay_spec = None   # as if built without delay=
+    plain = TinyNet("ours", recurrent=True, seed=13, hidden_delays=False)
     with pytest.raises(ModelFileError, match="has no learnable delays"):
         load_model(plain.network, folder)
 
@@ -736,3 +736,59 @@ def test_stray_files_of_a_connection_are_refused(tmp_path, stray, match):
     np.save(tmp_path / f"0-ab-{stray}.npy", np.zeros(3, np.float32))
     with pytest.raises(ModelFileError, match=match):
         load_model(two_layers(names=("ab", "bc"))[0], tmp_path)
+
+
+def _one_connection(name, delay=None, max_delay_steps=None):
+    network = Network(default_params)
+    with network:
+        a = Population(SpikeInput(max_spikes=4), 2)
+        b = Population(LeakyIntegrate(tau_mem=10.0, readout="max_var"), 2)
+        if delay is None:       # mlGeNN's own per-synapse delays
+            conn = Connection(a, b, Dense(np.ones((2, 2)), np.full((2, 2),
+                                                                   2.0)),
+                              Exponential(5.0), name=name,
+                              max_delay_steps=max_delay_steps)
+        else:
+            conn = Connection(a, b, Dense(np.ones((2, 2))), Exponential(5.0),
+                              name=name, delay=delay)
+    return network, conn
+
+
+def test_a_checkpoint_saved_again_after_a_rename_loads(tmp_path):
+    # The first save's files of checkpoint "final" would have matched no
+    # connection of the second network
+    delay = Learnable(np.full((2, 2), 3.0), max_delay_steps=15)
+    save_model(_one_connection("old_name", delay)[0], tmp_path, "final")
+    save_model(_one_connection("old_name", delay)[0], tmp_path, "1")
+    network, _ = _one_connection("new_name", delay)
+    save_model(network, tmp_path, "final")
+    assert sorted(os.listdir(tmp_path)) == [
+        "1-old_name-d.npy", "1-old_name-g.npy", "final-new_name-d.npy",
+        "final-new_name-g.npy", "manifest.json"]
+    assert load_model(_one_connection("new_name", delay)[0], tmp_path) == {
+        "new_name": ["final-new_name-g.npy", "final-new_name-d.npy"]}
+
+
+def test_mlgenns_own_delays_load_back_into_a_network(tmp_path):
+    # mlGeNN's delay path (Dense(w, d), delay_learn_conns) trained by our
+    # compiler saves -d.npy; a fresh network of the same kind takes it
+    # into its Dense, as mlGeNN's Network.load does (it was refused as
+    # "no learnable delays")
+    net = TinyNet("legacy", recurrent=True)
+    x = random_spikes(4, 5, 20, 0.3, seed=1)
+    compiled = net.compile(20, "legacy_io", delay_optimiser=Adam(1.0))
+    with compiled:
+        compiled.train({net.inp: x}, {net.out: np.array([0, 1, 2, 0])},
+                       num_epochs=1)
+        trained = [pull(compiled, c, "d") for c in net.conns()]
+        save_model(compiled, tmp_path, "final")
+    assert not np.allclose(trained[0], net.d_in.ravel(), atol=1e-3)
+    fresh = TinyNet("legacy", recurrent=True)
+    load_model(fresh.network, tmp_path)
+    for conn, delays in zip(fresh.conns(), trained):
+        assert np.allclose(np.ravel(conn.connectivity.delay), delays)
+    # The manifest says they were saved: a lost file is not left unsaid
+    (tmp_path / f"final-{net.c_in.name}-d.npy").unlink()
+    with pytest.raises(ModelFileError, match=f"Missing final-"
+                       f"{net.c_in.name}-d.npy for connection"):
+        load_model(TinyNet("legacy", recurrent=True).network, tmp_path)

@@ -169,3 +169,26 @@ def test_a_kill_while_writing_the_journal_leaves_the_old(tmp_path, saves):
     journal.write_bytes(journal.read_bytes()[:30])
     load_model(TinyNet("ours", recurrent=True, seed=2).network, folder)
     assert contents(folder) == old
+
+
+@pytest.mark.parametrize("kill_at, fail_at",
+                         [(0, 0), (1, 0), (3, 0), ("last", 0), (5, 3)])
+def test_a_checkpoint_saved_again_loses_its_stale_files_as_one(
+        tmp_path, saves, kill_at, fail_at):
+    # A file of checkpoint 3 this save does not write (a connection since
+    # renamed) goes with its renames, and comes back with an undo; another
+    # checkpoint's stays
+    old, new = saves
+    stale, other = {"3-renamed-g.npy": b"stale"}, {"2-renamed-g.npy": b"2"}
+    folder = tmp_path / "model"
+    folder.mkdir()
+    for name, data in {**old, **stale, **other}.items():
+        (folder / name).write_bytes(data)
+    kill_at = len(new) + 1 if kill_at == "last" else kill_at
+    script = SAVE_AND_DIE.format(tests=os.path.dirname(__file__))
+    subprocess.run([sys.executable, "-c", script, str(folder), str(kill_at),
+                    str(fail_at), "7"], capture_output=True)
+    finish_interrupted_save(str(folder))
+    kept_old = kill_at == 1 or fail_at
+    assert contents(folder) == ({**old, **stale, **other} if kept_old
+                                else {**new, **other})
