@@ -120,3 +120,49 @@ def warn_unlike_event_prop_defaults(network):
                     f"Network(default_params):` (default_params from "
                     f"ml_genn.compilers.event_prop_compiler) or pass "
                     f"{name}={value!r}.", stacklevel=3)
+
+
+def _given_values(value):
+    """``value`` as a float array if it is numbers (not an initializer or
+    a string), else None."""
+    if isinstance(value, (numbers.Real, np.ndarray, list, tuple)):
+        try:
+            return np.asarray(value, dtype=float)
+        except (TypeError, ValueError):
+            return None
+    return None
+
+
+def check_finite_weights(network):
+    """Initial weights given as numbers must be finite: a NaN trained on
+    and surfaced only after the first epoch (NonFiniteError), blaming
+    the learning rates."""
+    for conn in network.connections:
+        weights = _given_values(getattr(conn.connectivity, "weight", None))
+        if weights is not None and not np.all(np.isfinite(weights)):
+            bad = int(np.sum(~np.isfinite(weights)))
+            raise ValueError(
+                f"Connection {conn.name}: {bad} of its {weights.size} "
+                f"initial weights are NaN or inf; give finite weights")
+
+
+def warn_delays_past_example(network, example_timesteps, dt):
+    """Warn for a connection whose every initial delay (given as numbers)
+    is as long as an example or longer: no spike reaches its target in
+    an example, so nothing learns (usually delays given in ms, not in
+    timesteps)."""
+    for conn in network.connections:
+        spec = getattr(conn, "delay_spec", None)
+        parts = (spec.parts if hasattr(spec, "parts")
+                 else [(None, spec.init)] if spec is not None else [])
+        shortest = [_given_values(init) for _, init in parts]
+        if not parts or any(v is None or v.size == 0 for v in shortest):
+            continue
+        # Per-neuron parts add up along each synapse
+        if sum(float(v.min()) for v in shortest) >= example_timesteps:
+            warnings.warn(
+                f"Connection {conn.name}: every initial delay is at least "
+                f"an example's {example_timesteps} timesteps, so no spike "
+                f"reaches {conn.target().name} within an example and "
+                f"nothing learns. Delays are in timesteps, not ms (at dt "
+                f"{dt} ms, 10 ms is {10.0 / dt:g} steps).", stacklevel=3)

@@ -17,7 +17,10 @@ from ml_genn.utils.network import get_underlying_conn
 from pygenn import SynapseMatrixType, create_var_ref, create_wu_var_ref
 
 from .checks import (check_batch_size, check_compiler_arguments,
-                     check_time_constants, warn_unlike_event_prop_defaults)
+                     check_finite_weights, check_optimiser_ranges,
+                     check_time_constants,
+                     warn_delays_past_example,
+                     warn_unlike_event_prop_defaults)
 from .backends import (CPU_BACKENDS, backend_name, caller_model_name,
                        check_genn_kwargs, with_cpu_optimisation)
 from .genn_models import (add_dropped_spike_counter, block_last_step_spikes,
@@ -124,6 +127,8 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
         check_loaded_dt(network, self.dt)
         warn_unlike_event_prop_defaults(network)
         check_time_constants(network)
+        check_finite_weights(network)
+        warn_delays_past_example(network, self.example_timesteps, self.dt)
         COMPILED_NETWORKS.add(network)
         self.host_communicator = None
         comm = self.communicator
@@ -173,6 +178,11 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
             (pop, *learned) for pop in network.populations
             if (kind := get_neuron_kind(pop.neuron)) is not None
             for learned in kind.learnable(pop.neuron)]
+        for pop, param, _, spec in compile_state.learnable_params:
+            if spec.optimiser is not None:
+                check_optimiser_ranges(f"LearnableParam optimiser of "
+                                       f"{pop.name}'s {param}",
+                                       spec.optimiser)
         return compile_state
 
     def _learnable_spec(self, conn):
@@ -313,16 +323,24 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
             compiled.optimisers.append((self._delay_optimiser, delay_cus))
         compiled.delay_optimiser_updates = delay_cus
 
-        param_cus = [
-            self._learn(genn_model, self._param_optimiser, f"Param{i}",
-                        param, gradient_var, (spec.low, spec.high),
-                        lambda var, p=neuron_populations[pop]: p,
-                        create_var_ref, lambda p, var: p.vars[var],
-                        gradients)
-            for i, (pop, param, gradient_var, spec)
-            in enumerate(compile_state.learnable_params)]
-        if param_cus:
-            compiled.optimisers.append((self._param_optimiser, param_cus))
+        # One optimiser for the parameters, but where a LearnableParam
+        # brings its own (time constants of 200 ms and factors near 1
+        # hardly suit one rate): [what, optimiser, custom updates]
+        param_optimisers = []
+        for i, (pop, param, gradient_var, spec) in enumerate(
+                compile_state.learnable_params):
+            optimiser = spec.optimiser or self._param_optimiser
+            found = [o for o in param_optimisers if o[1] is optimiser]
+            if not found:
+                found = [[f"{pop.name}'s {param}" if spec.optimiser
+                          else "neuron parameters", optimiser, []]]
+                param_optimisers += found
+            found[0][2].append(self._learn(
+                genn_model, optimiser, f"Param{i}", param, gradient_var,
+                (spec.low, spec.high),
+                lambda var, p=neuron_populations[pop]: p,
+                create_var_ref, lambda p, var: p.vars[var], gradients))
+        compiled.optimisers += [(o, cus) for _, o, cus in param_optimisers]
 
         if self.accumulate_examples > 1 or self.host_communicator:
             weight_pops = [connection_populations[c] for c, weight, _
@@ -351,24 +369,27 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
             self.max_spikes, self.strict_spike_buffer))
         compiled.base_train_callbacks.append(
             NoStepWarning(self.accumulate_examples))
+        # Every rank holds the same weights and rates: one warns
+        comm = self.host_communicator or self.communicator
+        quiet = comm is not None and comm.rank != 0
         compiled.base_train_callbacks.append(LearningRateMonitor(
             self._optimiser,
             {**({"delays": self._delay_optimiser} if delay_cus else {}),
-             **({"neuron parameters": self._param_optimiser}
-                if param_cus else {})}))
+             **{what: o for what, o, _ in param_optimisers}}, quiet))
+        weights = {c: g for c, g in connection_populations.items()
+                   if "Gradient" in g.vars}
         compiled.base_train_callbacks.append(NoGradientMonitor(
-            {f"{c.name} ({c.source().name} -> {c.target().name})":
-             g.vars["g"] for c, g in connection_populations.items()
-             if "Gradient" in g.vars}, self.accumulate_examples,
-            self._optimiser))
+            {f"{c.name} ({c.source().name} -> {c.target().name})": g
+             for c, g in weights.items()}, self.accumulate_examples,
+            self._optimiser, quiet))
         compiled.base_train_callbacks.append(NonFiniteMonitor(
             {**{f"the weights of {c.name}": g.vars["g"]
-                for c, g in connection_populations.items()
-                if "Gradient" in g.vars},
+                for c, g in weights.items()},
              **{f"{name}'s {var_name}": var
                 for name, cu in genn_model.custom_updates.items()
                 if cu.update_group_name == "GradientLearn"
-                for var_name, var in cu.vars.items()}}))
+                for var_name, var in cu.vars.items()}},
+            connection_populations.values()))
         compiled.learnable_delays = compile_state.learnable_delays
         compiled.learnable_params = compile_state.learnable_params
         compiled.examples_per_step = self.accumulate_examples

@@ -258,11 +258,11 @@ def set_delays(compiled_net, connection, delays):
         Compiled by :class:`EventPropCompiler`, inside its ``with`` block.
     connection : Connection
         A connection with ``delay=Learnable(...)``.
-    delays : array_like or dict
-        In timesteps, within ``[0, max_delay_steps]``: what
-        :func:`get_delays` returns or the same values flat; for mixed
-        delays a dict with some or all of the kinds (a single kind may
-        also be given as ``{kind: values}``).
+    delays : number, array_like or dict
+        In timesteps, within ``[0, max_delay_steps]``: one number for
+        all, what :func:`get_delays` returns or the same values flat; for
+        mixed delays a dict with some or all of the kinds (a single kind
+        may also be given as ``{kind: values}``).
 
     Nothing is changed unless every value is valid.
     """
@@ -289,6 +289,9 @@ def set_delays(compiled_net, connection, delays):
                     or np.asarray(values).dtype.kind not in "iuf"):
                 raise TypeError
             values = np.asarray(values, dtype=float)
+            if values.ndim == 0:
+                # One number for all, as Learnable(init=) takes it
+                values = np.full(current.shape, float(values))
         except (TypeError, ValueError):
             raise ValueError(f"Connection {conn.name}: {name} delays must "
                              f"be numbers (an array of shape "

@@ -165,8 +165,12 @@ def save_model(target, directory, checkpoint):
         json.dumps(manifest, indent=1).encode())))
     # The checkpoint's files of an earlier save (e.g. of a connection
     # since renamed) go with this one: they would not load beside it
-    save_all(items, remove=lambda name: is_model_file(name)
-             and name.split("-", 1)[0] == checkpoint)
+    removed = save_all(items, remove=lambda name: is_model_file(name)
+                       and name.split("-", 1)[0] == checkpoint
+                       and os.path.isfile(os.path.join(directory, name)))
+    if removed:
+        logger.info(f"removed {', '.join(removed)} from {directory}: files "
+                    f"of checkpoint {checkpoint} this save does not write")
     return [path for path, _ in items]
 
 
@@ -313,9 +317,13 @@ def _load_model(target, directory, checkpoint):
         suffixes = files.get(stem, {})
         saved_kinds = [DELAY_FILE_KINDS[s] for s in sorted(suffixes)
                        if s in DELAY_FILE_KINDS]
-        saved_delay = saved_entries.get(stem, {}).get("delay") or {}
-        if spec is None and (saved_kinds == ["synaptic"]
-                             or saved_delay.get("kind") == "synaptic"):
+        # The kinds of the model's learned delays: its files', or else
+        # its manifest's (a lost delay file is not a model without delays)
+        recorded = (saved_entries.get(stem, {}).get("delay") or {}).get(
+            "kind", "fixed")
+        model_kinds = saved_kinds or ([] if recorded == "fixed"
+                                      else recorded.split("+"))
+        if spec is None and model_kinds == ["synaptic"]:
             spec = mlgenn_delays(target, conn)
         parts = [] if spec is None else [k for k, _ in spec.parts]
         expected = [WEIGHT_SUFFIX] + [k.file_suffix for k in parts]
@@ -325,16 +333,21 @@ def _load_model(target, directory, checkpoint):
                 f"connection {conn.name} ({sorted(suffixes.values())}), "
                 f"which no connection has together (synaptic delays "
                 f"combine with no other kind); remove the stray ones")
-        if saved_kinds and sorted(saved_kinds) != sorted(
+        if model_kinds and sorted(model_kinds) != sorted(
                 k.name for k in parts):
             has = ("no learnable delays" if spec is None else
                    f"learnable {spec.kind.name} delays")
+            kinds = "+".join(model_kinds)
+            mlgenn = (" (or, for mlGeNN's own Dense(w, d) delays, "
+                      "max_delay_steps=)" if spec is None
+                      and kinds == "synaptic"
+                      and hasattr(conn.connectivity, "delay") else "")
             raise ModelFileError(
                 f"Connection {conn.name} has {has}, but the model in "
-                f"{directory} has {'+'.join(saved_kinds)} delays for it "
+                f"{directory} has {kinds} delays for it "
                 f"({sorted(suffixes.values())}); give it "
-                f"delay=Learnable(..., kind=\"{'+'.join(saved_kinds)}\") "
-                f"as the model was trained, or remove those files")
+                f"delay=Learnable(..., kind=\"{kinds}\"){mlgenn} as the "
+                f"model was trained, or remove those files")
         for suffix in expected:
             if suffix not in suffixes:
                 name = f"{checkpoint}-{stem}-{suffix}.npy"

@@ -25,6 +25,7 @@ import re
 import secrets
 import shutil
 from contextlib import contextmanager
+from itertools import zip_longest
 
 from .errors import ModelFileError
 
@@ -68,7 +69,8 @@ def save_all(items, remove=None):
     """Write each ``(path, write)``, all in one folder, as one (see the
     module): ``write(f)`` writes the contents to an open binary file.
     ``remove(name)``: whether the save also removes the folder's file
-    ``name`` (asked, under the lock, of each file not written)."""
+    ``name`` (asked, under the lock, of each file not written). Returns
+    the names of the files removed."""
     folders = {os.path.dirname(os.path.abspath(p)) for p, _ in items}
     if len(folders) != 1:
         raise ValueError(f"save_all writes into one folder, not {folders}")
@@ -92,8 +94,9 @@ def save_all(items, remove=None):
                             for name in (PENDING_JOURNAL, JOURNAL))
         try:
             _write(pending, lambda f: f.write(json.dumps(entries).encode()))
-            writes = [write for _, write in items] + [None] * len(entries)
-            for (temporary, name, backup), write in zip(entries, writes):
+            writes = [write for _, write in items]
+            for (temporary, name, backup), write in zip_longest(entries,
+                                                                writes):
                 if temporary is not None:
                     _write(os.path.join(folder, temporary), write)
                 if backup is not None:
@@ -115,6 +118,7 @@ def save_all(items, remove=None):
             _finish(folder)
             raise
         _finish(folder)
+    return [name for temporary, name, _ in entries if temporary is None]
 
 
 def finish_interrupted_save(folder):

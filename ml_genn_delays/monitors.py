@@ -18,8 +18,8 @@ class NoStepWarning(Callback):
     discards the last batch of every epoch (see
     :class:`~ml_genn_delays.training.GradientAccumulation`), so an epoch
     of at most one batch (``examples_per_step`` examples on the CPU)
-    trains nothing, which
-    looks like a broken run rather than a too-large ``batch_size``.
+    trains nothing, which looks like a broken run rather than a
+    too-large ``batch_size``.
     """
 
     def __init__(self, examples_per_step: int = 1):
@@ -127,16 +127,23 @@ class NonFiniteMonitor(Callback):
     ----------
     genn_vars : dict
         {description: pygenn variable}.
+    groups : iterable, optional
+        The synapse groups whose (sparse) synapses the variables are read
+        through.
     """
 
-    def __init__(self, genn_vars: dict):
+    def __init__(self, genn_vars: dict, groups=()):
         self.genn_vars = genn_vars
+        self.groups = list(groups)
+
+    def set_params(self, **kwargs):
+        pull_sparse_connectivity(self.groups)
 
     def on_epoch_end(self, epoch, metrics):
         bad = []
         for what, var in self.genn_vars.items():
             var.pull_from_device()
-            if not np.all(np.isfinite(var.values)):  # (sparse: no view)
+            if not np.all(np.isfinite(var.values)):
                 bad.append(what)
         if bad:
             raise NonFiniteError(
@@ -162,48 +169,70 @@ class NoGradientMonitor(Callback):
 
     Parameters
     ----------
-    genn_vars : dict
-        {description of a connection: its pygenn weight variable}.
+    groups : dict
+        {description of a connection: its pygenn synapse group}.
     examples_per_step : int
         Examples per optimiser step (CPU batches), to tell an epoch that
         takes no step (:class:`NoStepWarning`) from one that learned
         nothing.
     optimiser : mlGeNN Optimiser, optional
-        The weights' optimiser: while its learning rate ``alpha`` is 0
-        (on purpose, e.g. to read gradients), nothing is checked.
+        The weights' optimiser: an epoch in which a callback set its
+        learning rate ``alpha`` to 0 (on purpose: to read gradients, or to
+        train the delays alone) is not checked.
+    quiet : bool
+        Check, but do not warn (MPI ranks but the first: every rank holds
+        the same weights).
     """
 
-    def __init__(self, genn_vars: dict, examples_per_step: int = 1,
-                 optimiser=None):
-        self.genn_vars = genn_vars
+    def __init__(self, groups: dict, examples_per_step: int = 1,
+                 optimiser=None, quiet: bool = False):
+        self.groups = groups
         self.n = examples_per_step
         self.optimiser = optimiser
+        self.quiet = quiet
         self.warned = set()
         self._before = {}
 
     def set_params(self, num_batches, **kwargs):
         # A batch's step comes after the next batch: one step fewer
         self._steps = -(-num_batches // self.n) - 1
+        pull_sparse_connectivity(self.groups.values())
+
+    def _frozen(self):
+        return getattr(self.optimiser, "alpha", None) == 0
 
     def on_epoch_begin(self, epoch):
+        # (mlGeNN calls this before the user's callbacks: the learning
+        # rate is looked at batch by batch)
         self._before = {}
-        if self._steps < 1 or getattr(self.optimiser, "alpha", None) == 0:
+        self._skip = self._steps < 1
+        if self._skip:
             return
-        for what, var in self.genn_vars.items():
+        for what, group in self.groups.items():
             if what not in self.warned:
-                var.pull_from_device()
-                self._before[what] = np.array(var.values)
+                group.vars["g"].pull_from_device()
+                self._before[what] = np.array(group.vars["g"].values)
+
+    def on_batch_begin(self, batch):
+        self._skip = self._skip or self._frozen()
+
+    def on_batch_end(self, batch, metrics):
+        self._skip = self._skip or self._frozen()
 
     def on_epoch_end(self, epoch, metrics):
+        before, self._before = self._before, {}
+        if self._skip:
+            return
         still = []
-        for what, before in self._before.items():
-            var = self.genn_vars[what]
+        for what, values in before.items():
+            var = self.groups[what].vars["g"]
             var.pull_from_device()
-            if np.array_equal(np.asarray(var.values), before):
+            if np.array_equal(np.asarray(var.values), values):
                 still.append(what)
-        self._before = {}
-        if still:
-            self.warned.update(still)
+        if not still:
+            return
+        self.warned.update(still)
+        if not self.quiet:
             warnings.warn(
                 f"Epoch {epoch} took {self._steps} optimiser step"
                 f"{'s' if self._steps > 1 else ''} and left the weights of "
@@ -212,11 +241,25 @@ class NoGradientMonitor(Callback):
                 f"flow through spikes, so a connection gets none when its "
                 f"source fires no spike, its target is a hidden "
                 f"population that fires none, or its delays carry every "
-                f"spike past the end of the example. Record spike counts "
-                f"(mlGeNN's SpikeRecorder(pop, record_counts=True)) to "
-                f"find the silent layer, then raise the initial weights "
+                f"spike past the end of the example; nor when the loss "
+                f"does not depend on them (e.g. a max_var readout whose "
+                f"maximum is its initial voltage). To find a silent "
+                f"layer, record its spikes (Population(..., "
+                f"record_spikes=True) and mlGeNN's SpikeRecorder(pop, "
+                f"record_counts=True)); then raise the initial weights "
                 f"into it or lower its threshold.", NoGradientWarning,
                 stacklevel=2)
+
+
+def pull_sparse_connectivity(groups):
+    """Pull the synapses of the sparse ones of ``groups``: a sparse
+    variable's values are read through the host's copy of them, which
+    GeNN fills on the GPU only when asked (there an empty copy would
+    read as no values)."""
+    from pygenn import SynapseMatrixConnectivity
+    for group in groups:
+        if group.matrix_type & SynapseMatrixConnectivity.SPARSE:
+            group.pull_connectivity_from_device()
 
 
 class LearningRateMonitor(Callback):
@@ -236,10 +279,13 @@ class LearningRateMonitor(Callback):
         The weights' optimiser.
     others : dict
         {what it trains, e.g. "delays": its optimiser}.
+    quiet : bool
+        Do not warn (MPI ranks but the first).
     """
 
-    def __init__(self, weights, others: dict):
+    def __init__(self, weights, others: dict, quiet: bool = False):
         self.weights = weights
+        self.quiet = quiet
         # Only optimisers of their own that start at another rate
         self.others = {what: o for what, o in others.items()
                        if o is not weights and _alpha(o) is not None
@@ -253,6 +299,8 @@ class LearningRateMonitor(Callback):
         for what, optimiser in list(self.others.items()):
             if _alpha(optimiser) == _alpha(self.weights):
                 del self.others[what]
+                if self.quiet:
+                    continue
                 warnings.warn(
                     f"In epoch {self._epoch} a callback set the learning "
                     f"rate of the {what}' optimiser to the weights' "
@@ -268,3 +316,35 @@ class LearningRateMonitor(Callback):
 
 def _alpha(optimiser):
     return getattr(optimiser, "alpha", None)
+
+
+class EpochOrder:
+    """Warns once when a callback kept across ``train`` calls sees its
+    epoch numbers start again: mlGeNN numbers each call's epochs from its
+    ``start_epoch`` (0 unless given), so training one epoch per call
+    without it gives every epoch the number 0.
+
+    Parameters
+    ----------
+    what : str
+        The callback, for the message.
+    consequence : str
+        What goes wrong then, for the message.
+    """
+
+    def __init__(self, what: str, consequence: str):
+        self.what = what
+        self.consequence = consequence
+        self._last = None
+        self._warned = False
+
+    def see(self, epoch: int):
+        last, self._last = self._last, epoch
+        if last is not None and epoch <= last and not self._warned:
+            self._warned = True
+            warnings.warn(
+                f"{self.what} saw epoch {epoch} after epoch {last}: mlGeNN "
+                f"numbers the epochs of each train() call from its "
+                f"start_epoch, 0 unless given, so {self.consequence}. "
+                f"Training one epoch per call, pass start_epoch=epoch.",
+                stacklevel=3)

@@ -7,6 +7,7 @@ from ml_genn import Connection
 from ml_genn.callbacks import Callback
 
 from .evaluation import get_delays, set_delays
+from .monitors import EpochOrder
 from .wholes import require_whole
 
 
@@ -52,6 +53,12 @@ class DelayPruning(Callback):
         Prune gradually in this many stages (the pruned set only grows).
     connections : list of Connection, or Connection, optional
         Which connections (default: every learnable one).
+
+    Notes
+    -----
+    Epochs are the numbers mlGeNN gives: each ``train`` call counts from
+    its ``start_epoch`` (0 unless given). Training one epoch per call,
+    pass ``start_epoch=epoch`` (a repeated number warns).
     """
 
     def __init__(self, keep: float, every: int = 1, start: int = 0,
@@ -72,6 +79,8 @@ class DelayPruning(Callback):
         self.stages = stages
         self.connections = _connection_list(connections)
         self.pruned = {}
+        self._order = EpochOrder("DelayPruning", "its stages, set in "
+                                 "epochs, come once or never")
 
     def set_params(self, compiled_network, **kwargs):
         self._net = compiled_network
@@ -91,6 +100,7 @@ class DelayPruning(Callback):
             self.pruned.setdefault(conn, None)
 
     def on_epoch_end(self, epoch, metrics):
+        self._order.see(epoch)
         stage, off = divmod(epoch - self.start, self.every)
         if epoch < self.start or off or stage >= self.stages:
             return

@@ -7,6 +7,7 @@ import numpy as np
 from ml_genn.callbacks import Callback
 
 from .io import save_model
+from .monitors import EpochOrder
 from .wholes import require_whole
 
 
@@ -133,6 +134,12 @@ class ModelCheckpoint(Callback):
     last : bool
         Also save after the last epoch of each ``train`` call. Turn it off
         when training one epoch per call (else every epoch is saved).
+
+    Notes
+    -----
+    Epochs are the numbers mlGeNN gives: each ``train`` call counts from
+    its ``start_epoch`` (0 unless given). Training one epoch per call,
+    pass ``start_epoch=epoch`` (a repeated number warns).
     """
 
     def __init__(self, directory, every: int = 1, last: bool = True):
@@ -145,6 +152,8 @@ class ModelCheckpoint(Callback):
         self.directory = directory
         self.every = every
         self.last = last
+        self._order = EpochOrder("ModelCheckpoint",
+                                 "each save replaces the last")
 
     def set_params(self, compiled_network, num_epochs, **kwargs):
         self._net = compiled_network
@@ -152,6 +161,7 @@ class ModelCheckpoint(Callback):
         self._first = None
 
     def on_epoch_begin(self, epoch):
+        self._order.see(epoch)
         if self._first is None:
             self._first = epoch
 

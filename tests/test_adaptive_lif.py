@@ -344,3 +344,38 @@ def test_membrane_time_constant_may_equal_the_synaptic_one():
     assert np.all(np.isfinite(results[0])) and np.any(results[0] != 0.0)
     assert rel_err(results[0], results[1]) < 1e-2
     assert rel_err(results[0], results[2]) < 0.2
+
+
+def test_a_parameter_may_bring_its_own_optimiser():
+    # Adam moves a value by about its rate a step: a 150 ms tau_adapt and
+    # a factor near 1 want different rates. The shared optimiser here
+    # learns nothing (SGD(0)); tau_adapt's own does
+    from ml_genn.optimisers import Adam
+    from ml_genn_delays import get_params
+    own = Adam(0.5)
+    neuron = AdaptiveLeakyIntegrateFire(
+        tau_adapt=LearnableParam(150.0, 5.0, 500.0, optimiser=own),
+        a=LearnableParam(0.5, -2.0, 2.0), b=LearnableParam(0.5, 0.0, 2.0))
+    net = TinyNet("ours", hidden=neuron, seed=4)
+    x = random_spikes(4, 5, TIMESTEPS, 0.25, seed=3)
+    compiled = net.compile(TIMESTEPS, "adlif_own_optimiser",
+                           param_optimiser=SGD(0.0))
+    with compiled:
+        compiled.train({net.inp: x}, {net.out: np.array([0, 1, 2, 0])},
+                       num_epochs=2, shuffle=False, callbacks=[])
+        learned = get_params(compiled, net.hid)
+    assert [o for o, _ in compiled.optimisers].count(own) == 1
+    assert np.all(learned["a"] == 0.5) and np.all(learned["b"] == 0.5)
+    assert np.abs(learned["tau_adapt"] - 150.0).max() > 0.4
+
+
+@pytest.mark.parametrize("optimiser, error, message", [
+    ("adam", TypeError, "optimiser must be an mlGeNN Optimiser"),
+    (SGD(-1.0), ValueError, r"LearnableParam optimiser of .*'s TauAdapt: "
+                            r"SGD has alpha=-1.0")])
+def test_a_bad_parameter_optimiser_is_refused(optimiser, error, message):
+    with pytest.raises(error, match=message):
+        net = TinyNet("ours", seed=4, hidden=AdaptiveLeakyIntegrateFire(
+            tau_adapt=LearnableParam(150.0, 5.0, 500.0,
+                                     optimiser=optimiser)))
+        net.compile(TIMESTEPS, "adlif_bad_optimiser")

@@ -530,3 +530,80 @@ def test_a_schedule_giving_the_delays_the_weights_rate_warns(schedule,
         assert messages[0].startswith(
             "In epoch 0 a callback set the learning rate of the delays' "
             "optimiser to the weights' (0.003)")
+
+
+@pytest.mark.parametrize("w_in, warned", [(2.0, []), (0.0, ["Epoch 1 "])])
+def test_an_epoch_with_the_weights_rate_set_to_0_is_not_checked(w_in,
+                                                                 warned):
+    # A callback freezes the weights in epoch 0 (e.g. to train the delays
+    # alone); mlGeNN calls it after the monitor's on_epoch_begin, which
+    # then still saw the last epoch's rate and warned wrongly
+    import warnings
+    from ml_genn.callbacks import Callback
+    from networks import random_spikes
+    from ml_genn_delays import NoGradientWarning
+
+    class FreezeFirstEpoch(Callback):
+        def set_params(self, compiled_network, **kwargs):
+            self.weights = compiled_network.optimisers[0][0]
+
+        def on_epoch_begin(self, epoch):
+            self.weights.alpha = 0.0 if epoch == 0 else 1e-2
+
+    a, b, compiled = _two_layers(w_in, f"freeze{int(w_in)}")
+    x = random_spikes(4, 5, 20, 0.3, seed=1)
+    with compiled, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        compiled.train({a: x}, {b: np.array([0, 1, 2, 0])}, num_epochs=2,
+                       callbacks=[FreezeFirstEpoch()])
+    assert [str(w.message)[:8] for w in caught
+            if w.category is NoGradientWarning] == warned
+
+
+def test_a_nan_initial_weight_is_refused_at_compile():
+    # It trained and surfaced after epoch 0 as a NonFiniteError that
+    # blamed the learning rates
+    network = Network(default_params)
+    with network:
+        a = Population(SpikeInput(max_spikes=10), 3)
+        b = Population(LeakyIntegrate(readout="avg_var"), 2)
+        Connection(a, b, Dense(np.array([[1.0, np.nan]] * 3)),
+                   Exponential(5.0), name="nan_w")
+    with pytest.raises(ValueError, match=r"Connection nan_w: 3 of its 6 "
+                       r"initial weights are NaN or inf"):
+        EventPropCompiler(20, "sparse_categorical_crossentropy").compile(
+            network, name="nan_w")
+
+
+@pytest.mark.parametrize("delay, warned", [
+    (Learnable(150.0, 200), True), (Learnable(np.full((3, 2), 25.0), 30),
+                                    True),
+    (Learnable((12.0, np.full(2, 10.0)), 30, kind="axonal+dendritic"), True),
+    (Learnable((12.0, np.array([10.0, 2.0])), 30, kind="axonal+dendritic"),
+     False),
+    (Learnable(np.arange(6.0).reshape(3, 2) * 5, 30), False),
+    (Learnable(Uniform(25.0, 30.0), 30), False)])   # an initializer: unknown
+def test_delays_past_the_example_warn_at_compile(delay, warned):
+    # Delays given in ms at dt 0.1 ms, say: no spike arrives in an
+    # example, and only a NoGradientWarning after an epoch said anything
+    import warnings
+    network = Network(default_params)
+    with network:
+        a = Population(SpikeInput(max_spikes=10), 3)
+        # (dendritic delays need a hidden target)
+        b = Population(LeakyIntegrateFire(v_thresh=1.0), 2)
+        c = Population(LeakyIntegrate(readout="avg_var"), 2)
+        Connection(a, b, Dense(1.0), Exponential(5.0), name="late",
+                   delay=delay)
+        Connection(b, c, Dense(1.0), Exponential(5.0))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        EventPropCompiler(20, "sparse_categorical_crossentropy").compile(
+            network, name="late")
+    said = [str(w.message) for w in caught
+            if "timesteps, not ms" in str(w.message)]
+    assert said == ([f"Connection late: every initial delay is at least "
+                     f"an example's 20 timesteps, so no spike reaches "
+                     f"{b.name} within an example and nothing learns. "
+                     f"Delays are in timesteps, not ms (at dt 1.0 ms, 10 "
+                     f"ms is 10 steps)."] if warned else [])

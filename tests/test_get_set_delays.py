@@ -25,6 +25,9 @@ def test_get_set_round_trip_and_effect():
         # And by kind name, as for mixed delays
         set_delays(compiled, net.c_in, {"synaptic": new})
         np.testing.assert_array_equal(get_delays(compiled, net.c_in), new)
+        # One number for all, as Learnable(init=) takes it
+        set_delays(compiled, net.c_in, 4)
+        assert np.all(get_delays(compiled, net.c_in) == 4.0)
         # Both bounds are delays it may take
         set_delays(compiled, net.c_in, np.full_like(d, 10.0))
         assert np.all(get_delays(compiled, net.c_in) == 10.0)
@@ -33,6 +36,7 @@ def test_get_set_round_trip_and_effect():
         for bad, match in [(np.full((5, 4), -1.0), r"\[0, 10\]"),
                            (np.full((5, 4), 11.0), r"\[0, 10\]"),
                            (np.full((5, 4), np.nan), "NaN"),
+                           (11.0, r"\[0, 10\]"),
                            (np.zeros((4, 5)), r"shape \(5, 4\)")]:
             with pytest.raises(ValueError, match=match):
                 set_delays(compiled, net.c_in, bad)

@@ -792,3 +792,21 @@ def test_mlgenns_own_delays_load_back_into_a_network(tmp_path):
     with pytest.raises(ModelFileError, match=f"Missing final-"
                        f"{net.c_in.name}-d.npy for connection"):
         load_model(TinyNet("legacy", recurrent=True).network, tmp_path)
+
+
+def test_mlgenns_delays_without_max_delay_steps_are_named(tmp_path):
+    # Dense(w, d) without max_delay_steps has fixed delays in mlGeNN: a
+    # model with learned ones is refused (naming max_delay_steps=), also
+    # when its delay file is lost (the manifest says it had one)
+    delay = Learnable(np.full((2, 2), 3.0), max_delay_steps=15)
+    save_model(_one_connection("c", delay)[0], tmp_path, "final")
+    for lost in (False, True):
+        if lost:
+            (tmp_path / "final-c-d.npy").unlink()
+        with pytest.raises(ModelFileError, match=r"has synaptic delays for "
+                           r"it .*or, for mlGeNN's own Dense\(w, d\) "
+                           r"delays, max_delay_steps="):
+            load_model(_one_connection("c")[0], tmp_path)
+    # With it, the lost file is missed by name
+    with pytest.raises(ModelFileError, match="Missing final-c-d.npy"):
+        load_model(_one_connection("c", max_delay_steps=15)[0], tmp_path)

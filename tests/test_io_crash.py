@@ -171,8 +171,8 @@ def test_a_kill_while_writing_the_journal_leaves_the_old(tmp_path, saves):
     assert contents(folder) == old
 
 
-@pytest.mark.parametrize("kill_at, fail_at",
-                         [(0, 0), (1, 0), (3, 0), ("last", 0), (5, 3)])
+@pytest.mark.parametrize("kill_at, fail_at", [
+    (0, 0), (1, 0), (3, 0), ("last", 0), (5, 3), ("unlink", 0)])
 def test_a_checkpoint_saved_again_loses_its_stale_files_as_one(
         tmp_path, saves, kill_at, fail_at):
     # A file of checkpoint 3 this save does not write (a connection since
@@ -184,10 +184,22 @@ def test_a_checkpoint_saved_again_loses_its_stale_files_as_one(
     folder.mkdir()
     for name, data in {**old, **stale, **other}.items():
         (folder / name).write_bytes(data)
-    kill_at = len(new) + 1 if kill_at == "last" else kill_at
-    script = SAVE_AND_DIE.format(tests=os.path.dirname(__file__))
-    subprocess.run([sys.executable, "-c", script, str(folder), str(kill_at),
-                    str(fail_at), "7"], capture_output=True)
+    if kill_at == "unlink":     # the removal itself kills
+        script = SAVE_AND_DIE.replace(
+            "os.replace = replace", "os.replace = replace\n"
+            "os.unlink = lambda path: os.kill(os.getpid(), signal.SIGKILL)"
+            " if path.endswith('3-renamed-g.npy') else real_unlink(path)"
+            "\nreal_unlink = os.unlink").replace("kill_at, fail_at = ",
+                                                 "kill_at, fail_at = 0, 0 #")
+        script = script.replace("os.unlink = lambda", "real_unlink = "
+                                "os.unlink\nos.unlink = lambda", 1)
+    else:
+        script = SAVE_AND_DIE
+        kill_at = len(new) + 1 if kill_at == "last" else kill_at
+    run = subprocess.run([sys.executable, "-c", script.format(
+        tests=os.path.dirname(__file__)), str(folder), str(kill_at),
+        str(fail_at), "7"], capture_output=True)
+    assert run.returncode == (0 if kill_at == 0 else -9), run.stderr.decode()
     finish_interrupted_save(str(folder))
     kept_old = kill_at == 1 or fail_at
     assert contents(folder) == ({**old, **stale, **other} if kept_old

@@ -1,5 +1,7 @@
 """Delay pruning: the kept fraction, pruned delays stay 0 while training
 goes on, bad arguments."""
+import os
+
 import numpy as np
 import pytest
 
@@ -163,3 +165,33 @@ def test_masks_survive_saving_restoring_and_a_new_train_call():
         resumed.on_epoch_end(0, {})
         assert [resumed.kept_fraction(c) for c in conns[:2]] == [
             pruning.kept_fraction(c) for c in conns[:2]] == [5 / 9, 0.5]
+
+
+@pytest.mark.parametrize("start_epoch", [False, True])
+def test_one_epoch_per_call_without_start_epoch_warns(tmp_path,
+                                                      start_epoch):
+    # Every epoch was epoch 0: pruning stages never came, and each
+    # checkpoint replaced the last, without a word
+    import warnings
+    from ml_genn_delays import ModelCheckpoint
+    network, inp, hid, out, conns = build("synaptic", True)
+    compiled = EventPropCompiler(
+        TIMESTEPS, "sparse_categorical_crossentropy",
+        max_spikes=200).compile(network, name=f"per_call{start_epoch:d}")
+    x = random_spikes(4, 5, TIMESTEPS, 0.2, seed=4)
+    callbacks = [DelayPruning(0.25, start=1, stages=2),
+                 ModelCheckpoint(tmp_path, last=False)]
+    with compiled, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for epoch in range(3):
+            compiled.train({inp: x}, {out: np.array([0, 1, 2, 0])},
+                           num_epochs=1, callbacks=callbacks,
+                           **({"start_epoch": epoch} if start_epoch else {}))
+    said = sorted(str(w.message).split(" saw")[0] for w in caught
+                  if "pass start_epoch=epoch" in str(w.message))
+    assert said == ([] if start_epoch else ["DelayPruning",
+                                            "ModelCheckpoint"])
+    if start_epoch:
+        assert callbacks[0].kept_fraction(conns[0]) == pytest.approx(0.25)
+        assert {n.split("-")[0] for n in os.listdir(tmp_path)
+                if n.endswith(".npy")} == {"0", "1", "2"}

@@ -4,6 +4,7 @@ from numbers import Number
 import numpy as np
 
 from ml_genn.initializers import Initializer, Normal, Uniform
+from ml_genn.optimisers import Optimiser
 
 
 class LearnableParam:
@@ -20,6 +21,12 @@ class LearnableParam:
     low, high : float
         Bounds of the learned values (the units of the parameter, e.g. ms
         for time constants). ``low < high``; ``init`` must lie inside.
+    optimiser : mlGeNN Optimiser, optional
+        This parameter's own optimiser (default: the compiler's
+        ``param_optimiser``, shared by all). Adam moves each value by
+        about its learning rate per step, whatever the parameter's scale:
+        a 200 ms adaptation time constant may want ``Adam(1.0)`` where
+        ``a`` and ``b`` take ``Adam(0.01)``.
 
     Notes
     -----
@@ -38,7 +45,11 @@ class LearnableParam:
     ...     tau_adapt=LearnableParam(150.0, 60.0, 300.0))
     """
 
-    def __init__(self, init, low: float, high: float):
+    def __init__(self, init, low: float, high: float, optimiser=None):
+        if optimiser is not None and not isinstance(optimiser, Optimiser):
+            raise TypeError(f"LearnableParam: optimiser must be an mlGeNN "
+                            f"Optimiser (e.g. Adam(0.5)), got "
+                            f"{optimiser!r}")
         for name, bound in (("low", low), ("high", high)):
             if (isinstance(bound, bool) or not isinstance(bound, Number)
                     or not np.isfinite(bound)):
@@ -70,6 +81,9 @@ class LearnableParam:
         self.init = init
         self.low = float(low)
         self.high = float(high)
+        self.optimiser = optimiser
 
     def __repr__(self):
-        return f"LearnableParam({self.init!r}, {self.low}, {self.high})"
+        own = "" if self.optimiser is None else f", {self.optimiser!r}"
+        return (f"LearnableParam({self.init!r}, {self.low}, {self.high}"
+                f"{own})")
