@@ -40,13 +40,19 @@ def check_compiler_arguments(example_timesteps, batch_size, dt, max_spikes,
     require_whole(max_spikes, "max_spikes", meaning="spikes per neuron "
                   "and example kept for the backward pass")
     for argument, optimiser in optimisers.items():
-        for name, value in vars(optimiser).items():
-            if (isinstance(value, numbers.Real) and not isinstance(value, bool)
-                    and not np.isfinite(value)):
-                raise ValueError(f"{argument}: {type(optimiser).__name__}"
-                                 f" has {name.lstrip('_')}={value!r}; "
-                                 f"give a finite number")
-        check_optimiser_ranges(argument, optimiser)
+        check_optimiser(argument, optimiser)
+
+
+def check_optimiser(argument, optimiser):
+    """ValueError for a hyperparameter of ``optimiser`` that is NaN,
+    infinite or, for mlGeNN's Adam and our SGD, out of range."""
+    for name, value in vars(optimiser).items():
+        if (isinstance(value, numbers.Real) and not isinstance(value, bool)
+                and not np.isfinite(value)):
+            raise ValueError(f"{argument}: {type(optimiser).__name__}"
+                             f" has {name.lstrip('_')}={value!r}; "
+                             f"give a finite number")
+    check_optimiser_ranges(argument, optimiser)
 
 
 #: Ranges of the hyperparameters of mlGeNN's Adam and our SGD, as
@@ -148,9 +154,11 @@ def check_finite_weights(network):
 
 def warn_delays_past_example(network, example_timesteps, dt):
     """Warn for a connection whose every initial delay (given as numbers)
-    is as long as an example or longer: no spike reaches its target in
-    an example, so nothing learns (usually delays given in ms, not in
-    timesteps)."""
+    is too long for a spike to reach its target within an example, so
+    that nothing learns (usually delays given in ms, not timesteps). A
+    spike of step ``t`` arrives in step ``t + 1 + d`` (``d`` rounded),
+    and the last step takes no input: ``d >= example_timesteps - 2``
+    never arrives."""
     for conn in network.connections:
         spec = getattr(conn, "delay_spec", None)
         parts = (spec.parts if hasattr(spec, "parts")
@@ -158,11 +166,13 @@ def warn_delays_past_example(network, example_timesteps, dt):
         shortest = [_given_values(init) for _, init in parts]
         if not parts or any(v is None or v.size == 0 for v in shortest):
             continue
-        # Per-neuron parts add up along each synapse
-        if sum(float(v.min()) for v in shortest) >= example_timesteps:
+        # Per-neuron parts add up along each synapse; rounded halves up
+        longest = example_timesteps - 2
+        if np.floor(sum(float(v.min()) for v in shortest) + 0.5) >= longest:
             warnings.warn(
                 f"Connection {conn.name}: every initial delay is at least "
-                f"an example's {example_timesteps} timesteps, so no spike "
-                f"reaches {conn.target().name} within an example and "
-                f"nothing learns. Delays are in timesteps, not ms (at dt "
-                f"{dt} ms, 10 ms is {10.0 / dt:g} steps).", stacklevel=3)
+                f"{longest} steps, so no spike reaches "
+                f"{conn.target().name} within an example of "
+                f"{example_timesteps} timesteps and nothing learns. Delays "
+                f"are in timesteps, not ms (at dt {dt} ms, 10 ms is "
+                f"{10.0 / dt:g} steps).", stacklevel=3)

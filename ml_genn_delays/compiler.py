@@ -1,5 +1,7 @@
 """EventPropCompiler that learns delays: a thin subclass of mlGeNN's."""
 
+from copy import copy
+
 import numpy as np
 
 from ml_genn.compilers import EventPropCompiler as MLGeNNEventPropCompiler
@@ -17,7 +19,7 @@ from ml_genn.utils.network import get_underlying_conn
 from pygenn import SynapseMatrixType, create_var_ref, create_wu_var_ref
 
 from .checks import (check_batch_size, check_compiler_arguments,
-                     check_finite_weights, check_optimiser_ranges,
+                     check_finite_weights, check_optimiser,
                      check_time_constants,
                      warn_delays_past_example,
                      warn_unlike_event_prop_defaults)
@@ -180,9 +182,8 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
             for learned in kind.learnable(pop.neuron)]
         for pop, param, _, spec in compile_state.learnable_params:
             if spec.optimiser is not None:
-                check_optimiser_ranges(f"LearnableParam optimiser of "
-                                       f"{pop.name}'s {param}",
-                                       spec.optimiser)
+                check_optimiser(f"LearnableParam optimiser of {pop.name}'s "
+                                f"{param}", spec.optimiser)
         return compile_state
 
     def _learnable_spec(self, conn):
@@ -325,21 +326,24 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
 
         # One optimiser for the parameters, but where a LearnableParam
         # brings its own (time constants of 200 ms and factors near 1
-        # hardly suit one rate): [what, optimiser, custom updates]
-        param_optimisers = []
+        # hardly suit one rate)
+        param_optimisers = {}   # id: [what, optimiser, custom updates]
         for i, (pop, param, gradient_var, spec) in enumerate(
                 compile_state.learnable_params):
-            optimiser = spec.optimiser or self._param_optimiser
-            found = [o for o in param_optimisers if o[1] is optimiser]
-            if not found:
-                found = [[f"{pop.name}'s {param}" if spec.optimiser
-                          else "neuron parameters", optimiser, []]]
-                param_optimisers += found
-            found[0][2].append(self._learn(
+            # A copy, as mlGeNN copies the optimisers it is given (one
+            # object shared by parameters stays one optimiser)
+            entry = param_optimisers.setdefault(
+                id(spec.optimiser),
+                ["neuron parameters", self._param_optimiser, []]
+                if spec.optimiser is None else
+                [f"{pop.name}'s {param}", copy(spec.optimiser), []])
+            optimiser = entry[1]
+            entry[2].append(self._learn(
                 genn_model, optimiser, f"Param{i}", param, gradient_var,
                 (spec.low, spec.high),
                 lambda var, p=neuron_populations[pop]: p,
                 create_var_ref, lambda p, var: p.vars[var], gradients))
+        param_optimisers = list(param_optimisers.values())
         compiled.optimisers += [(o, cus) for _, o, cus in param_optimisers]
 
         if self.accumulate_examples > 1 or self.host_communicator:

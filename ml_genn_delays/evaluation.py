@@ -1,5 +1,6 @@
 """Evaluating compiled networks and reading/writing delays."""
 import operator
+from numbers import Number
 
 import numpy as np
 from ml_genn.callbacks import SpikeRecorder, VarRecorder
@@ -270,9 +271,12 @@ def set_delays(compiled_net, connection, delays):
     if len(holders) == 1:
         if not isinstance(delays, dict):
             delays = {holders[0][0].name: delays}
+    elif isinstance(delays, Number) and not isinstance(delays, bool):
+        delays = {kind.name: delays for kind, _ in holders}
     elif not isinstance(delays, dict):
         raise ValueError(f"Connection {conn.name} has {spec.kind.name} "
-                         f"delays: pass a dict by kind name")
+                         f"delays: pass a dict by kind name (or one "
+                         f"number for all)")
     by_name = dict((kind.name, (kind, holder)) for kind, holder in holders)
     unknown = set(delays) - set(by_name)
     if unknown:

@@ -317,12 +317,12 @@ def _load_model(target, directory, checkpoint):
         suffixes = files.get(stem, {})
         saved_kinds = [DELAY_FILE_KINDS[s] for s in sorted(suffixes)
                        if s in DELAY_FILE_KINDS]
-        # The kinds of the model's learned delays: its files', or else
-        # its manifest's (a lost delay file is not a model without delays)
+        # The kinds of the model's learned delays: its files' and its
+        # manifest's (a lost delay file is not a model without them)
         recorded = (saved_entries.get(stem, {}).get("delay") or {}).get(
             "kind", "fixed")
-        model_kinds = saved_kinds or ([] if recorded == "fixed"
-                                      else recorded.split("+"))
+        model_kinds = sorted(set(saved_kinds) | (
+            set() if recorded == "fixed" else set(recorded.split("+"))))
         if spec is None and model_kinds == ["synaptic"]:
             spec = mlgenn_delays(target, conn)
         parts = [] if spec is None else [k for k, _ in spec.parts]

@@ -180,7 +180,7 @@ class NoGradientMonitor(Callback):
         learning rate ``alpha`` to 0 (on purpose: to read gradients, or to
         train the delays alone) is not checked.
     quiet : bool
-        Check, but do not warn (MPI ranks but the first: every rank holds
+        Neither check nor warn (MPI ranks but the first: every rank holds
         the same weights).
     """
 
@@ -205,7 +205,7 @@ class NoGradientMonitor(Callback):
         # (mlGeNN calls this before the user's callbacks: the learning
         # rate is looked at batch by batch)
         self._before = {}
-        self._skip = self._steps < 1
+        self._skip = self._steps < 1 or self.quiet
         if self._skip:
             return
         for what, group in self.groups.items():
@@ -232,23 +232,22 @@ class NoGradientMonitor(Callback):
         if not still:
             return
         self.warned.update(still)
-        if not self.quiet:
-            warnings.warn(
-                f"Epoch {epoch} took {self._steps} optimiser step"
-                f"{'s' if self._steps > 1 else ''} and left the weights of "
-                f"{', '.join(still)} exactly as they were: no gradient "
-                f"reached them or their delays. EventProp's gradients "
-                f"flow through spikes, so a connection gets none when its "
-                f"source fires no spike, its target is a hidden "
-                f"population that fires none, or its delays carry every "
-                f"spike past the end of the example; nor when the loss "
-                f"does not depend on them (e.g. a max_var readout whose "
-                f"maximum is its initial voltage). To find a silent "
-                f"layer, record its spikes (Population(..., "
-                f"record_spikes=True) and mlGeNN's SpikeRecorder(pop, "
-                f"record_counts=True)); then raise the initial weights "
-                f"into it or lower its threshold.", NoGradientWarning,
-                stacklevel=2)
+        warnings.warn(
+            f"Epoch {epoch} took {self._steps} optimiser step"
+            f"{'s' if self._steps > 1 else ''} and left the weights of "
+            f"{', '.join(still)} exactly as they were: no gradient "
+            f"reached them or their delays. EventProp's gradients "
+            f"flow through spikes, so a connection gets none when its "
+            f"source fires no spike, its target is a hidden "
+            f"population that fires none, or its delays carry every "
+            f"spike past the end of the example; nor when the loss "
+            f"does not depend on them (e.g. a max_var readout whose "
+            f"maximum is its initial voltage). To find a silent "
+            f"layer, record its spikes (Population(..., "
+            f"record_spikes=True) and mlGeNN's SpikeRecorder(pop, "
+            f"record_counts=True)); then raise the initial weights "
+            f"into it or lower its threshold.", NoGradientWarning,
+            stacklevel=2)
 
 
 def pull_sparse_connectivity(groups):
@@ -340,7 +339,9 @@ class EpochOrder:
 
     def see(self, epoch: int):
         last, self._last = self._last, epoch
-        if last is not None and epoch <= last and not self._warned:
+        # (an epoch given again as start_epoch, e.g. retried, is meant)
+        again = last is not None and (epoch < last or epoch == last == 0)
+        if again and not self._warned:
             self._warned = True
             warnings.warn(
                 f"{self.what} saw epoch {epoch} after epoch {last}: mlGeNN "

@@ -582,6 +582,8 @@ def test_a_nan_initial_weight_is_refused_at_compile():
     (Learnable((12.0, np.array([10.0, 2.0])), 30, kind="axonal+dendritic"),
      False),
     (Learnable(np.arange(6.0).reshape(3, 2) * 5, 30), False),
+    # A spike of step 0 arrives in step 1 + d; the last step takes none
+    (Learnable(17.5, 30), True), (Learnable(17.4, 30), False),
     (Learnable(Uniform(25.0, 30.0), 30), False)])   # an initializer: unknown
 def test_delays_past_the_example_warn_at_compile(delay, warned):
     # Delays given in ms at dt 0.1 ms, say: no spike arrives in an
@@ -603,7 +605,7 @@ def test_delays_past_the_example_warn_at_compile(delay, warned):
     said = [str(w.message) for w in caught
             if "timesteps, not ms" in str(w.message)]
     assert said == ([f"Connection late: every initial delay is at least "
-                     f"an example's 20 timesteps, so no spike reaches "
-                     f"{b.name} within an example and nothing learns. "
-                     f"Delays are in timesteps, not ms (at dt 1.0 ms, 10 "
-                     f"ms is 10 steps)."] if warned else [])
+                     f"18 steps, so no spike reaches {b.name} within an "
+                     f"example of 20 timesteps and nothing learns. Delays "
+                     f"are in timesteps, not ms (at dt 1.0 ms, 10 ms is 10 "
+                     f"steps)."] if warned else [])

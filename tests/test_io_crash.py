@@ -187,12 +187,10 @@ def test_a_checkpoint_saved_again_loses_its_stale_files_as_one(
     if kill_at == "unlink":     # the removal itself kills
         script = SAVE_AND_DIE.replace(
             "os.replace = replace", "os.replace = replace\n"
+            "real_unlink = os.unlink\n"
             "os.unlink = lambda path: os.kill(os.getpid(), signal.SIGKILL)"
             " if path.endswith('3-renamed-g.npy') else real_unlink(path)"
-            "\nreal_unlink = os.unlink").replace("kill_at, fail_at = ",
-                                                 "kill_at, fail_at = 0, 0 #")
-        script = script.replace("os.unlink = lambda", "real_unlink = "
-                                "os.unlink\nos.unlink = lambda", 1)
+            ).replace("kill_at, fail_at = ", "kill_at, fail_at = 0, 0 #")
     else:
         script = SAVE_AND_DIE
         kill_at = len(new) + 1 if kill_at == "last" else kill_at

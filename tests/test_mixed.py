@@ -102,6 +102,10 @@ def test_mixed_delays_read_write_save_load_and_prune(tmp_path):
         assert sorted(delays) == ["axonal", "dendritic"]
         with pytest.raises(ValueError, match="pass a dict"):
             set_delays(compiled, conns[0], np.zeros(5))
+        # One number for every part, as Learnable(init=) takes it
+        set_delays(compiled, conns[0], 3)
+        assert all(np.all(v == 3.0)
+                   for v in get_delays(compiled, conns[0]).values())
         with pytest.raises(ValueError, match="no \\['synaptic'\\]"):
             set_delays(compiled, conns[0], {"synaptic": np.zeros((5, 4))})
         set_delays(compiled, conns[0], {"axonal": np.arange(5.0)})
@@ -316,3 +320,15 @@ def test_clamped_sum_warning_counts_listed_synapses_only(tmp_path):
     # (0, 0): 5 + 2 = 7 > 6; (2, 1): 5 + 0; all 6 pairs would give 3
     with pytest.warns(UserWarning, match=r"; 1 of 2 synapses sum above"):
         load_model(network(), tmp_path)
+
+
+def test_a_mixed_model_with_a_lost_part_names_the_lost_file(tmp_path):
+    # With one part's file gone, the files alone looked like a model of
+    # the other kind ("give it kind=\"axonal\""); the manifest says both
+    network = build(True, False)[0]
+    save_model(network, tmp_path, checkpoint=0)
+    lost = next(p for p in tmp_path.iterdir() if p.name.endswith("-dd.npy"))
+    lost.unlink()
+    with pytest.raises(ValueError, match=f"Missing {lost.name} for "):
+        load_model(build(True, False)[0], tmp_path)
+

@@ -195,3 +195,19 @@ def test_one_epoch_per_call_without_start_epoch_warns(tmp_path,
         assert callbacks[0].kept_fraction(conns[0]) == pytest.approx(0.25)
         assert {n.split("-")[0] for n in os.listdir(tmp_path)
                 if n.endswith(".npy")} == {"0", "1", "2"}
+
+
+def test_an_epoch_given_again_as_start_epoch_is_meant():
+    # A retried epoch (e.g. after a NonFiniteError) is not the restart
+    # from 0 of one epoch per call without start_epoch
+    import warnings
+    from ml_genn_delays.monitors import EpochOrder
+    for epochs, warned in (([2, 3, 3, 4], False), ([0, 1, 0], True),
+                           ([0, 0], True)):
+        order = EpochOrder("X", "y")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for epoch in epochs:
+                order.see(epoch)
+        assert len(caught) == warned
+
