@@ -32,8 +32,7 @@ from .io_state import COMPILED_NETWORKS, check_loaded_dt
 from .kinds.synaptic import SynapticDelay
 from .learnable import Learnable
 from .neurons.event_prop import get_neuron_kind
-from .monitors import (LearningRateMonitor, NoGradientMonitor,
-                       NonFiniteMonitor, NoStepWarning, SpikeBufferMonitor)
+from .monitors import training_checks
 from .training import GradientAccumulation, HostAllReduce
 
 #: Delay optimiser used when none is given (the paper's SHD set-up)
@@ -367,33 +366,17 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
             callbacks.append(CustomUpdateOnTimestepEnd(
                 "ZeroOutPost", lambda timestep: timestep == last_step))
 
-        compiled.base_train_callbacks.append(SpikeBufferMonitor(
-            {p.name: neuron_populations[p]
-             for p in compile_state.ring_buffer_pops},
-            self.max_spikes, self.strict_spike_buffer))
-        compiled.base_train_callbacks.append(
-            NoStepWarning(self.accumulate_examples))
         # Every rank holds the same weights and rates: one warns
         comm = self.host_communicator or self.communicator
-        quiet = comm is not None and comm.rank != 0
-        compiled.base_train_callbacks.append(LearningRateMonitor(
-            self._optimiser,
+        compiled.base_train_callbacks += training_checks(
+            genn_model, connection_populations,
+            {p.name: neuron_populations[p]
+             for p in compile_state.ring_buffer_pops},
+            self.max_spikes, self.strict_spike_buffer,
+            self.accumulate_examples, self._optimiser,
             {**({"delays": self._delay_optimiser} if delay_cus else {}),
-             **{what: o for what, o, _ in param_optimisers}}, quiet))
-        weights = {c: g for c, g in connection_populations.items()
-                   if "Gradient" in g.vars}
-        compiled.base_train_callbacks.append(NoGradientMonitor(
-            {f"{c.name} ({c.source().name} -> {c.target().name})": g
-             for c, g in weights.items()}, self.accumulate_examples,
-            self._optimiser, quiet))
-        compiled.base_train_callbacks.append(NonFiniteMonitor(
-            {**{f"the weights of {c.name}": g.vars["g"]
-                for c, g in weights.items()},
-             **{f"{name}'s {var_name}": var
-                for name, cu in genn_model.custom_updates.items()
-                if cu.update_group_name == "GradientLearn"
-                for var_name, var in cu.vars.items()}},
-            connection_populations.values()))
+             **{what: o for what, o, _ in param_optimisers}},
+            quiet=comm is not None and comm.rank != 0)
         compiled.learnable_delays = compile_state.learnable_delays
         compiled.learnable_params = compile_state.learnable_params
         compiled.examples_per_step = self.accumulate_examples

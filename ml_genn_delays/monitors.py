@@ -349,3 +349,55 @@ class EpochOrder:
                 f"start_epoch, 0 unless given, so {self.consequence}. "
                 f"Training one epoch per call, pass start_epoch=epoch.",
                 stacklevel=3)
+
+
+def training_checks(genn_model, connection_populations, ring_buffers,
+                    max_spikes, strict, examples_per_step, weights, others,
+                    quiet=False):
+    """The checks the :class:`~ml_genn_delays.EventPropCompiler` adds to
+    every ``train`` call.
+
+    Parameters
+    ----------
+    genn_model : pygenn.GeNNModel
+        The built model (its optimisers' custom updates).
+    connection_populations : dict
+        {Connection: pygenn synapse group}.
+    ring_buffers : dict
+        {population name: pygenn neuron group} of the neurons whose
+        spikes the backward pass stores.
+    max_spikes : int
+        Spikes a buffer holds per neuron and example.
+    strict : bool
+        Raise, rather than warn, when a buffer overflows.
+    examples_per_step : int
+        Examples per optimiser step (CPU batches).
+    weights : mlGeNN Optimiser
+        The weights' optimiser.
+    others : dict
+        {what it trains: optimiser} of the delays and neuron parameters.
+    quiet : bool
+        No warnings (MPI ranks but the first).
+
+    Returns
+    -------
+    list of Callback
+    """
+    learned = {c: g for c, g in connection_populations.items()
+               if "Gradient" in g.vars}
+    state = {f"{name}'s {var_name}": var
+             for name, cu in genn_model.custom_updates.items()
+             if cu.update_group_name == "GradientLearn"
+             for var_name, var in cu.vars.items()}
+    return [
+        SpikeBufferMonitor(ring_buffers, max_spikes, strict),
+        NoStepWarning(examples_per_step),
+        LearningRateMonitor(weights, others, quiet),
+        NoGradientMonitor(
+            {f"{c.name} ({c.source().name} -> {c.target().name})": g
+             for c, g in learned.items()}, examples_per_step, weights,
+            quiet),
+        NonFiniteMonitor({**{f"the weights of {c.name}": g.vars["g"]
+                             for c, g in learned.items()}, **state},
+                         connection_populations.values())]
+
