@@ -1,20 +1,23 @@
 """Run by tests/test_mpi.py under mpirun: data-parallel CPU training.
 
     mpirun -n R python tests/mpi_train.py OUT_DIR GLOBAL_BATCH [KIND]
-    (KIND: synaptic, axonal, dendritic, mixed_adlif, initializers, uneven)
+    (KIND: synaptic, axonal, dendritic, mixed_adlif, initializers, uneven,
+    silent)
     python tests/mpi_train.py OUT_DIR GLOBAL_BATCH [KIND]   (one process)
 
 Global batch b holds examples b*B .. b*B+B-1; each rank takes its share.
 Rank 0 (or the single process) saves weights and delays to OUT_DIR.
 """
 import sys
+import warnings
 
 import numpy as np
 from ml_genn.communicators import MPI
 from ml_genn.initializers import Normal, Uniform
 from ml_genn.neurons import LeakyIntegrateFire
 
-from ml_genn_delays import SGD, EventPropCompiler, Learnable, save_model
+from ml_genn_delays import (SGD, EventPropCompiler, Learnable,
+                            NoGradientWarning, save_model)
 from networks import TinyNet, five_four_three, random_spikes
 from test_axonal import build
 from test_dendritic import build as build_dendritic
@@ -56,10 +59,16 @@ def main(out, batch, kind="synaptic"):
         compiled = EventPropCompiler(
             T, "sparse_categorical_crossentropy", max_spikes=200,
             **kwargs).compile(network, name=f"mpi_{kind}")
-    with compiled:
+    with compiled, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         compiled.train({inp: [x[i] for i in mine]},
                        {readout: y[mine]}, num_epochs=EPOCHS, shuffle=False,
                        callbacks=[])
+        if kind == "silent":
+            # Each rank writes how many no-gradient warnings it gave
+            said = sum(w.category is NoGradientWarning for w in caught)
+            with open(f"{out}-rank{rank}.txt", "w") as f:
+                f.write(str(said))
         if kind == "initializers":
             # Every rank: they must have started, and so ended, the same
             save_model(compiled, f"{out}/rank{rank}", checkpoint=0)
@@ -73,6 +82,11 @@ def build_network(kind):
     initializers: weights and delays drawn by GeNN (Normal, Uniform)."""
     if kind == "mixed_adlif":
         return build_mixed(True, True, neuron="adlif")
+    if kind == "silent":     # zero input weights: a silent hidden layer
+        return five_four_three(
+            lambda: LeakyIntegrateFire(tau_refrac=None),
+            [np.zeros((5, 4)), np.full((4, 3), 0.5)],
+            [Learnable(2.0, 10), None])
     if kind == "initializers":
         return five_four_three(
             lambda: LeakyIntegrateFire(tau_refrac=None),

@@ -82,3 +82,12 @@ def test_unequal_shares_refused_on_every_rank(tmp_path):
         assert (f"rank {rank}) has {count}, the 2 ranks 7 together"
                 in result.stderr), result.stderr[-2000:]
     assert not (tmp_path / "two").exists()
+
+
+def test_a_silent_layer_is_reported_by_rank_0_only(tmp_path):
+    # Every rank holds the same weights: one warning, not one per rank
+    run(["mpirun", "-n", "2", sys.executable, str(HERE / "mpi_train.py"),
+         str(tmp_path / "two"), "4", "silent"], tmp_path)
+    said = [(tmp_path / f"two-rank{r}.txt").read_text() for r in (0, 1)]
+    assert said == ["1", "0"]
+
