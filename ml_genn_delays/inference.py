@@ -131,9 +131,9 @@ class InferenceCompiler(MLGeNNInferenceCompiler):
         backend this GeNN lacks (BackendUnavailableError).
     """
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, evaluate_timesteps: int, *args, **kwargs):
         kwargs.setdefault("reset_in_syn_between_batches", True)
-        super().__init__(*args, **kwargs)
+        super().__init__(evaluate_timesteps, *args, **kwargs)
         check_genn_kwargs(self, self.genn_kwargs)
         self._batch_sizes = (self.batch_size, self.full_batch_size)
 

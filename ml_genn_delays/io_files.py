@@ -105,8 +105,8 @@ def _read(directory, name, owner, what, size, low=None, high=None,
         raise ModelFileError(f"{name}: {what} of {owner} must be floats, "
                              f"not {values.dtype}")
     if values.size != size:
-        raise ModelFileError(f"{name}: {owner} expects {size} {what} "
-                             f"values, the file has {values.size} (shape "
+        raise ModelFileError(f"{name}: {owner} expects {size} values of "
+                             f"{what}, the file has {values.size} (shape "
                              f"{values.shape})")
     if values.ndim > 1 and values.shape != shape:
         raise ModelFileError(f"{name}: {owner} expects {what} flat"

@@ -137,7 +137,7 @@ def corrupt(folder, conn, suffix, values):
 @pytest.mark.parametrize("damage, match", [
     (lambda f, c: os.remove(f / f"3-{c.name}-d.npy"), "Missing 3-"),
     (lambda f, c: corrupt(f, c, "g", np.zeros(7, np.float32)),
-     "expects 20 weights values, the file has 7"),
+     "expects 20 values of weights, the file has 7"),
     (lambda f, c: corrupt(f, c, "g", np.full(20, np.nan, np.float32)),
      "NaN"),
     (lambda f, c: corrupt(f, c, "d", np.full(20, -1.0, np.float32)),

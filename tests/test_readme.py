@@ -51,3 +51,49 @@ def test_readme_snippet_repeats_with_numpy_seeded(capsys):
     assert printed[0] == printed[1]
     delays = [float(v) for v in re.findall(r"\d+\.\d*", printed[0])]
     assert len(delays) == 4 and len(set(delays)) > 1
+
+
+def _documented_calls():
+    """(dotted name, [parameter names], partial, {name: default as
+    written}) of each call in the first column of README's API table
+    (``...``: only some listed)."""
+    text = README.read_text().split("## API", 1)[1]
+    for row in re.findall(r"^\| (`.*?) \|", text, re.M):
+        for name, args in re.findall(r"`([\w.]+)\((.*?)\)`", row):
+            given = [a.strip().split("=", 1)
+                     for a in re.split(r",(?![^(]*\))", args) if a.strip()]
+            names = [g[0].strip() for g in given]
+            defaults = {g[0].strip(): g[1].strip() for g in given
+                        if len(g) == 2}
+            yield (name, [n for n in names if n != "..."],
+                   "..." in names, defaults)
+
+
+def test_the_api_table_gives_the_real_parameter_names():
+    # Keyword calls with the table's names failed (compiled= for
+    # compiled_net=, net_or_compiled= for target=)
+    import ast
+    import importlib
+    import inspect
+    import ml_genn_delays
+    calls = list(_documented_calls())
+    assert len(calls) > 20
+    for name, names, partial, defaults in calls:
+        module, _, attr = name.rpartition(".")
+        owner = (importlib.import_module(f"ml_genn_delays.{module}")
+                 if module else ml_genn_delays)
+        params = inspect.signature(getattr(owner, attr)).parameters
+        real = [("**" if p.kind is p.VAR_KEYWORD else
+                 "*" if p.kind is p.VAR_POSITIONAL else "") + n
+                for n, p in params.items()]
+        if partial:
+            assert set(names) <= set(real), (name, names, real)
+        else:
+            assert names == real, (name, names, real)
+        # And the defaults written as Python literals
+        for arg, written in defaults.items():
+            try:
+                value = ast.literal_eval(written)
+            except (ValueError, SyntaxError):
+                continue
+            assert params[arg].default == value, (name, arg, written)
