@@ -23,7 +23,8 @@ _LAZY = {"Connection": ".connection", "EventPropCompiler": ".compiler",
          "evaluate": ".evaluation", "get_delays": ".evaluation",
          "set_delays": ".evaluation", "record_example": ".evaluation",
          "get_params": ".evaluation",
-         "plot_raster": ".plots",
+         "plot_raster": ".plots", "plot_delay_history": ".plots",
+         "DelayRecorder": ".recorders",
          "AdaptiveLeakyIntegrateFire": ".neurons",
          "LearnableParam": ".neurons"}
 

@@ -90,3 +90,47 @@ def plot_raster(recording, path, title=""):
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def plot_delay_history(recording, path, title=""):
+    """Histograms of a connection's delays, epoch by epoch, as one PNG:
+    a panel per delay kind, a row per recorded epoch.
+
+    Parameters
+    ----------
+    recording : list of (epoch, delays)
+        What :class:`ml_genn_delays.DelayRecorder` records.
+    path : str
+        PNG file to write.
+    """
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not recording:
+        raise ValueError("plot_delay_history: the recording is empty "
+                         "(did training run an epoch with the recorder?)")
+    epochs = [epoch for epoch, _ in recording]
+    by_kind = [d if isinstance(d, dict) else {"": d} for _, d in recording]
+    kinds = list(by_kind[0])
+    fig, axes = plt.subplots(1, len(kinds), figsize=(5 * len(kinds), 4),
+                             squeeze=False)
+    for ax, kind in zip(axes[0], kinds):
+        values = [np.ravel(d[kind]) for d in by_kind]
+        top = max(1.0, max(float(v.max()) for v in values if v.size))
+        bins = np.linspace(0.0, top, 41)
+        counts = np.array([np.histogram(v, bins)[0] for v in values])
+        image = ax.imshow(counts, aspect="auto", origin="lower",
+                          extent=(0.0, top, -0.5, len(epochs) - 0.5),
+                          cmap="viridis", interpolation="nearest")
+        # At most about 20 epoch labels
+        rows = np.unique(np.linspace(0, len(epochs) - 1,
+                                     min(len(epochs), 20)).astype(int))
+        ax.set_yticks(rows, [str(epochs[i]) for i in rows])
+        ax.set(xlabel=f"{kind + ' ' if kind else ''}delay [steps]",
+               ylabel="epoch", title=title)
+        fig.colorbar(image, ax=ax, label="number of delays")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+

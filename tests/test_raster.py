@@ -72,3 +72,32 @@ def test_bad_example_and_no_recording_are_refused():
     with compiled:
         with pytest.raises(ValueError, match="record_spikes=True"):
             record_example(compiled, {net.inp: x}, {net.out: [0, 0]})
+
+
+@pytest.mark.parametrize("mixed", [False, True])
+def test_delay_recorder_and_history_plot(tmp_path, mixed):
+    # Delays over training, every kind (ConnVarRecorder sees synaptic
+    # delays only), and their histograms epoch by epoch
+    from ml_genn.optimisers import Adam
+    from ml_genn_delays import (DelayRecorder, EventPropCompiler,
+                                get_delays, plot_delay_history)
+    from test_mixed import build
+    network, inp, hid, out, conns = build(mixed, True)
+    compiled = EventPropCompiler(
+        40, "sparse_categorical_crossentropy", max_spikes=200,
+        delay_optimiser=Adam(0.5)).compile(network, name=f"rec{mixed:d}")
+    recorder = DelayRecorder(conns[0], key="delays")
+    x = random_spikes(4, 5, 40, 0.2, seed=4)
+    with compiled:
+        first = get_delays(compiled, conns[0])
+        _, data = compiled.train({inp: x}, {out: np.array([0, 1, 2, 0])},
+                                 num_epochs=3, callbacks=[recorder])
+        last = get_delays(compiled, conns[0])
+    epochs = [epoch for epoch, _ in data["delays"]]
+    assert epochs == [0, 1, 2]
+    flat = (lambda d: np.concatenate([np.ravel(v) for v in d.values()])
+            if isinstance(d, dict) else np.ravel(d))
+    np.testing.assert_array_equal(flat(data["delays"][-1][1]), flat(last))
+    assert not np.array_equal(flat(data["delays"][0][1]), flat(first))
+    plot_delay_history(data["delays"], tmp_path / "delays.png")
+    assert (tmp_path / "delays.png").read_bytes()[:4] == b"\x89PNG"
