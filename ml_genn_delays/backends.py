@@ -23,6 +23,20 @@ def with_cpu_optimisation(genn_kwargs):
     return dict(genn_kwargs)
 
 
+def one_example_at_a_time(compiler, genn_model, batch_sizes) -> int:
+    """Give ``compiler`` (and ``genn_model``) the ``(batch_size,
+    full_batch_size)`` it was made with, or batches of 1 on GeNN's CPU
+    backend, which simulates one example at a time (and fails at load
+    with more). Returns how many examples make one of the batches asked
+    for: ``batch_size`` on the CPU, else 1."""
+    compiler.batch_size, compiler.full_batch_size = batch_sizes
+    if genn_model.backend_name not in CPU_BACKENDS:
+        return 1
+    compiler.batch_size = compiler.full_batch_size = 1
+    genn_model.batch_size = 1
+    return batch_sizes[0]
+
+
 def caller_model_name():
     """The default model name of a ``compile(network)`` given none: as
     mlGeNN, the file that called ``compile``, without its extension (GeNN

@@ -1,5 +1,4 @@
 """EventPropCompiler that learns delays: a thin subclass of mlGeNN's."""
-
 from copy import copy
 
 import numpy as np
@@ -23,8 +22,9 @@ from .checks import (check_batch_size, check_compiler_arguments,
                      check_time_constants,
                      warn_delays_past_example,
                      warn_unlike_event_prop_defaults)
-from .backends import (CPU_BACKENDS, backend_name, caller_model_name,
-                       check_genn_kwargs, with_cpu_optimisation)
+from .backends import (backend_name, caller_model_name,
+                       check_genn_kwargs, one_example_at_a_time,
+                       with_cpu_optimisation)
 from .genn_models import (add_dropped_spike_counter, block_last_step_spikes,
                           delayed_weight_update_model, gradient_scale_model)
 from .io_files import package_version
@@ -152,13 +152,9 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
             self.communicator = comm
 
     def pre_compile(self, network, genn_model, **kwargs):
-        self.batch_size, self.full_batch_size = self._batch_sizes
-        self.accumulate_examples = 1
-        if genn_model.backend_name in CPU_BACKENDS:
-            # Compile for batch 1 and accumulate (see GradientAccumulation)
-            self.accumulate_examples = self.batch_size
-            self.batch_size = self.full_batch_size = 1
-            genn_model.batch_size = 1
+        # On the CPU: batches of 1, accumulated (GradientAccumulation)
+        self.accumulate_examples = one_example_at_a_time(
+            self, genn_model, self._batch_sizes)
 
         compile_state = super().pre_compile(network, genn_model, **kwargs)
         compile_state.learnable_delays = {

@@ -9,7 +9,8 @@ from ml_genn.initializers import Wrapper
 from ml_genn.synapses import Delta
 from ml_genn.utils.value import is_value_initializer
 
-from .backends import CPU_BACKENDS, caller_model_name, check_genn_kwargs
+from .backends import (caller_model_name, check_genn_kwargs,
+                       one_example_at_a_time)
 from .genn_models import block_last_step_spikes
 from .io_state import _sizes, check_loaded_dt, listed_synapses
 from .learnable import Learnable, whole_steps
@@ -138,13 +139,9 @@ class InferenceCompiler(MLGeNNInferenceCompiler):
         self._batch_sizes = (self.batch_size, self.full_batch_size)
 
     def pre_compile(self, network, genn_model, **kwargs):
-        self.batch_size, self.full_batch_size = self._batch_sizes
-        if genn_model.backend_name in CPU_BACKENDS:
-            # GeNN's CPU backend runs batches of 1 (it would fail at
-            # `with compiled:`); examples are independent, so the
-            # results are the same (callbacks see one example a batch)
-            self.batch_size = self.full_batch_size = 1
-            genn_model.batch_size = 1
+        # Examples are independent: batches of 1 on the CPU give the
+        # same results (callbacks see one example a batch)
+        one_example_at_a_time(self, genn_model, self._batch_sizes)
         return super().pre_compile(network, genn_model, **kwargs)
 
     @property

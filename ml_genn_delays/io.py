@@ -333,8 +333,7 @@ def _load_model(target, directory, checkpoint):
                 f"connection {conn.name} ({sorted(suffixes.values())}), "
                 f"which no connection has together (synaptic delays "
                 f"combine with no other kind); remove the stray ones")
-        if model_kinds and sorted(model_kinds) != sorted(
-                k.name for k in parts):
+        if model_kinds and model_kinds != sorted(k.name for k in parts):
             has = ("no learnable delays" if spec is None else
                    f"learnable {spec.kind.name} delays")
             kinds = "+".join(model_kinds)

@@ -11,6 +11,13 @@ from .errors import NoGradientWarning
 from .genn_models import DROPPED_SPIKES_VAR
 
 
+def optimiser_steps(num_batches: int, examples_per_step: int) -> int:
+    """Optimiser steps an epoch of ``num_batches`` of mlGeNN's batches
+    takes: a batch's step comes after the next batch, and the epoch's
+    last batch is dropped."""
+    return -(-num_batches // examples_per_step) - 1
+
+
 class NoStepWarning(Callback):
     """Warns when an epoch is too short to take any optimiser step.
 
@@ -26,8 +33,8 @@ class NoStepWarning(Callback):
         self.n = examples_per_step
 
     def set_params(self, num_batches, **kwargs):
-        batches = -(-num_batches // self.n)
-        if batches <= 1:
+        if optimiser_steps(num_batches, self.n) < 1:
+            batches = -(-num_batches // self.n)
             warnings.warn(
                 f"The training data make {batches} batch per epoch, which "
                 f"takes no optimiser step: a batch's gradients are applied "
@@ -127,17 +134,10 @@ class NonFiniteMonitor(Callback):
     ----------
     genn_vars : dict
         {description: pygenn variable}.
-    groups : iterable, optional
-        The synapse groups whose (sparse) synapses the variables are read
-        through.
     """
 
-    def __init__(self, genn_vars: dict, groups=()):
+    def __init__(self, genn_vars: dict):
         self.genn_vars = genn_vars
-        self.groups = list(groups)
-
-    def set_params(self, **kwargs):
-        pull_sparse_connectivity(self.groups)
 
     def on_epoch_end(self, epoch, metrics):
         bad = []
@@ -194,9 +194,7 @@ class NoGradientMonitor(Callback):
         self._before = {}
 
     def set_params(self, num_batches, **kwargs):
-        # A batch's step comes after the next batch: one step fewer
-        self._steps = -(-num_batches // self.n) - 1
-        pull_sparse_connectivity(self.groups.values())
+        self._steps = optimiser_steps(num_batches, self.n)
 
     def _frozen(self):
         return getattr(self.optimiser, "alpha", None) == 0
@@ -250,14 +248,20 @@ class NoGradientMonitor(Callback):
             stacklevel=2)
 
 
-def pull_sparse_connectivity(groups):
-    """Pull the synapses of the sparse ones of ``groups``: a sparse
-    variable's values are read through the host's copy of them, which
-    GeNN fills on the GPU only when asked (there an empty copy would
-    read as no values)."""
-    from pygenn import SynapseMatrixConnectivity
-    for group in groups:
-        if group.matrix_type & SynapseMatrixConnectivity.SPARSE:
+class SparseSynapsePull(Callback):
+    """Pulls the synapses of the sparse ones of ``groups`` once per
+    ``train`` call, before the checks below read their variables: a
+    sparse variable's values are read through the host's copy of its
+    synapses, which GeNN fills on the GPU only when asked (there an empty
+    copy would read as no values)."""
+
+    def __init__(self, groups):
+        from pygenn import SynapseMatrixConnectivity
+        self.groups = [g for g in groups if g.matrix_type
+                       & SynapseMatrixConnectivity.SPARSE]
+
+    def set_params(self, **kwargs):
+        for group in self.groups:
             group.pull_connectivity_from_device()
 
 
@@ -284,11 +288,11 @@ class LearningRateMonitor(Callback):
 
     def __init__(self, weights, others: dict, quiet: bool = False):
         self.weights = weights
-        self.quiet = quiet
         # Only optimisers of their own that start at another rate
-        self.others = {what: o for what, o in others.items()
-                       if o is not weights and _alpha(o) is not None
-                       and _alpha(o) != _alpha(weights)}
+        self.others = {} if quiet else {
+            what: o for what, o in others.items()
+            if o is not weights and _alpha(o) is not None
+            and _alpha(o) != _alpha(weights)}
         self._epoch = 0
 
     def on_epoch_begin(self, epoch):
@@ -298,8 +302,6 @@ class LearningRateMonitor(Callback):
         for what, optimiser in list(self.others.items()):
             if _alpha(optimiser) == _alpha(self.weights):
                 del self.others[what]
-                if self.quiet:
-                    continue
                 warnings.warn(
                     f"In epoch {self._epoch} a callback set the learning "
                     f"rate of the {what}' optimiser to the weights' "
@@ -390,6 +392,7 @@ def training_checks(genn_model, connection_populations, ring_buffers,
              if cu.update_group_name == "GradientLearn"
              for var_name, var in cu.vars.items()}
     return [
+        SparseSynapsePull(learned.values()),
         SpikeBufferMonitor(ring_buffers, max_spikes, strict),
         NoStepWarning(examples_per_step),
         LearningRateMonitor(weights, others, quiet),
@@ -398,6 +401,5 @@ def training_checks(genn_model, connection_populations, ring_buffers,
              for c, g in learned.items()}, examples_per_step, weights,
             quiet),
         NonFiniteMonitor({**{f"the weights of {c.name}": g.vars["g"]
-                             for c, g in learned.items()}, **state},
-                         connection_populations.values())]
+                             for c, g in learned.items()}, **state})]
 
