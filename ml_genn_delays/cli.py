@@ -1,6 +1,7 @@
 """Command line shared by the training examples: one parser, one main."""
 import argparse
 import os
+from dataclasses import replace
 
 from .configs import DATASET_NAMES, NAME_FORM, get_config
 from .datasets.splits import fit_trial, load_splits
@@ -82,27 +83,36 @@ def make_parser(description: str, default_arch: str):
 
 
 def config_from_args(args, dataset: str):
-    """The Config that the arguments select."""
+    """The Config that the arguments select.
+
+    The options that change the architecture (``--hidden``,
+    ``--recurrent``, ``--no-delays``, ``--delay-kind``, ``--neuron``) give
+    its name first, and the named architecture is then looked up (with
+    ``--published``): ``yy_ff_30 --hidden 10 --published`` is
+    ``yy_ff_10 --published``, with yy_ff_10's published learning rates and
+    dt, and ``ssc_ff_512 --recurrent`` is the registered ``ssc_rec_512``
+    (one layer), not yy_ff_30's or ssc_ff_512's set-up with a field
+    replaced."""
     try:
-        config = get_config(args.arch, published=args.published)
+        config = get_config(args.arch)
+        if config.dataset != dataset:
+            raise SystemExit(f"--arch {args.arch} is a {config.dataset} "
+                             f"architecture; this example trains {dataset}")
+        shape = {k: v for k, v in (("num_hidden", args.hidden),
+                                   ("delay_kind", args.delay_kind),
+                                   ("neuron", args.neuron)) if v is not None}
+        if args.recurrent:
+            shape["recurrent"] = True
+        if args.no_delays:
+            shape["delays"] = False
+        name = replace(config, **shape).arch if shape else args.arch
+        return get_config(name, published=args.published,
+                          **{k: v for k, v in (("epochs", args.epochs),
+                                               ("batch_size",
+                                                args.batch_size))
+                             if v is not None})
     except ValueError as error:
         raise SystemExit(str(error)) from None
-    if config.dataset != dataset:
-        raise SystemExit(f"--arch {args.arch} is a {config.dataset} "
-                         f"architecture; this example trains {dataset}")
-    overrides = {k: v for k, v in (("num_hidden", args.hidden),
-                                   ("epochs", args.epochs),
-                                   ("batch_size", args.batch_size))
-                 if v is not None}
-    if args.recurrent:
-        overrides["recurrent"] = True
-    if args.no_delays:
-        overrides["delays"] = False
-    if args.delay_kind is not None:
-        overrides["delay_kind"] = args.delay_kind
-    if args.neuron is not None:
-        overrides["neuron"] = args.neuron
-    return get_config(args.arch, published=args.published, **overrides)
 
 
 def main(dataset: str, description: str, default_arch: str, argv=None):

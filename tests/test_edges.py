@@ -379,6 +379,28 @@ def test_command_line_overrides_reach_the_config():
     assert args.keep_delays == 1.0
 
 
+@pytest.mark.parametrize("argv, dataset, same_as", [
+    (["--published", "--no-delays"], "yin_yang", "yy_ff_30_nodelay"),
+    (["--published", "--hidden", "10"], "yin_yang", "yy_ff_10"),
+    (["--arch", "ssc_ff_512", "--recurrent"], "ssc", "ssc_rec_512"),
+    (["--arch", "braille_ff_256", "--recurrent", "--no-delays"], "braille",
+     "braille_rec_256_nodelay"),
+    (["--arch", "shd_rec_64_axonal", "--delay-kind", "synaptic"], "shd",
+     "shd_rec_64")])
+def test_overrides_of_the_architecture_take_its_own_set_up(argv, dataset,
+                                                          same_as):
+    """--hidden, --recurrent, --no-delays, ... name an architecture, whose
+    own (published) set-up is used: they used to replace one field of
+    --arch's, so yy_ff_30 --published --no-delays kept yy_ff_30's learning
+    rate and dt, and ssc_ff_512 --recurrent kept two layers."""
+    from ml_genn_delays.cli import config_from_args, make_parser
+    from ml_genn_delays.configs import get_config
+    args = make_parser("test", "yy_ff_30").parse_args(argv)
+    published = "--published" in argv
+    assert (config_from_args(args, dataset)
+            == get_config(same_as, published=published))
+
+
 # configs: every number of docs/published.md's table (and arguments.py's
 # per-hidden Yin-Yang values), for every registered size and both kinds
 COMMON = dict(num_input=700, dt=1.0, max_delay_steps=1000, batch_size=256,
