@@ -234,8 +234,7 @@ def _train(args, config, dataset):
                          resume=args.resume, overwrite=args.overwrite,
                          progress=not args.no_progress,
                          keep_delays=args.keep_delays,
-                         command_line=_recorded(args),
-                         name=f"train_{dataset}", **backend).run()
+                         command_line=_recorded(args), **backend).run()
     print(f"model: {result.directory} (epoch {result.best_epoch})")
     print(f"test accuracy: {100 * result.test_accuracy:.2f}%")
     return result

@@ -68,6 +68,14 @@ def run_directory(out, config, seed) -> str:
     return os.path.join(out, config.arch, str(seed))
 
 
+def model_name(config, seed) -> str:
+    """The GeNN model name of a run: GeNN builds into ``<name>..._CODE``
+    in the working directory, so runs started side by side (one per
+    seed, say) need names of their own, or one builds over (or loads the
+    code built for) another's network; a resumed run reuses its build."""
+    return f"{config.arch}_{seed}"
+
+
 def run_description(config, splits, seed, keep_delays=None) -> dict:
     """What ``run.json`` records: the whole Config (so the model can be
     rebuilt exactly, e.g. by models/test.py), the seed, the split sizes
@@ -176,7 +184,7 @@ class TrainingRun:
         Show a tqdm bar over the epochs.
     name : str, optional
         GeNN model name (its code goes to ``<name>..._CODE``); default
-        the architecture's name.
+        ``<arch>_<seed>`` (:func:`model_name`).
     keep_delays : float, optional
         Prune the delays by magnitude to this fraction while training
         (:class:`DelayPruning`, stages of :func:`pruning_schedule`; a
@@ -221,7 +229,8 @@ class TrainingRun:
             self.description["pruning"] = schedule
             self.pruning = DelayPruning(keep_delays, **schedule)
         self.model = build_model(config, seed, max_input_spikes)
-        self.compiled = compile_model(self.model, name=name or config.arch,
+        self.compiled = compile_model(self.model,
+                                      name=name or model_name(config, seed),
                                       **compile_kwargs)
 
     # ------------------------------------------------------------ helpers

@@ -20,6 +20,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from ml_genn_delays.cli import BACKENDS
 from ml_genn_delays.configs import DATASET_NAMES, get_config
 from ml_genn_delays.datasets.splits import fit_trial, load_splits
 from ml_genn_delays.errors import ONE_LINE_ERRORS
@@ -86,7 +87,7 @@ def _main(argv):
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--arch", required=True)
     parser.add_argument("--seed", type=int)
-    parser.add_argument("--backend", choices=["cpu", "cuda"])
+    parser.add_argument("--backend", choices=sorted(BACKENDS))
     parser.add_argument("--model-dir", default=HERE,
                         help="the folder holding <arch>/<seed>/ (a "
                              "training example's --out; default: the "
@@ -124,8 +125,7 @@ def _main(argv):
                      f"files")
     fitted = all(r is not None for r in runs)   # trial length as trained
     options = ({} if args.backend is None else
-               {"backend": {"cpu": "single_threaded_cpu",
-                            "cuda": "cuda"}[args.backend]})
+               {"backend": BACKENDS[args.backend]})
     if args.raster:
         os.makedirs(args.raster, exist_ok=True)
         options.update(raster_dir=args.raster, example=args.example)

@@ -177,7 +177,7 @@ def test_resume_of_a_learning_run_equals_uninterrupted(tmp_path):
                 == [r[key] for r in resumed.rows]), key
 
 
-def _yy_run(tmp_path, resume=False, **overrides):
+def _yy_run(tmp_path, resume=False, seed=0, **overrides):
     from ml_genn_delays.configs import get_config
     from ml_genn_delays.datasets.splits import load_splits
     from ml_genn_delays.runner import TrainingRun
@@ -185,8 +185,17 @@ def _yy_run(tmp_path, resume=False, **overrides):
     # has the accuracies of the first
     config = get_config("yy_ff_5", lr=0.0, delay_lr=0.0, silent_bump=0.0,
                         batch_size=2, **overrides)
-    return TrainingRun(config, load_splits(config, None, 8), seed=0,
-                       out=str(tmp_path), resume=resume, progress=False)
+    return TrainingRun(config, load_splits(config, None, 8, seed=seed),
+                       seed=seed, out=str(tmp_path), resume=resume,
+                       progress=False)
+
+
+# runner: runs side by side (one per seed) build GeNN code of their own;
+# the training examples all built into ./train_<dataset>_CODE
+def test_runs_of_other_seeds_build_apart(tmp_path):
+    names = {_yy_run(tmp_path / str(seed), seed=seed).compiled.genn_model.name
+             for seed in (0, 1)}
+    assert len(names) == 2
 
 
 # runner: a tie is no improvement; patience P stops after P + 1 epochs
