@@ -59,7 +59,9 @@ def make_parser(description: str, default_arch: str):
         help="prune delays by magnitude to this fraction in (0, 1] "
              "(5 stages, from 10%% to 50%% of the epochs; one per epoch "
              "from the first in runs of under 10 epochs; a resumed run "
-             "keeps its first run's stages); pruned delays are 0")
+             "keeps its first run's stages); pruned delays are 0; the "
+             "model is selected (and early stopping counts) from the last "
+             "stage on")
     add("--epochs", type=_at_least(1))
     add("--batch-size", type=_at_least(1))
     add("--backend", choices=sorted(BACKENDS),
@@ -75,7 +77,8 @@ def make_parser(description: str, default_arch: str):
              "(--epochs may grow)")
     add("--overwrite", action="store_true",
         help="replace an earlier run in OUT/<arch>/<seed>/ (refused "
-             "otherwise)")
+             "otherwise): its files are removed once the new run has "
+             "compiled")
     add("--max-examples", type=_at_least(1),
         help="use only this many examples of each split (quick runs)")
     add("--no-progress", action="store_true", help="no progress bars")

@@ -39,13 +39,16 @@ def is_model_file(name) -> bool:
 
 def remove_checkpoints(directory, keep):
     """Delete the model files of every checkpoint but ``keep`` (call it
-    after saving ``keep``, so a crash leaves at least one whole model)."""
-    keep = str(keep)
+    after saving ``keep``, so a crash leaves at least one whole model);
+    ``keep=None``: of every checkpoint, and the manifest."""
     with writing(directory):
         for name in os.listdir(directory):
             match = _FILE.match(name)
-            if match and match["checkpoint"] != keep:
+            if match and (keep is None or match["checkpoint"] != str(keep)):
                 os.unlink(os.path.join(directory, name))
+        if keep is None and os.path.exists(os.path.join(directory,
+                                                        MANIFEST)):
+            os.unlink(os.path.join(directory, MANIFEST))
 
 
 def _scan(directory, checkpoint, latest=None):

@@ -6,6 +6,7 @@ import csv
 import io as _io
 import json
 import os
+import shutil
 import time
 import warnings
 from dataclasses import asdict, dataclass
@@ -293,6 +294,18 @@ class TrainingRun:
                 f"start afresh with --overwrite.")
         return saved
 
+    def _remove_earlier(self):
+        """Before a fresh run (--overwrite) writes its run.json: remove the
+        earlier run's files, whose resume/ would otherwise be resumed as
+        this run's should this one stop in its first epoch, and whose
+        model would be read with this run's run.json."""
+        shutil.rmtree(os.path.join(self.directory, "resume"),
+                      ignore_errors=True)
+        for name in ("training.csv", "training.png", "raster.png"):
+            if os.path.exists(os.path.join(self.directory, name)):
+                os.unlink(os.path.join(self.directory, name))
+        remove_checkpoints(self.directory, keep=None)
+
     def _delays(self):
         """Every learnable delay, flat (all parts of mixed delays)."""
         values = []
@@ -344,6 +357,8 @@ class TrainingRun:
         config, model, compiled = self.config, self.model, self.compiled
         splits = self.splits
         os.makedirs(self.directory, exist_ok=True)
+        if not self.resume:
+            self._remove_earlier()
         atomic_save(os.path.join(self.directory, RUN_FILE),
                      lambda f: f.write(
                          json.dumps(self.description, indent=1).encode()))
@@ -404,7 +419,7 @@ class TrainingRun:
                                 self._accuracy(x_test, splits.y_test, "test"),
                                 counts, len(y_train), silent, elapsed)
                 state["rows"].append(row)
-                self._select(state, row, epoch)
+                improved = self._select(state, row, epoch)
                 state["epoch"] = epoch
                 state["augment_rng"] = augment_rng.bit_generator.state
                 if self.pruning is not None:
@@ -416,6 +431,10 @@ class TrainingRun:
                 save_training_state(compiled,
                                     os.path.join(self.directory, "resume"),
                                     state)
+                if improved:
+                    # Only now: a kill before the state was saved resumes
+                    # with the earlier best, whose files must be there
+                    remove_checkpoints(self.directory, keep=epoch)
                 bar.set_postfix(test=f"{row['test_accuracy']:.3f}")
                 if (config.patience is not None
                         and state["waiting"] > config.patience):
@@ -449,16 +468,30 @@ class TrainingRun:
                 "silent_neurons": silent, "epoch_time_s": elapsed,
                 "weight_lr": self.compiled.optimisers[0][0].alpha}
 
-    def _select(self, state, row, epoch):
+    def _select(self, state, row, epoch) -> bool:
         """Keep the model with the best validation accuracy (training
         accuracy where there is no validation set, as the paper's SHD
-        script); count epochs without improvement for early stopping."""
+        script); count epochs without improvement for early stopping.
+        With delay pruning both start at the last stage: a model selected
+        earlier would keep more delays than asked. Whether this epoch's
+        model was saved as the best."""
+        first = self._first_selectable()
+        if epoch < first:
+            return False
         score = (row["train_accuracy"] if row["valid_accuracy"] == ""
                  else row["valid_accuracy"])
-        if state["best"] is None or score > state["best"]:
+        if state["best"] is None or score > state["best"] or epoch == first:
             state.update(best=score, best_epoch=epoch,
                          best_test=row["test_accuracy"], waiting=0)
             save_model(self.compiled, self.directory, checkpoint=epoch)
-            remove_checkpoints(self.directory, keep=epoch)
-        else:
-            state["waiting"] += 1
+            return True
+        state["waiting"] += 1
+        return False
+
+    def _first_selectable(self) -> int:
+        """The first epoch whose model may be selected: 0, or with delay
+        pruning the epoch of its last stage."""
+        if self.pruning is None:
+            return 0
+        return self.pruning.start + (self.pruning.stages - 1) \
+            * self.pruning.every

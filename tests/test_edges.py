@@ -177,7 +177,7 @@ def test_resume_of_a_learning_run_equals_uninterrupted(tmp_path):
                 == [r[key] for r in resumed.rows]), key
 
 
-def _yy_run(tmp_path, resume=False, seed=0, **overrides):
+def _yy_run(tmp_path, resume=False, seed=0, overwrite=False, **overrides):
     from ml_genn_delays.configs import get_config
     from ml_genn_delays.datasets.splits import load_splits
     from ml_genn_delays.runner import TrainingRun
@@ -187,7 +187,7 @@ def _yy_run(tmp_path, resume=False, seed=0, **overrides):
                         batch_size=2, **overrides)
     return TrainingRun(config, load_splits(config, None, 8, seed=seed),
                        seed=seed, out=str(tmp_path), resume=resume,
-                       progress=False)
+                       overwrite=overwrite, progress=False)
 
 
 # runner: runs side by side (one per seed) build GeNN code of their own;
@@ -228,17 +228,21 @@ def test_selection_on_validation_accuracy_resets_the_patience_count(
             (0.2, 0.6, 0.7)]
     with run.compiled:
         for epoch, (train, valid, test) in enumerate(rows):
-            run._select(state, {"train_accuracy": train,
-                                "valid_accuracy": valid,
-                                "test_accuracy": test}, epoch)
+            improved = run._select(state, {"train_accuracy": train,
+                                           "valid_accuracy": valid,
+                                           "test_accuracy": test}, epoch)
+            assert improved == (epoch in (0, 2))
             if epoch == 1:
                 assert state["waiting"] == 1
             if epoch == 2:
                 assert state["waiting"] == 0
     assert (state["best_epoch"], state["best_test"], state["waiting"]) == (
         2, 0.2, 1)
+    # Each best saved; the earlier ones are removed by run(), once the
+    # resume state names the new best
     run_dir = tmp_path / "yy_ff_5" / "0"
-    assert {p.name.split("-")[0] for p in run_dir.glob("*.npy")} == {"2"}
+    assert {p.name.split("-")[0] for p in run_dir.glob("*.npy")} == {"0",
+                                                                     "2"}
     state = {"best": None, "best_epoch": None, "best_test": None,
              "waiting": 0}
     with run.compiled:
@@ -247,6 +251,58 @@ def test_selection_on_validation_accuracy_resets_the_patience_count(
                                 "valid_accuracy": "",
                                 "test_accuracy": test}, epoch)
     assert (state["best_epoch"], state["best_test"]) == (1, 0.8)
+
+
+# runner: a kill after a new best was saved, before the resume state
+# was, leaves the best the state names (it was removed first)
+def test_a_kill_before_the_state_is_saved_keeps_the_earlier_best(
+        tmp_path, monkeypatch):
+    import ml_genn_delays.runner as runner
+    def better_each_epoch(run):
+        make_row = run._row
+        monkeypatch.setattr(run, "_row", lambda epoch, *args: {
+            **make_row(epoch, *args), "valid_accuracy": epoch / 10})
+        return run
+    run = better_each_epoch(_yy_run(tmp_path, epochs=3))
+    saves = []
+
+    def killed_at_epoch_1(compiled, directory, state):
+        if state["epoch"] == 1:
+            raise KeyboardInterrupt
+        saves.append(state["best_epoch"])
+        save_training_state(compiled, directory, state)
+    save_training_state = runner.save_training_state
+    monkeypatch.setattr(runner, "save_training_state", killed_at_epoch_1)
+    with pytest.raises(KeyboardInterrupt):
+        run.run()
+    run_dir = tmp_path / "yy_ff_5" / "0"
+    assert saves == [0]
+    assert {p.name.split("-")[0] for p in run_dir.glob("*.npy")} >= {"0"}
+    # ...and the resumed run selects epoch 1 again and removes epoch 0
+    monkeypatch.undo()
+    resumed = better_each_epoch(_yy_run(tmp_path, resume=True, epochs=2))
+    assert resumed.run().best_epoch == 1
+    assert {p.name.split("-")[0] for p in run_dir.glob("*.npy")} == {"1"}
+
+
+# runner: --overwrite removes the earlier run's files when the new run
+# starts: its resume/ was resumed as the new run's when that stopped in
+# its first epoch, and its model read with the new run.json
+def test_overwrite_removes_the_earlier_run(tmp_path, monkeypatch):
+    _yy_run(tmp_path, epochs=1).run()
+    run_dir = tmp_path / "yy_ff_5" / "0"
+    assert (run_dir / "resume").is_dir() and list(run_dir.glob("*.npy"))
+    fresh = _yy_run(tmp_path, epochs=1, max_spikes=90, overwrite=True)
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(fresh.compiled, "train", killed)
+    with pytest.raises(KeyboardInterrupt):
+        fresh.run()
+    assert sorted(p.name for p in run_dir.iterdir()) == ["run.json"]
+    from ml_genn_delays.runner import ResumeMismatchError
+    with pytest.raises(ResumeMismatchError, match="nothing to resume"):
+        _yy_run(tmp_path, resume=True, epochs=1, max_spikes=90)
 
 
 # resume.load_training_state: learning rates restored; arrays of another

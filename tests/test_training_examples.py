@@ -189,6 +189,11 @@ def test_keep_delays_prunes_during_training(tmp_path, capsys):
     assert kept[0] == pytest.approx(0.9, abs=0.01)
     assert kept[-1] <= 0.5 + 1e-9          # after the 5 stages
     assert all(a >= b for a, b in zip(kept, kept[1:]))
+    # The model is selected from the last stage on (it was selected at
+    # epoch 0, with 90% of its delays, when no later epoch did better)
+    saved = list((tmp_path / "out" / "shd_ff_16" / "0").glob("*-d.npy"))
+    assert saved and all(p.name.startswith("4-") for p in saved)
+    assert all(np.mean(np.load(p) != 0) <= 0.5 + 1e-9 for p in saved)
 
 
 def test_resumed_pruning_keeps_the_first_runs_stages(tmp_path, capsys):
