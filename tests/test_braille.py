@@ -82,3 +82,23 @@ def test_a_set_too_small_for_a_test_split_says_so(tmp_path):
                       ".*select models on training accuracy"):
         assert len(load_braille(tmp_path, "valid")[1]) == 0
     assert len(load_braille(tmp_path, "test")[1]) == 27
+
+
+def test_training_spikes_without_augmentation_are_converted_once(tmp_path):
+    """Braille has no augmentation: its training spikes, the same every
+    epoch, were converted again every epoch."""
+    from ml_genn_delays.configs import get_config
+    from ml_genn_delays.datasets.splits import load_splits
+    write_braille(tmp_path, per_letter=10)
+    splits = load_splits(get_config("braille_ff_64"), tmp_path)
+    assert not splits.augmentations
+    rng = np.random.default_rng(0)
+    first, y_first = splits.epoch_train(rng)
+    second, y_second = splits.epoch_train(rng)
+    assert second is first
+    np.testing.assert_array_equal(y_second, y_first)
+    fresh = splits.spikes(splits.train)
+    assert len(first) == len(fresh) == len(y_first)
+    for a, b in zip(first, fresh):
+        np.testing.assert_array_equal(a.spike_times, b.spike_times)
+        np.testing.assert_array_equal(a.end_spikes, b.end_spikes)

@@ -33,12 +33,18 @@ class Splits:
     y_test: np.ndarray
     raw: bool = True
     augmentations: list = field(default_factory=list)
+    _unaugmented: list = field(default=None, repr=False, compare=False)
 
     def spikes(self, samples):
         return to_spikes(samples, self.num_input) if self.raw else samples
 
     def epoch_train(self, rng):
         """This epoch's (augmented) training spikes and labels."""
+        if not self.augmentations:
+            # The same every epoch (Braille): converted once
+            if self._unaugmented is None:
+                self._unaugmented = self.spikes(self.train)
+            return self._unaugmented, np.asarray(self.y_train)
         samples, labels = self.train, self.y_train
         for augmentation in self.augmentations:
             samples, labels = augmentation(samples, labels, rng)
