@@ -158,6 +158,19 @@ def refuse_several_processes(compile_kwargs=None):
             f"its own --seed or --out, may set {INDEPENDENT_RUNS}=1")
 
 
+def _numpy_rng():
+    """numpy's global RNG state (mlGeNN shuffles with it) as JSON values."""
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    return [kind, keys.tolist(), pos, has_gauss, cached]
+
+
+def _set_numpy_rng(saved):
+    """Take back what :func:`_numpy_rng` gave."""
+    kind, keys, pos, has_gauss, cached = saved
+    np.random.set_state((kind, np.array(keys, dtype=np.uint32), pos,
+                         has_gauss, cached))
+
+
 class TrainingRun:
     """Train ``config`` on ``splits`` and keep the best model.
 
@@ -347,9 +360,7 @@ class TrainingRun:
     def _resumed_state(self):
         state = load_training_state(self.compiled,
                                     os.path.join(self.directory, "resume"))
-        kind, keys, pos, has_gauss, cached = state["numpy_rng"]
-        np.random.set_state((kind, np.array(keys, dtype=np.uint32), pos,
-                             has_gauss, cached))
+        _set_numpy_rng(state["numpy_rng"])
         return state
 
     # ---------------------------------------------------------------- run
@@ -424,9 +435,7 @@ class TrainingRun:
                 state["augment_rng"] = augment_rng.bit_generator.state
                 if self.pruning is not None:
                     state["pruned"] = self.pruning.saved_masks(learnable)
-                kind, keys, pos, has_gauss, cached = np.random.get_state()
-                state["numpy_rng"] = [kind, keys.tolist(), pos, has_gauss,
-                                      cached]
+                state["numpy_rng"] = _numpy_rng()
                 self._write_csv(state["rows"])
                 save_training_state(compiled,
                                     os.path.join(self.directory, "resume"),
