@@ -121,8 +121,9 @@ def config_from_args(args, dataset: str):
 def main(dataset: str, description: str, default_arch: str, argv=None):
     """Parse ``argv``, train, and print ``test accuracy: NN.NN%`` (the
     test accuracy of the model selected on validation)."""
-    from .runner import (ResumeMismatchError, RunExistsError,
-                         SeveralProcessesError, refuse_several_processes)
+    from .run_folder import (ResumeMismatchError, RunExistsError,
+                             SeveralProcessesError,
+                             refuse_several_processes)
 
     parser = make_parser(description, default_arch)
     args = parser.parse_args(argv)
@@ -173,7 +174,7 @@ def _with_saved_arguments(parser, args, given, config):
     recorded their arguments), checked as the parser checks them. The
     arguments that name its folder (``--arch``, ``--hidden``, ...) must
     be given to find it."""
-    from .runner import load_run_json, run_directory
+    from .run_folder import load_run_json, run_directory
 
     # The raw JSON: a run of another version may hold other Config fields
     # (the runner then says what changed)

@@ -6,27 +6,26 @@ import csv
 import io as _io
 import json
 import os
-import shutil
 import time
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 from ml_genn.callbacks import SpikeRecorder
 from tqdm import tqdm
 
-from .configs import Config
 from .errors import NoGradientWarning
 from .evaluation import evaluate, get_delays, record_example
 from .experiment import build_model, compile_model
 from .io import remove_checkpoints, save_model
-from .io_files import MANIFEST, is_model_file
 from .io_journal import atomic_save
 from .plots import plot_raster, plot_run
 from .pruning import DelayPruning
 from .published import LearningRateSchedule, bump_silent_inputs
-from .resume import (load_training_state, saved_epoch,
-                     save_training_state)
+from .resume import load_training_state, save_training_state
+from .run_folder import (RUN_FILE, check_directory, model_name,
+                         refuse_several_processes, remove_earlier,
+                         run_description, run_directory)
 from .training import BatchProgress
 
 CSV_FIELDS = ("epoch", "train_accuracy", "valid_accuracy", "test_accuracy",
@@ -46,50 +45,6 @@ class RunResult:
     directory: str
 
 
-RUN_FILE = "run.json"
-#: Config fields a resumed run may change (train longer, stop later; the
-#: name is a label: yy_ff_30 --hidden 5 is yy_ff_5)
-RESUMABLE_CHANGES = ("epochs", "patience", "name")
-
-
-class RunExistsError(FileExistsError):
-    """A fresh run would overwrite an earlier one in the same folder."""
-
-
-class ResumeMismatchError(ValueError):
-    """``--resume`` asked with other settings than the run was made with."""
-
-
-class SeveralProcessesError(ValueError):
-    """The runner started under mpirun, or given a communicator."""
-
-
-def run_directory(out, config, seed) -> str:
-    """``out/<arch>/<seed>``: the release layout."""
-    return os.path.join(out, config.arch, str(seed))
-
-
-def model_name(config, seed) -> str:
-    """The GeNN model name of a run: GeNN builds into ``<name>..._CODE``
-    in the working directory, so runs started side by side (one per
-    seed, say) need names of their own, or one builds over (or loads the
-    code built for) another's network; a resumed run reuses its build."""
-    return f"{config.arch}_{seed}"
-
-
-def run_description(config, splits, seed, keep_delays=None) -> dict:
-    """What ``run.json`` records: the whole Config (so the model can be
-    rebuilt exactly, e.g. by models/test.py), the seed, the split sizes
-    and the delay pruning (``keep_delays``; None: none; TrainingRun adds
-    its stages as ``pruning``)."""
-    return {"config": json.loads(json.dumps(asdict(config))), "seed": seed,
-            "examples": {name: 0 if part is None else len(part)
-                         for name, part in (("train", splits.train),
-                                            ("valid", splits.valid),
-                                            ("test", splits.test))},
-            "keep_delays": keep_delays if config.delays else None}
-
-
 def pruning_schedule(epochs: int) -> dict:
     """DelayPruning's stages for a run of ``epochs``: 5 stages, from 10% to
     50% of the epochs; a run of fewer than 10 epochs prunes at the end of
@@ -97,65 +52,6 @@ def pruning_schedule(epochs: int) -> dict:
     that it always reaches the fraction asked for."""
     step = max(1, epochs // 10)
     return {"every": step, "start": step - 1, "stages": max(1, min(5, epochs))}
-
-
-def load_run_json(directory):
-    """``directory/run.json`` as written, or None."""
-    path = os.path.join(directory, RUN_FILE)
-    if not os.path.exists(path):
-        return None
-    with open(path) as f:
-        return json.load(f)
-
-
-def read_run(directory):
-    """``directory/run.json`` with its Config rebuilt, or None."""
-    run = load_run_json(directory)
-    if run is None:
-        return None
-    # JSON has no tuples
-    run["config"] = Config(**{k: tuple(v) if isinstance(v, list) else v
-                              for k, v in run["config"].items()})
-    return run
-
-
-def _differences(saved, now):
-    keys = sorted(set(saved) | set(now))
-    return [f"{k}: {saved.get(k)!r} then, {now.get(k)!r} now" for k in keys
-            if saved.get(k) != now.get(k) and k not in RESUMABLE_CHANGES]
-
-
-#: Set to 1 to start independent runs (each its own --seed or --out)
-#: under a launcher that sets the MPI variables below, e.g. Slurm's srun
-INDEPENDENT_RUNS = "ML_GENN_DELAYS_INDEPENDENT_RUNS"
-
-
-def _launched_ranks():
-    """Ranks the MPI launcher says it started (mpich, Open MPI); 1 where
-    neither says, or says something unreadable."""
-    ranks = 1
-    for name in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE"):
-        try:
-            ranks = max(ranks, int(os.environ.get(name) or 1))
-        except ValueError:
-            pass
-    return ranks
-
-
-def refuse_several_processes(compile_kwargs=None):
-    """The runner trains one process on all the data and writes one
-    folder: under mpirun every rank would train alone and all would write
-    there, silently."""
-    if (compile_kwargs or {}).get("communicator") is not None or (
-            _launched_ranks() > 1 and os.environ.get(INDEPENDENT_RUNS)
-            != "1"):
-        raise SeveralProcessesError(
-            f"The training runner (and the training examples) run one "
-            f"process: under mpirun each rank would train on all of the "
-            f"data and every rank would write the same run folder. Run it "
-            f"without mpirun, or train several processes through the API "
-            f"(README: Several processes). Independent runs, each with "
-            f"its own --seed or --out, may set {INDEPENDENT_RUNS}=1")
 
 
 def _numpy_rng():
@@ -231,7 +127,8 @@ class TrainingRun:
             self.description["command_line"] = dict(command_line)
             json.dumps(self.description)  # refused here, not after compiling
         # Before compiling: these mistakes should cost nothing
-        saved = self._check_directory(overwrite)
+        saved = check_directory(self.directory, self.description, resume,
+                                overwrite)
         self.progress = progress
         self.pruning = None
         if self.description["keep_delays"] is not None:
@@ -248,77 +145,6 @@ class TrainingRun:
                                       **compile_kwargs)
 
     # ------------------------------------------------------------ helpers
-    def _check_directory(self, overwrite):
-        """Refuse to overwrite an earlier run or to resume one with other
-        settings; the resumed run's run.json (None otherwise)."""
-        names = (os.listdir(self.directory) if os.path.isdir(self.directory)
-                 else [])
-        # Model files too (a saved or released model without a run's
-        # files): a fresh run removes every other checkpoint
-        earlier = [n for n in ("training.csv", "resume", RUN_FILE, MANIFEST)
-                   if n in names]
-        models = sorted(n for n in names if is_model_file(n))
-        if models:
-            earlier.append(f"model files such as {models[0]}")
-        if not self.resume:
-            if earlier == [RUN_FILE] and not overwrite:
-                raise RunExistsError(
-                    f"{self.directory} holds a run that stopped before its "
-                    f"first epoch ended ({RUN_FILE} only, nothing to "
-                    f"resume); start it again with --overwrite, or write "
-                    f"elsewhere with --out")
-            if earlier and not overwrite:
-                raise RunExistsError(
-                    f"{self.directory} already holds a run "
-                    f"({', '.join(earlier)}); continue it with --resume, "
-                    f"replace it with --overwrite, or write elsewhere "
-                    f"with --out")
-            return None
-        if earlier == [RUN_FILE]:
-            raise ResumeMismatchError(
-                f"Cannot resume {self.directory}: the run stopped before "
-                f"its first epoch ended, so there is nothing to resume; "
-                f"start it again with --overwrite, without --resume")
-        trained = saved_epoch(os.path.join(self.directory, "resume")) + 1
-        if self.config.epochs < trained:
-            raise ResumeMismatchError(
-                f"Cannot resume {self.directory}: it has trained "
-                f"{trained} epochs already; resume with --epochs {trained} "
-                f"or more (epochs counts from the start of the run)")
-        saved = load_run_json(self.directory)
-        if saved is None:
-            return None  # a run of an earlier version: nothing to compare
-        changed = _differences(saved["config"], self.description["config"])
-        changed += _differences(saved["examples"],
-                                self.description["examples"])
-        # Runs of earlier versions recorded no pruning: they had none
-        changed += _differences(
-            {"keep_delays": saved.get("keep_delays")},
-            {"keep_delays": self.description["keep_delays"]})
-        if changed:
-            raise ResumeMismatchError(
-                f"Cannot resume {self.directory}: it was trained with "
-                f"other settings ({'; '.join(changed)}). Resume with the "
-                f"arguments of that run (see its {RUN_FILE}; the training "
-                f"examples take those not given again from it); where no "
-                f"argument gives a setting back, this version of "
-                f"ml_genn_delays changed the set-up (docs/published.md): "
-                f"continue with the version the run was started with, or "
-                f"start afresh with --overwrite.")
-        return saved
-
-    def _remove_earlier(self):
-        """Before a fresh run (--overwrite) writes its run.json: remove the
-        earlier run's files, whose resume/ would otherwise be resumed as
-        this run's should this one stop in its first epoch, and whose
-        model would be read with this run's run.json."""
-        shutil.rmtree(os.path.join(self.directory, "resume"),
-                      ignore_errors=True)
-        for name in ("training.csv", "training.png", "raster.png"):
-            if os.path.exists(os.path.join(self.directory, name)):
-                os.unlink(os.path.join(self.directory, name))
-        remove_checkpoints(self.directory, keep=None)
-
     def _delays(self):
         """Every learnable delay, flat (all parts of mixed delays)."""
         values = []
@@ -369,7 +195,7 @@ class TrainingRun:
         splits = self.splits
         os.makedirs(self.directory, exist_ok=True)
         if not self.resume:
-            self._remove_earlier()
+            remove_earlier(self.directory)
         atomic_save(os.path.join(self.directory, RUN_FILE),
                      lambda f: f.write(
                          json.dumps(self.description, indent=1).encode()))

@@ -25,7 +25,7 @@ from ml_genn_delays.configs import DATASET_NAMES, get_config
 from ml_genn_delays.datasets.splits import fit_trial, load_splits
 from ml_genn_delays.errors import ONE_LINE_ERRORS
 from ml_genn_delays.experiment import evaluate_saved
-from ml_genn_delays.runner import read_run
+from ml_genn_delays.run_folder import read_run
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)

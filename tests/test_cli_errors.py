@@ -178,7 +178,8 @@ def test_training_under_mpirun_is_one_line(tmp_path, monkeypatch, variable):
 
 
 def test_training_run_given_a_communicator_is_refused(tmp_path):
-    from ml_genn_delays.runner import SeveralProcessesError, TrainingRun
+    from ml_genn_delays.run_folder import SeveralProcessesError
+    from ml_genn_delays.runner import TrainingRun
     with pytest.raises(SeveralProcessesError, match="API"):
         TrainingRun(get_config("yy_ff_5"), {}, out=str(tmp_path),
                     communicator=object())
@@ -188,8 +189,8 @@ def test_training_run_given_a_communicator_is_refused(tmp_path):
                                             ("abc", False), ("3", True)])
 def test_launcher_variables_are_read_safely(monkeypatch, value, refused):
     # An unreadable value crashed every run with a ValueError
-    from ml_genn_delays.runner import (SeveralProcessesError,
-                                       refuse_several_processes)
+    from ml_genn_delays.run_folder import (SeveralProcessesError,
+                                           refuse_several_processes)
     monkeypatch.setenv("PMI_SIZE", value)
     if refused:
         with pytest.raises(SeveralProcessesError):

@@ -300,7 +300,7 @@ def test_overwrite_removes_the_earlier_run(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         fresh.run()
     assert sorted(p.name for p in run_dir.iterdir()) == ["run.json"]
-    from ml_genn_delays.runner import ResumeMismatchError
+    from ml_genn_delays.run_folder import ResumeMismatchError
     with pytest.raises(ResumeMismatchError, match="nothing to resume"):
         _yy_run(tmp_path, resume=True, epochs=1, max_spikes=90)
 

@@ -58,7 +58,7 @@ def test_test_script_config_from_run_json_or_name(tmp_path):
     ones) evaluate together when they describe the same set-up."""
     import argparse
     import json
-    from ml_genn_delays.runner import RUN_FILE, read_run, run_description
+    from ml_genn_delays.run_folder import RUN_FILE, read_run, run_description
     config_of_runs = load_script("models", "test").config_of_runs
 
     def run_config(args, directories):

@@ -15,8 +15,8 @@ from fixtures import write_braille, write_heidelberg
 from ml_genn_delays.resume import STATE_ARRAYS
 from ml_genn_delays.configs import get_config
 from ml_genn_delays.datasets.splits import load_splits
-from ml_genn_delays.runner import (TrainingRun, pruning_schedule,
-                                   read_run)
+from ml_genn_delays.run_folder import read_run
+from ml_genn_delays.runner import TrainingRun, pruning_schedule
 from scripts import ROOT, last_accuracy, load_script
 
 QUICK = ["--epochs", "1", "--max-examples", "12", "--batch-size", "4",
