@@ -44,7 +44,9 @@ class NoStepWarning(Callback):
 
 
 class SpikeBufferOverflowError(RuntimeError):
-    """A neuron spiked more often than EventProp's ``max_spikes`` allows.
+    """A neuron spiked more often than EventProp's ``max_spikes`` allows:
+    its ring buffer holds the spikes of two consecutive examples (one
+    running forward, one backward), at most ``max_spikes - 1`` together.
 
     Raised by :class:`SpikeBufferMonitor` with ``strict=True`` (the
     compiler's ``strict_buffer_checking``); the message names the
@@ -56,9 +58,9 @@ class SpikeBufferOverflowError(RuntimeError):
 class SpikeBufferMonitor(Callback):
     """Reports spikes dropped by EventProp's per-neuron spike ring buffers.
 
-    mlGeNN silently ignores spikes beyond ``max_spikes`` per neuron and
-    example (the backward pass is then wrong, often giving no gradient at
-    all). Every EventProp neuron counts the spikes it drops; this callback
+    mlGeNN silently ignores spikes that do not fit in a neuron's ring
+    buffer of ``max_spikes``, which holds two consecutive examples' (the
+    backward pass is then wrong, often giving no gradient at all). Every EventProp neuron counts the spikes it drops; this callback
     warns once per ``train`` call or, when ``strict``, raises
     :class:`SpikeBufferOverflowError` at the end of the batch.
     """
@@ -88,9 +90,12 @@ class SpikeBufferMonitor(Callback):
         counts = ", ".join(f"{n} spikes of population {p}"
                            for p, n in dropped.items())
         message = (f"{counts} did not fit in EventProp's spike buffer "
-                   f"(max_spikes={self.max_spikes} per neuron and "
-                   f"example); their gradients are lost. Raise max_spikes "
-                   f"or lower the firing rate (e.g. spike regularisation).")
+                   f"(max_spikes={self.max_spikes} per neuron, holding the "
+                   f"spikes of two consecutive examples: the one running "
+                   f"forward and the one running backward); their "
+                   f"gradients are lost. Raise max_spikes to more than "
+                   f"twice a neuron's most spikes per example, or lower "
+                   f"the firing rate (e.g. spike regularisation).")
         if self.strict:
             raise SpikeBufferOverflowError(message)
         if not self._warned:
@@ -369,7 +374,7 @@ def training_checks(genn_model, connection_populations, ring_buffers,
         {population name: pygenn neuron group} of the neurons whose
         spikes the backward pass stores.
     max_spikes : int
-        Spikes a buffer holds per neuron and example.
+        Spikes a neuron's ring buffer holds (two examples' together).
     strict : bool
         Raise, rather than warn, when a buffer overflows.
     examples_per_step : int

@@ -111,3 +111,38 @@ def test_warning_counts_the_whole_epochs_drops():
     reported = [int(n) for w in record for n in re.findall(
         rf"(\d+) spikes of population {net.inp.name}\b", str(w.message))]
     assert reported == counter.epochs and reported[0] > 0
+
+
+@pytest.mark.parametrize("per_example, dropped", [(9, 0), (10, 1), (11, 3)])
+def test_a_buffer_holds_two_examples_spikes(per_example, dropped):
+    """What README says of max_spikes: a neuron's ring buffer holds the
+    spikes of the example running forward and of the one running backward
+    beside it, max_spikes - 1 together (a trial read "per neuron and
+    example" and met drops at 10 spikes of 20)."""
+    from ml_genn import Network, Population
+    from ml_genn.compilers.event_prop_compiler import default_params
+    from ml_genn.connectivity import Dense
+    from ml_genn.neurons import LeakyIntegrate, SpikeInput
+    from ml_genn.synapses import Exponential
+    from ml_genn.utils.data import preprocess_spikes
+    from ml_genn_delays import SGD, Connection, EventPropCompiler, Learnable
+    times = np.arange(per_example) * 2.0
+    x = [preprocess_spikes(times, np.zeros(per_example, int), 2)] * 6
+    net = Network(default_params)
+    with net:
+        inp = Population(SpikeInput(max_spikes=64), 2)
+        out = Population(LeakyIntegrate(tau_mem=10.0, readout="max_var"), 2)
+        Connection(inp, out, Dense(0.1), Exponential(5.0),
+                   delay=Learnable(1.0, 4))
+    compiled = EventPropCompiler(
+        example_timesteps=60, max_spikes=20, optimiser=SGD(0.0),
+        losses="sparse_categorical_crossentropy",
+        strict_buffer_checking=True).compile(
+            net, name=f"two_examples_{per_example}")
+    with compiled:
+        if not dropped:
+            compiled.train({inp: x}, {out: [0, 1] * 3}, num_epochs=1)
+            return
+        with pytest.raises(SpikeBufferOverflowError,
+                           match=rf"^{dropped} spikes of population"):
+            compiled.train({inp: x}, {out: [0, 1] * 3}, num_epochs=1)
