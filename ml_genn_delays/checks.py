@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 from ml_genn.compilers.event_prop_compiler import default_params
-from ml_genn.neurons import LeakyIntegrate, LeakyIntegrateFire
+from ml_genn.neurons import Input, LeakyIntegrate, LeakyIntegrateFire
 from ml_genn.optimisers import Adam
 from ml_genn.synapses import Exponential
 
@@ -111,9 +111,13 @@ def warn_unlike_event_prop_defaults(network):
     refractory), for which EventProp's adjoint is derived. mlGeNN applies
     them only to objects created inside ``with Network(default_params):``;
     one made outside silently keeps its class defaults (scale_i=False,
-    ...), and mlGeNN checks none of them (two only through its logger)."""
+    ...), and mlGeNN checks none of them (two only through its logger).
+    Input populations are left out: no gradient flows into their
+    dynamics (and mlGeNN gives its LeakyIntegrateFireInput no defaults,
+    inside the network or not)."""
     objects = ([(f"Population {p.name}", p.neuron)
-                for p in network.populations]
+                for p in network.populations
+                if not isinstance(p.neuron, Input)]
                + [(f"Connection {c.name}", c.synapse)
                   for c in network.connections])
     for where, obj in objects:

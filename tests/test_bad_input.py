@@ -272,10 +272,16 @@ def test_neuron_made_outside_the_network_warns():
 
 
 def test_network_made_inside_gives_no_default_warning(recwarn):
+    from ml_genn.neurons import LeakyIntegrateFireInput
     network = Network(default_params)
     with network:
         a, b = pops()
         Connection(a, b, Dense(1.0), Exponential(5.0),
+                   delay=Learnable(1.0, 10))
+        # mlGeNN gives it no defaults, even here; it needs none (an
+        # input): the warning's advice could not be followed
+        c = Population(LeakyIntegrateFireInput(), 2)
+        Connection(c, b, Dense(1.0), Exponential(5.0),
                    delay=Learnable(1.0, 10))
     EventPropCompiler(10, "sparse_categorical_crossentropy").compile(
         network, name="inside")
