@@ -15,7 +15,9 @@ from ml_genn.utils.module import get_object
 from ml_genn.synapses import Exponential
 from ml_genn.utils.model import CustomUpdateModel
 from ml_genn.utils.network import get_underlying_conn
-from pygenn import SynapseMatrixType, create_var_ref, create_wu_var_ref
+from ml_genn.utils.value import is_value_constant
+from pygenn import (SynapseMatrixType, SynapseMatrixWeight, create_var_ref,
+                    create_wu_var_ref)
 
 from .checks import (check_batch_size, check_compiler_arguments,
                      check_finite_weights, check_optimiser,
@@ -247,6 +249,17 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
                                   compile_state):
         spec = compile_state.learnable_delays.get(conn)
         if spec is None:
+            if (connect_snippet.trainable
+                    and connect_snippet.matrix_type & SynapseMatrixWeight.KERNEL
+                    and not (is_value_constant(connect_snippet.delay)
+                             and connect_snippet.delay == 0)):
+                # mlGeNN says "EventProp compiler does not kernel
+                # connectivity with delays"
+                raise NotImplementedError(
+                    f"Connection {conn.name}: EventProp cannot train "
+                    f"{type(conn.connectivity).__name__} (kernel "
+                    f"connectivity) with a delay; give it none, or put the "
+                    f"delay on a Dense or sparse connection")
             return super().build_weight_update_model(conn, connect_snippet,
                                                      compile_state)
         if (not connect_snippet.trainable

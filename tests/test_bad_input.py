@@ -615,3 +615,23 @@ def test_delays_past_the_example_warn_at_compile(delay, warned):
                      f"example of 20 timesteps and nothing learns. Delays "
                      f"are in timesteps, not ms (at dt 1.0 ms, 10 ms is 10 "
                      f"steps)."] if warned else [])
+
+
+def test_fixed_delay_on_a_convolution_is_refused_by_name():
+    """mlGeNN's own message was "EventProp compiler does not kernel
+    connectivity with delays" (a trial)."""
+    from ml_genn.connectivity import Conv2D
+    from ml_genn.neurons import LeakyIntegrateFire
+    network = Network(default_params)
+    with network:
+        inp = Population(SpikeInput(max_spikes=10), (4, 4, 1))
+        hid = Population(LeakyIntegrateFire(tau_mem=20.0), None)
+        Connection(inp, hid, Conv2D(1.0, 2, 3), Exponential(5.0), delay=3,
+                   name="Conv")
+        out = Population(LeakyIntegrate(tau_mem=10.0, readout="max_var"), 2)
+        Connection(hid, out, Dense(1.0), Exponential(5.0))
+    with pytest.raises(NotImplementedError, match=r"Connection Conv: "
+                       r"EventProp cannot train Conv2D \(kernel "
+                       r"connectivity\) with a delay"):
+        EventPropCompiler(20, "sparse_categorical_crossentropy").compile(
+            network, name="conv_fixed")
