@@ -1,6 +1,7 @@
 """Command line shared by the training examples: one parser, one main."""
 import argparse
 import os
+import sys
 from dataclasses import replace
 
 from .configs import DATASET_NAMES, NAME_FORM, get_config
@@ -10,13 +11,16 @@ from .errors import ONE_LINE_ERRORS
 BACKENDS = {"cpu": "single_threaded_cpu", "cuda": "cuda"}
 
 
-def _at_least(low):
-    """argparse type: an int >= ``low`` (a bad value is a usage error
-    before anything is loaded or compiled)."""
+def _at_least(low, high=None):
+    """argparse type: an int >= ``low`` (and <= ``high``; a bad value is a
+    usage error before anything is loaded or compiled)."""
     def parse(text):
         value = int(text)
         if value < low:
             raise argparse.ArgumentTypeError(f"must be at least {low}, "
+                                             f"got {value}")
+        if high is not None and value > high:
+            raise argparse.ArgumentTypeError(f"must be at most {high}, "
                                              f"got {value}")
         return value
     parse.__name__ = "integer"     # argparse names the type in errors
@@ -66,7 +70,8 @@ def make_parser(description: str, default_arch: str):
     add("--batch-size", type=_at_least(1))
     add("--backend", choices=sorted(BACKENDS),
         help="GeNN backend (default: the best one installed)")
-    add("--seed", type=_at_least(0), default=0)
+    # (numpy's seeds are 32-bit)
+    add("--seed", type=_at_least(0, 2 ** 32 - 1), default=0)
     add("--out", default="runs",
         help="writes OUT/<arch>/<seed>/: the best model on validation in "
              "the release layout, training.csv, training.png, resume/")
@@ -123,7 +128,7 @@ def main(dataset: str, description: str, default_arch: str, argv=None):
     test accuracy of the model selected on validation)."""
     from .run_folder import (ResumeMismatchError, RunExistsError,
                              SeveralProcessesError,
-                             refuse_several_processes)
+                             refuse_several_processes, run_directory)
 
     parser = make_parser(description, default_arch)
     args = parser.parse_args(argv)
@@ -144,6 +149,10 @@ def main(dataset: str, description: str, default_arch: str, argv=None):
         # Refused here, before anything is loaded or compiled
         parser.error(f"{DATASET_NAMES[dataset]} needs --data-dir DIR, the "
                      f"folder holding its files (nothing is downloaded)")
+    if dataset == "yin_yang" and args.data_dir is not None:
+        parser.error("Yin-Yang is generated, not read: drop --data-dir")
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        parser.error(f"--out {args.out} is a file, not a folder")
     try:
         refuse_several_processes()     # before any data is loaded
         return _train(args, config, dataset)
@@ -152,6 +161,13 @@ def main(dataset: str, description: str, default_arch: str, argv=None):
         # Also a run in the way, one resumed with other settings, or
         # one started under mpirun
         raise SystemExit(f"error: {error}") from None
+    except KeyboardInterrupt:
+        # (saving is crash-safe: the folder holds whole files only)
+        print(f"interrupted: {run_directory(args.out, config, args.seed)} "
+              f"keeps the state after the last epoch that ended; continue "
+              f"with the same arguments and --resume (if no epoch had "
+              f"ended: start again with --overwrite)", file=sys.stderr)
+        raise SystemExit(130) from None
 
 
 #: Arguments that do not describe the run: never taken from run.json

@@ -27,7 +27,7 @@ from .checks import (check_batch_size, check_compiler_arguments,
 from .backends import (backend_name, caller_model_name,
                        check_genn_kwargs, one_example_at_a_time,
                        with_cpu_optimisation)
-from .genn_models import (add_dropped_spike_counter, block_last_step_spikes,
+from .genn_models import (add_spike_counters, block_last_step_spikes,
                           delayed_weight_update_model, gradient_scale_model)
 from .io_files import package_version
 from .io_state import COMPILED_NETWORKS, check_loaded_dt
@@ -239,7 +239,7 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
                         compile_state=compile_state)
         if model.has_var("RingReadEndOffset"):
             compile_state.ring_buffer_pops.append(pop)
-            add_dropped_spike_counter(model)
+            add_spike_counters(model)
             if pop.neuron.readout is None:
                 block_last_step_spikes(model, self.example_timesteps,
                                        self.dt)

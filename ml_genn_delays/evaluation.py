@@ -12,6 +12,7 @@ from ml_genn.utils.module import get_object_mapping
 from ml_genn.utils.network import get_underlying_conn, get_underlying_pop
 from pygenn import SynapseMatrixConnectivity
 
+from .genn_models import SPIKE_COUNT_VAR
 from .io_params import param_state
 from .io_state import learnable_delays, require_loaded
 
@@ -193,6 +194,43 @@ def get_params(compiled_net, population):
                          f"parameters: give them as LearnableParam(...) "
                          f"of an AdaptiveLeakyIntegrateFire neuron")
     return param_state(compiled_net, pop, finite=False)
+
+
+def spike_counts(compiled_net, population) -> np.ndarray:
+    """Spikes each neuron of a population has fired since the compiled
+    network was loaded (all examples: training, validation, evaluation),
+    summed over the batch; read in one pull, without recording.
+
+    Parameters
+    ----------
+    compiled_net : CompiledTrainingNetwork
+        From :class:`ml_genn_delays.EventPropCompiler`, inside its
+        ``with`` block.
+    population : Population
+        A spiking population whose spikes EventProp stores: an input, a
+        hidden LIF or AdLIF population, or a LIF output
+        (``first_spike_time``).
+
+    Returns
+    -------
+    np.ndarray
+        ``(n,)`` int64. Subtract two reads for the spikes between them
+        (e.g. of one ``train`` call); a count wraps around after 2**32
+        spikes of one neuron and batch slot.
+    """
+    require_loaded(compiled_net, "spike_counts")
+    pop = get_underlying_pop(population)
+    genn_pop = compiled_net.neuron_populations.get(pop)
+    if genn_pop is None or SPIKE_COUNT_VAR not in genn_pop.vars:
+        raise ValueError(f"Population {pop.name} has no spike count: only "
+                         f"populations whose spikes EventProp stores for "
+                         f"its backward pass (inputs, hidden LIF or AdLIF, "
+                         f"LIF outputs) of a network compiled by "
+                         f"ml_genn_delays.EventPropCompiler count them")
+    var = genn_pop.vars[SPIKE_COUNT_VAR]
+    var.pull_from_device()
+    counts = np.reshape(var.values, (-1, genn_pop.num_neurons))
+    return counts.astype(np.int64).sum(axis=0)
 
 
 def _learnable(compiled_net, connection):

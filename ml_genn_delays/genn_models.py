@@ -99,22 +99,30 @@ def gradient_scale_model(gradient_ref, scale: float):
         {"Scale": scale}, {}, {"Gradient": gradient_ref})
 
 
-# Counts spikes that mlGeNN's EventProp ring buffer drops: its reset code
-# writes a spike only while RingWriteOffset != RingReadEndOffset, so a
-# spike arriving when they are equal is lost and the backward pass of
-# that example is wrong. Prepended so it sees the offsets before the write.
-DROPPED_SPIKE_CODE = """
+# Counts every spike, and those that mlGeNN's EventProp ring buffer
+# drops: its reset code writes a spike only while RingWriteOffset !=
+# RingReadEndOffset, so a spike arriving when they are equal is lost and
+# the backward pass of that example is wrong. Prepended so it sees the
+# offsets before the write. The total gives an epoch's spikes per neuron
+# in one read (a SpikeRecorder pulls and decodes every batch's
+# recording); mlGeNN's spike regulariser has a SpikeCount of its own,
+# reset every example.
+SPIKE_COUNTER_CODE = """
+SpikeTotal++;
 if (RingWriteOffset == RingReadEndOffset) {
     DroppedSpikes++;
 }
 """
 DROPPED_SPIKES_VAR = "DroppedSpikes"
+SPIKE_COUNT_VAR = "SpikeTotal"
 
 
-def add_dropped_spike_counter(neuron_model):
-    """Add a never-reset count of dropped spikes to an EventProp neuron."""
+def add_spike_counters(neuron_model):
+    """Add never-reset counts of spikes and of dropped spikes to an
+    EventProp neuron."""
+    neuron_model.add_var(SPIKE_COUNT_VAR, "unsigned int", 0)
     neuron_model.add_var(DROPPED_SPIKES_VAR, "unsigned int", 0)
-    neuron_model.prepend_reset_code(DROPPED_SPIKE_CODE)
+    neuron_model.prepend_reset_code(SPIKE_COUNTER_CODE)
     return neuron_model
 
 

@@ -246,10 +246,10 @@ class NoGradientMonitor(Callback):
             f"spike past the end of the example; nor when the loss "
             f"does not depend on them (e.g. a max_var readout whose "
             f"maximum is its initial voltage). To find a silent "
-            f"layer, record its spikes (Population(..., "
-            f"record_spikes=True) and mlGeNN's SpikeRecorder(pop, "
-            f"record_counts=True)); then raise the initial weights "
-            f"into it or lower its threshold.", NoGradientWarning,
+            f"layer, read its spikes per neuron with "
+            f"ml_genn_delays.spike_counts(compiled_net, population); "
+            f"then raise the initial weights into it or lower its "
+            f"threshold.", NoGradientWarning,
             stacklevel=2)
 
 

@@ -4,6 +4,12 @@ there or is resumed, and the one-process rule of the training runner."""
 import json
 import os
 import shutil
+import zlib
+
+try:
+    import fcntl
+except ImportError:       # not POSIX: no lock (as io_journal)
+    fcntl = None
 from dataclasses import asdict
 
 from .configs import Config
@@ -26,6 +32,55 @@ class ResumeMismatchError(ValueError):
     """``--resume`` asked with other settings than the run was made with."""
 
 
+class RunInUseError(RunExistsError):
+    """Another process is training in the run's folder."""
+
+
+#: Held (flock) by the process training in a run's folder
+LOCK_FILE = ".training.lock"
+
+
+class RunLock:
+    """The run's folder, taken for this process: an exclusive lock on a
+    file in it, which the OS also drops when the process ends (a second
+    --overwrite deleted a live run's files under it, and a second --resume
+    wrote the same files). Raises :class:`RunInUseError` while another
+    process holds it. :meth:`close` lets it go and leaves the folder as
+    it found it: the lock file goes, and so does the folder if this made
+    it and nothing was written."""
+
+    def __init__(self, directory):
+        self.directory = directory
+        self._made = not os.path.isdir(directory)
+        os.makedirs(directory, exist_ok=True)
+        self._path = os.path.join(directory, LOCK_FILE)
+        self._file = open(self._path, "a")
+        if fcntl is not None:
+            try:
+                fcntl.flock(self._file.fileno(),
+                            fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                self._file.close()
+                raise RunInUseError(
+                    f"Another process is training in {directory}: wait "
+                    f"for it to end (then --resume or --overwrite), or "
+                    f"write elsewhere with --out or another --seed"
+                    ) from None
+
+    @property
+    def closed(self) -> bool:
+        return self._file.closed
+
+    def close(self):
+        if self.closed:
+            return
+        # Removed while still held: no other process holds it now
+        os.unlink(self._path)
+        self._file.close()
+        if self._made and not os.listdir(self.directory):
+            os.rmdir(self.directory)
+
+
 class SeveralProcessesError(ValueError):
     """The runner started under mpirun, or given a communicator."""
 
@@ -35,12 +90,17 @@ def run_directory(out, config, seed) -> str:
     return os.path.join(out, config.arch, str(seed))
 
 
-def model_name(config, seed) -> str:
-    """The GeNN model name of a run: GeNN builds into ``<name>..._CODE``
-    in the working directory, so runs started side by side (one per
-    seed, say) need names of their own, or one builds over (or loads the
-    code built for) another's network; a resumed run reuses its build."""
-    return f"{config.arch}_{seed}"
+def model_name(directory) -> str:
+    """The GeNN model name of the run writing ``directory``
+    (``out/<arch>/<seed>``): GeNN builds into ``<name>..._CODE`` in the
+    working directory, so runs started side by side (one per seed, or per
+    --out of a sweep over --batch-size) need names of their own, or one
+    builds over (or loads the code built for) another's network; a
+    resumed run keeps its name and reuses its build."""
+    path = os.path.abspath(directory)
+    arch, seed = os.path.split(path)
+    digest = zlib.crc32(path.encode())
+    return f"{os.path.basename(arch)}_{seed}_{digest:08x}"
 
 
 def run_description(config, splits, seed, keep_delays=None) -> dict:

@@ -11,11 +11,10 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from ml_genn.callbacks import SpikeRecorder
 from tqdm import tqdm
 
 from .errors import NoGradientWarning
-from .evaluation import evaluate, get_delays, record_example
+from .evaluation import evaluate, get_delays, record_example, spike_counts
 from .experiment import build_model, compile_model
 from .io import remove_checkpoints, save_model
 from .io_journal import atomic_save
@@ -23,7 +22,8 @@ from .plots import plot_raster, plot_run
 from .pruning import DelayPruning
 from .published import LearningRateSchedule, bump_silent_inputs
 from .resume import load_training_state, save_training_state
-from .run_folder import (RUN_FILE, check_directory, model_name,
+from .run_folder import (RUN_FILE, ResumeMismatchError, RunLock,
+                         check_directory, model_name,
                          refuse_several_processes, remove_earlier,
                          run_description, run_directory)
 from .training import BatchProgress
@@ -52,6 +52,11 @@ def pruning_schedule(epochs: int) -> dict:
     that it always reaches the fraction asked for."""
     step = max(1, epochs // 10)
     return {"every": step, "start": step - 1, "stages": max(1, min(5, epochs))}
+
+
+def _last_stage(pruning) -> int:
+    """The epoch at whose end DelayPruning prunes for the last time."""
+    return pruning.start + (pruning.stages - 1) * pruning.every
 
 
 def _numpy_rng():
@@ -94,7 +99,7 @@ class TrainingRun:
         Show a tqdm bar over the epochs.
     name : str, optional
         GeNN model name (its code goes to ``<name>..._CODE``); default
-        ``<arch>_<seed>`` (:func:`model_name`).
+        ``<arch>_<seed>_<hash of the folder>`` (:func:`model_name`).
     keep_delays : float, optional
         Prune the delays by magnitude to this fraction while training
         (:class:`DelayPruning`, stages of :func:`pruning_schedule`; a
@@ -126,23 +131,42 @@ class TrainingRun:
         if command_line is not None:
             self.description["command_line"] = dict(command_line)
             json.dumps(self.description)  # refused here, not after compiling
-        # Before compiling: these mistakes should cost nothing
-        saved = check_directory(self.directory, self.description, resume,
-                                overwrite)
         self.progress = progress
-        self.pruning = None
-        if self.description["keep_delays"] is not None:
-            # A resumed run keeps the first run's stages, even when it
-            # trains longer (its own epochs would move them)
-            first = saved or {"config": {"epochs": config.epochs}}
-            schedule = (first.get("pruning")
-                        or pruning_schedule(first["config"]["epochs"]))
-            self.description["pruning"] = schedule
-            self.pruning = DelayPruning(keep_delays, **schedule)
-        self.model = build_model(config, seed, max_input_spikes)
-        self.compiled = compile_model(self.model,
-                                      name=name or model_name(config, seed),
-                                      **compile_kwargs)
+        # Held until run() ends: one process per run folder
+        self._lock = RunLock(self.directory)
+        try:
+            # Before compiling: these mistakes should cost nothing
+            saved = check_directory(self.directory, self.description, resume,
+                                    overwrite)
+            self.pruning = self._pruning(keep_delays, saved)
+            self.model = build_model(config, seed, max_input_spikes)
+            self.compiled = compile_model(
+                self.model, name=name or model_name(self.directory),
+                **compile_kwargs)
+        except BaseException:
+            self._lock.close()
+            raise
+
+    def _pruning(self, keep_delays, saved):
+        """The run's DelayPruning (None without ``keep_delays``)."""
+        if self.description["keep_delays"] is None:
+            return None
+        # A resumed run keeps the first run's stages, even when it trains
+        # longer (its own epochs would move them)
+        first = saved or {"config": {"epochs": self.config.epochs}}
+        schedule = (first.get("pruning")
+                    or pruning_schedule(first["config"]["epochs"]))
+        self.description["pruning"] = schedule
+        pruning = DelayPruning(keep_delays, **schedule)
+        last = _last_stage(pruning)
+        if self.config.epochs <= last:
+            # (a fresh run's stages always end within its epochs)
+            raise ResumeMismatchError(
+                f"Cannot resume {self.directory} with --epochs "
+                f"{self.config.epochs}: its delays are pruned until epoch "
+                f"{last}, and its model is selected from there on; resume "
+                f"with --epochs {last + 1} or more")
+        return pruning
 
     # ------------------------------------------------------------ helpers
     def _delays(self):
@@ -191,9 +215,23 @@ class TrainingRun:
 
     # ---------------------------------------------------------------- run
     def run(self) -> RunResult:
+        """Train, keep the best model and draw the plots (once)."""
+        if self._lock.closed:
+            raise RuntimeError("TrainingRun.run() runs once: make a new "
+                               "TrainingRun (resume=True to go on)")
+        try:
+            return self._run()
+        finally:
+            self.close()
+
+    def close(self):
+        """Let the run's folder go without training (:meth:`run` does so
+        when it ends)."""
+        self._lock.close()
+
+    def _run(self) -> RunResult:
         config, model, compiled = self.config, self.model, self.compiled
         splits = self.splits
-        os.makedirs(self.directory, exist_ok=True)
         if not self.resume:
             remove_earlier(self.directory)
         atomic_save(os.path.join(self.directory, RUN_FILE),
@@ -206,6 +244,10 @@ class TrainingRun:
                 examples_per_step=compiled.examples_per_step)
             state = (self._resumed_state() if self.resume
                      else self._fresh_state())
+            if state["best_epoch"] is not None:
+                # A kill between saving a new best and the state leaves
+                # that model, newer than the state's best, to be loaded
+                remove_checkpoints(self.directory, keep=state["best_epoch"])
             augment_rng = np.random.default_rng()
             augment_rng.bit_generator.state = state["augment_rng"]
             x_valid = (None if splits.valid is None
@@ -215,9 +257,6 @@ class TrainingRun:
             layers = list(zip(model.feedforward, model.hidden_layers))
             if config.bump_outputs:
                 layers.append((model.connections[-1], model.output))
-            recorders = [SpikeRecorder(pop, key=f"layer{i}",
-                                       record_counts=True)
-                         for i, (_, pop) in enumerate(layers)]
             extra = [] if self.pruning is None else [self.pruning]
             learnable = list(compiled.learnable_delays)
             if self.pruning is not None:
@@ -230,20 +269,21 @@ class TrainingRun:
             for epoch in bar:
                 x_train, y_train = splits.epoch_train(augment_rng)
                 start = time.perf_counter()
+                before = [spike_counts(compiled, pop) for _, pop in layers]
                 with warnings.catch_warnings():
                     if config.silent_bump:
                         # The bumps below revive silent layers (as for
                         # Yin-Yang's silent outputs at some seeds)
                         warnings.simplefilter("ignore", NoGradientWarning)
-                    metrics, data = compiled.train(
+                    metrics, _ = compiled.train(
                         {model.input: x_train}, {model.output: y_train},
                         start_epoch=epoch, num_epochs=1,
-                        callbacks=[schedule, *recorders, *extra,
+                        callbacks=[schedule, *extra,
                                    *self._progress("train")])
                 elapsed = time.perf_counter() - start
-                counts = [np.sum(np.reshape(data[f"layer{i}"],
-                                            (-1, pop.shape[0])), axis=0)
-                          for i, (_, pop) in enumerate(layers)]
+                # (the counters are 32-bit and never reset: they may wrap)
+                counts = [(spike_counts(compiled, pop) - b) % 2 ** 32
+                          for (_, pop), b in zip(layers, before)]
                 silent = (bump_silent_inputs(compiled,
                                              [c for c, _ in layers], counts,
                                              config.silent_bump)
@@ -315,7 +355,8 @@ class TrainingRun:
             return False
         score = (row["train_accuracy"] if row["valid_accuracy"] == ""
                  else row["valid_accuracy"])
-        if state["best"] is None or score > state["best"] or epoch == first:
+        if (state["best_epoch"] is None or state["best_epoch"] < first
+                or score > state["best"]):
             state.update(best=score, best_epoch=epoch,
                          best_test=row["test_accuracy"], waiting=0)
             save_model(self.compiled, self.directory, checkpoint=epoch)
@@ -326,7 +367,4 @@ class TrainingRun:
     def _first_selectable(self) -> int:
         """The first epoch whose model may be selected: 0, or with delay
         pruning the epoch of its last stage."""
-        if self.pruning is None:
-            return 0
-        return self.pruning.start + (self.pruning.stages - 1) \
-            * self.pruning.every
+        return 0 if self.pruning is None else _last_stage(self.pruning)

@@ -81,6 +81,13 @@ def main(argv=None):
         raise SystemExit(f"error: {error}") from None
 
 
+def check_example(parser, args, size):
+    """--example must be one of the test split's (before compiling)."""
+    if args.raster and not 0 <= args.example < size:
+        parser.error(f"--example {args.example}: the test split has {size} "
+                     f"examples, 0 to {size - 1}")
+
+
 def _main(argv):
     parser = argparse.ArgumentParser(
         description=__doc__,
@@ -100,7 +107,7 @@ def _main(argv):
                         help="also draw each model's raster of one test "
                              "example into DIR (<arch>-<seed>.png)")
     parser.add_argument("--example", type=int, default=0,
-                        help="the test example --raster draws")
+                        help="the test example --raster draws (from 0)")
     args = parser.parse_args(argv)
 
     arch_dir = os.path.join(args.model_dir, args.arch)
@@ -139,6 +146,7 @@ def _main(argv):
         for seed, directory in zip(seeds, directories):
             seed_config, x, y, max_input_spikes = test_data(
                 config, args.data_dir, seed, max_examples, fitted)
+            check_example(parser, args, len(y))
             accuracies += evaluate_saved(
                 seed_config, [directory], x, y,
                 max_input_spikes=max_input_spikes, **options)
@@ -146,6 +154,7 @@ def _main(argv):
     else:
         config, x, y, max_input_spikes = test_data(
             config, args.data_dir, max_examples=max_examples, fitted=fitted)
+        check_example(parser, args, len(y))
         accuracies = 100 * np.array(evaluate_saved(
             config, directories, x, y, max_input_spikes=max_input_spikes,
             **options))

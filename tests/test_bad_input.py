@@ -444,12 +444,16 @@ def test_a_silent_hidden_layer_warns_once_naming_its_connections(
     # learning rate of 0 is taken as meant (e.g. to read gradients)
     import warnings
     from networks import random_spikes
-    from ml_genn_delays import NoGradientWarning
+    from ml_genn_delays import NoGradientWarning, spike_counts
     a, b, compiled = _two_layers(w_in, f"silent{int(w_in)}", alpha)
     x = random_spikes(4, 5, 20, 0.3, seed=1)
     with compiled, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         compiled.train({a: x}, {b: np.array([0, 1, 2, 0])}, num_epochs=3)
+        # What the warning says to read: which hidden neurons are silent
+        hid = next(p for p in compiled.neuron_populations if p.name == "hid")
+        silent = not np.any(spike_counts(compiled, hid))
+    assert silent == (w_in == 0.0)
     messages = [str(w.message) for w in caught
                 if w.category is NoGradientWarning]
     assert len(messages) == warned
@@ -459,6 +463,7 @@ def test_a_silent_hidden_layer_warns_once_naming_its_connections(
             "Conn_inp_hid (inp -> hid), Conn_hid_out (hid -> out) "
             "exactly as they were")
         assert "raise the initial weights" in messages[0]
+        assert "spike_counts(compiled_net, population)" in messages[0]
 
 
 def test_one_variable_turning_nan_is_enough_to_stop():

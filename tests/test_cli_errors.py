@@ -81,11 +81,15 @@ def test_training_missing_backend_is_one_line(tmp_path):
              "--out", str(tmp_path)])
 
 
-def test_test_script_bad_raster_example_refused_before_compiling(tmp_path):
-    with pytest.raises(ValueError, match="example 5000 is not in the"):
+def test_test_script_bad_raster_example_refused_before_compiling(
+        tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as stop:
         load_script("models", "test").main(
             ["--arch", "yy_ff_30", "--seed", "0", "--raster",
-             str(tmp_path / "rasters"), "--example", "5000"])
+             str(tmp_path / "rasters"), "--example", "-1"])
+    assert stop.value.code == 2
+    assert "--example -1: the test split has" in capsys.readouterr().err
     assert not glob.glob("*_CODE")
 
 

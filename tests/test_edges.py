@@ -190,12 +190,18 @@ def _yy_run(tmp_path, resume=False, seed=0, overwrite=False, **overrides):
                        overwrite=overwrite, progress=False)
 
 
-# runner: runs side by side (one per seed) build GeNN code of their own;
-# the training examples all built into ./train_<dataset>_CODE
-def test_runs_of_other_seeds_build_apart(tmp_path):
-    names = {_yy_run(tmp_path / str(seed), seed=seed).compiled.genn_model.name
-             for seed in (0, 1)}
-    assert len(names) == 2
+# runner: runs side by side (one per seed, or per --out of a sweep) build
+# GeNN code of their own; the training examples all built into
+# ./train_<dataset>_CODE, and a trial's two runs of one architecture and
+# seed in two folders ran one another's code
+def test_runs_in_other_folders_build_apart(tmp_path):
+    from ml_genn_delays.run_folder import model_name
+    names = [model_name(tmp_path / out / "yy_ff_5" / seed)
+             for out, seed in (("a", "0"), ("a", "1"), ("b", "0"))]
+    assert len(set(names)) == 3
+    assert model_name(str(tmp_path / "a" / "yy_ff_5" / "0") + "/") == names[0]
+    run = _yy_run(tmp_path / "a")
+    assert run.compiled.genn_model.name.startswith(names[0])
 
 
 # runner: a tie is no improvement; patience P stops after P + 1 epochs
@@ -278,11 +284,54 @@ def test_a_kill_before_the_state_is_saved_keeps_the_earlier_best(
     run_dir = tmp_path / "yy_ff_5" / "0"
     assert saves == [0]
     assert {p.name.split("-")[0] for p in run_dir.glob("*.npy")} >= {"0"}
-    # ...and the resumed run selects epoch 1 again and removes epoch 0
+    # The resumed run first removes epoch 1's model, which its state does
+    # not name (load_model and models/test.py took it, the newest)...
     monkeypatch.undo()
     resumed = better_each_epoch(_yy_run(tmp_path, resume=True, epochs=2))
+    train = resumed.compiled.train
+    checkpoints = []
+
+    def look_first(*args, **kwargs):
+        checkpoints.append({p.name.split("-")[0]
+                            for p in run_dir.glob("*.npy")})
+        return train(*args, **kwargs)
+    monkeypatch.setattr(resumed.compiled, "train", look_first)
+    # ...then selects epoch 1 again and removes epoch 0
     assert resumed.run().best_epoch == 1
+    assert checkpoints[0] == {"0"}
     assert {p.name.split("-")[0] for p in run_dir.glob("*.npy")} == {"1"}
+
+
+# runner: a pruned run resumed with fewer epochs than its last pruning
+# stage, from which its model is selected, is refused: it saved no model
+# and the command line failed on a None accuracy (review)
+def test_pruned_run_resumed_before_its_last_stage_is_refused(tmp_path,
+                                                            monkeypatch):
+    import ml_genn_delays.runner as runner
+    from ml_genn_delays.configs import get_config
+    from ml_genn_delays.datasets.splits import load_splits
+    from ml_genn_delays.run_folder import ResumeMismatchError
+    from ml_genn_delays.runner import TrainingRun
+
+    def make(epochs, resume=False):
+        config = get_config("yy_ff_5", batch_size=2, epochs=epochs)
+        return TrainingRun(config, load_splits(config, None, 8), seed=0,
+                           out=str(tmp_path), resume=resume, keep_delays=0.5,
+                           progress=False)
+    save = runner.save_training_state
+
+    def killed_after_epoch_1(compiled, directory, state):
+        save(compiled, directory, state)
+        if state["epoch"] == 1:
+            raise KeyboardInterrupt
+    monkeypatch.setattr(runner, "save_training_state", killed_after_epoch_1)
+    with pytest.raises(KeyboardInterrupt):
+        make(20).run()       # stages at the ends of epochs 1, 3, ..., 9
+    monkeypatch.undo()
+    with pytest.raises(ResumeMismatchError, match=r"pruned until epoch 9, "
+                       r"and its model is selected from there on; resume "
+                       r"with --epochs 10 or more"):
+        make(4, resume=True)
 
 
 # runner: --overwrite removes the earlier run's files when the new run
@@ -585,3 +634,27 @@ def test_a_sequential_network_learns_delays_through_delay_learn_conns(
     load_model(fresh, tmp_path)
     np.testing.assert_array_equal(np.ravel(fresh_conn.connectivity.delay),
                                   learned.ravel())
+
+
+# run_folder.lock_run: one process per run folder; a second --overwrite
+# deleted a live run's files under it, a second --resume wrote the same
+# files (a trial). Two TrainingRuns of one process conflict the same way
+def test_a_run_folder_is_held_while_its_run_lives(tmp_path, capsys):
+    from ml_genn_delays.run_folder import RunInUseError
+    from scripts import load_script
+    live = _yy_run(tmp_path)
+    with pytest.raises(RunInUseError, match="Another process is training"):
+        _yy_run(tmp_path, overwrite=True)
+    example = load_script("examples", "train_yin_yang")
+    with pytest.raises(SystemExit, match="error: Another process is "
+                       "training in .*: wait for it to end"):
+        example.main(["--hidden", "5", "--max-examples", "8", "--out",
+                      str(tmp_path), "--overwrite", "--no-progress"])
+    live.close()
+    _yy_run(tmp_path, overwrite=True).close()   # free again
+    # run() lets it go at its end, and runs once
+    ran = _yy_run(tmp_path, epochs=1, overwrite=True)
+    ran.run()
+    _yy_run(tmp_path, resume=True, epochs=1).close()
+    with pytest.raises(RuntimeError, match="runs once"):
+        ran.run()

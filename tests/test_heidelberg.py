@@ -117,3 +117,31 @@ def test_a_file_of_the_other_data_set_refused(tmp_path):
     with pytest.raises(ValueError, match=r"35 classes \(an SSC file\?\), "
                                          r"SHD has 20"):
         load_heidelberg(tmp_path, "shd", "test")
+
+
+def test_times_written_in_ms_are_refused(tmp_path):
+    """SHD/SSC files store seconds; a file written in ms lost nearly all
+    of its spikes to the 1 s crop without a word, and trained on almost
+    nothing (a trial)."""
+    from ml_genn_delays.errors import DataFileError
+    from ml_genn_delays.datasets.splits import HEIDELBERG_MAX_TIME
+    in_ms = [([1.0, 10.5, 250.0], [3, 699, 0]), ([0.5, 500.0], [1, 2])]
+    write_h5(tmp_path / "shd_train.h5", in_ms, [1, 0])
+    with pytest.raises(DataFileError, match=r"shd_train.h5: 80% of its "
+                       r"spikes lie at or after 1 s .* must be in seconds"):
+        load_heidelberg(tmp_path, "shd", "train", dt=1.0,
+                        max_time=HEIDELBERG_MAX_TIME)
+
+
+def test_blend_takes_a_sample_emptied_by_the_crop():
+    # Its mean channel and time are NaN: Blend failed converting them
+    import numpy as np
+    from ml_genn_delays.datasets.augment import Blend
+    blend = Blend(p_blend=1.0, num_input=700, max_time=1000.0)
+    full = (np.array([1.0, 5.0]), np.array([3, 4]))
+    empty = (np.zeros(0), np.zeros(0, dtype=int))
+    rng = np.random.default_rng(0)
+    samples, labels = blend([full, empty], np.array([0, 0]), rng)
+    assert len(samples) == len(labels) >= 2
+    for times, units in samples[2:]:
+        assert np.all(np.isfinite(times)) and set(units) <= {3, 4}

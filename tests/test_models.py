@@ -35,11 +35,13 @@ def test_models_test_script_on_zoo(capsys, tmp_path):
 def test_models_test_script_refuses_bad_example_before_testing(
         capsys, tmp_path):
     test = load_script("models", "test")
-    with pytest.raises(ValueError, match="example 5000 is not in the"):
+    with pytest.raises(SystemExit):     # a usage error, not a traceback
         test.main(["--arch", "yy_ff_30", "--seed", "0", "--example",
                    "5000", "--raster", str(tmp_path / "rasters")])
     # Refused first: no model was tested, no raster drawn
-    assert "test accuracy" not in capsys.readouterr().out
+    out, err = capsys.readouterr()
+    assert "--example 5000: the test split has 1000 examples, 0 to 999" in err
+    assert "test accuracy" not in out
     assert not list((tmp_path / "rasters").iterdir())
 
 

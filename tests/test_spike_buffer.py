@@ -146,3 +146,31 @@ def test_a_buffer_holds_two_examples_spikes(per_example, dropped):
         with pytest.raises(SpikeBufferOverflowError,
                            match=rf"^{dropped} spikes of population"):
             compiled.train({inp: x}, {out: [0, 1] * 3}, num_epochs=1)
+
+
+def test_spike_counts_equal_the_recorded_spikes():
+    """spike_counts reads a never-reset counter in one pull; the runner
+    counts an epoch's spikes with it (a SpikeRecorder pulled and decoded
+    every batch's recording)."""
+    from ml_genn.callbacks import SpikeRecorder
+    from ml_genn_delays import evaluate, spike_counts
+    net = TinyNet("ours")
+    x = random_spikes(6, 5, TIMESTEPS, 0.3, seed=5)
+    compiled = net.compile(TIMESTEPS, "counts", max_spikes=500)
+    with compiled:
+        assert not np.any(spike_counts(compiled, net.hid))
+        _, data = compiled.train(
+            {net.inp: x}, {net.out: np.arange(6) % 3}, num_epochs=2,
+            shuffle=False, callbacks=[SpikeRecorder(net.hid, key="h",
+                                                    record_counts=True)])
+        trained = spike_counts(compiled, net.hid)
+        recorded = np.sum(np.reshape(data["h"], (-1, net.hid.shape[0])),
+                          axis=0)
+        assert trained.sum() > 20
+        np.testing.assert_array_equal(trained, recorded)
+        # Evaluation counts too: the difference of two reads
+        evaluate(compiled, {net.inp: x[:2]}, {net.out: np.array([0, 1])})
+        assert spike_counts(compiled, net.hid).sum() > trained.sum()
+        assert spike_counts(compiled, net.inp).sum() > 0
+        with pytest.raises(ValueError, match="has no spike count"):
+            spike_counts(compiled, net.out)      # LI: it never spikes

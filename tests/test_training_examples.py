@@ -218,6 +218,7 @@ def test_resumed_pruning_keeps_the_first_runs_stages(tmp_path, capsys):
     assert (resumed.pruning.every, resumed.pruning.start,
             resumed.pruning.stages) == (1, 0, 2)
     assert resumed.description["pruning"] == schedule
+    resumed.close()     # (it holds the folder until it has run)
     # The masks come back: pruned delays stay pruned, none is taken back
     example.main([*args, "--epochs", "3", "--resume"])
     capsys.readouterr()
@@ -387,6 +388,10 @@ def test_recurrent_yin_yang_run_reevaluates(tmp_path, capsys):
     (["--hidden", "0"], "--hidden: must be at least 1"),
     (["--batch-size", "0"], "--batch-size: must be at least 1"),
     (["--seed", "-1"], "--seed: must be at least 0"),
+    # numpy's seeds are 32-bit: its ValueError came as a traceback
+    (["--seed", "4294967296"], "--seed: must be at most 4294967295"),
+    # Yin-Yang is generated: a data folder was ignored without a word
+    (["--data-dir", "somewhere"], "Yin-Yang is generated, not read"),
     (["--keep-delays", "0"], r"--keep-delays: must lie in \(0, 1\]"),
     (["--no-delays", "--keep-delays", "0.5"], "this run has none")])
 def test_bad_arguments_are_usage_errors(args, message, tmp_path, capsys):
@@ -397,3 +402,29 @@ def test_bad_arguments_are_usage_errors(args, message, tmp_path, capsys):
     assert stop.value.code == 2
     assert re.search(message, capsys.readouterr().err)
     assert not (tmp_path / "out").exists()
+
+
+def test_out_that_is_a_file_is_a_usage_error(tmp_path, capsys):
+    (tmp_path / "afile").write_text("")
+    with pytest.raises(SystemExit) as stop:
+        load_script("examples", "train_yin_yang").main(
+            ["--out", str(tmp_path / "afile")])
+    assert stop.value.code == 2
+    assert "afile is a file, not a folder" in capsys.readouterr().err
+
+
+def test_ctrl_c_says_how_to_go_on(tmp_path, capsys, monkeypatch):
+    """An interrupted run ended in a KeyboardInterrupt traceback from
+    inside the saving code, with no word of --resume (a trial)."""
+    from ml_genn_delays import runner
+
+    def interrupted(self):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(runner.TrainingRun, "_run", interrupted)
+    with pytest.raises(SystemExit) as stop:
+        load_script("examples", "train_yin_yang").main(
+            ["--hidden", "5", "--max-examples", "8", "--out", str(tmp_path),
+             "--no-progress"])
+    assert stop.value.code == 130
+    err = capsys.readouterr().err
+    assert "interrupted: " in err and "yy_ff_5" in err and "--resume" in err

@@ -77,8 +77,11 @@ class Blend:
 
     def _blend(self, a, b, rng):
         (ta, ua), (tb, ub) = a, b
-        du = int((np.mean(ub) - np.mean(ua)) / 2)
-        dt = (np.mean(tb) - np.mean(ta)) / 2
+        du, dt = 0, 0.0
+        if len(ta) and len(tb):
+            # (a sample may be empty: all its spikes after max_time)
+            du = int((np.mean(ub) - np.mean(ua)) / 2)
+            dt = (np.mean(tb) - np.mean(ta)) / 2
         parts = []
         for t, u in ((ta + dt, ua + du), (tb - dt, ub - du)):
             keep = ((u >= 0) & (u < self.num_input) & (t >= 0)

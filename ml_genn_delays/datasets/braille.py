@@ -38,7 +38,9 @@ def find_braille_file(data_dir, threshold=None) -> str:
             f"(reading_braille_data) from {SOURCE} and put it in {data_dir}.")
     if len(found) > 1:
         raise DataFileError(f"Several Braille pickles in {data_dir}: {found}; "
-                            f"choose one with threshold=")
+                            f"keep one there (the training examples read "
+                            f"the only one), or choose one with "
+                            f"load_braille(..., threshold=)")
     return found[0]
 
 

@@ -33,7 +33,8 @@ class Splits:
     y_test: np.ndarray
     raw: bool = True
     augmentations: list = field(default_factory=list)
-    _unaugmented: list = field(default=None, repr=False, compare=False)
+    _unaugmented: list = field(default=None, init=False, repr=False,
+                               compare=False)
 
     def spikes(self, samples):
         return to_spikes(samples, self.num_input) if self.raw else samples
