@@ -132,6 +132,9 @@ def main(dataset: str, description: str, default_arch: str, argv=None):
 
     parser = make_parser(description, default_arch)
     args = parser.parse_args(argv)
+    if dataset == "yin_yang" and args.data_dir is not None:
+        # (before --resume takes run.json's: earlier versions recorded it)
+        parser.error("Yin-Yang is generated, not read: drop --data-dir")
     config = config_from_args(args, dataset)
     if args.resume:
         args = _with_saved_arguments(parser, args, _given(
@@ -149,8 +152,6 @@ def main(dataset: str, description: str, default_arch: str, argv=None):
         # Refused here, before anything is loaded or compiled
         parser.error(f"{DATASET_NAMES[dataset]} needs --data-dir DIR, the "
                      f"folder holding its files (nothing is downloaded)")
-    if dataset == "yin_yang" and args.data_dir is not None:
-        parser.error("Yin-Yang is generated, not read: drop --data-dir")
     if os.path.exists(args.out) and not os.path.isdir(args.out):
         parser.error(f"--out {args.out} is a file, not a folder")
     try:

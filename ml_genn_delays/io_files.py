@@ -37,6 +37,13 @@ def is_model_file(name) -> bool:
     return _FILE.match(name) is not None
 
 
+def checkpoint_names(directory) -> set:
+    """The checkpoints whose model files ``directory`` holds (their
+    names, e.g. ``{"0", "final"}``)."""
+    return {match["checkpoint"] for name in os.listdir(directory)
+            if (match := _FILE.match(name))}
+
+
 def remove_checkpoints(directory, keep):
     """Delete the model files of every checkpoint but ``keep`` (call it
     after saving ``keep``, so a crash leaves at least one whole model);

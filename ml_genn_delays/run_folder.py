@@ -4,6 +4,7 @@ there or is resumed, and the one-process rule of the training runner."""
 import json
 import os
 import shutil
+import warnings
 import zlib
 
 try:
@@ -41,31 +42,60 @@ LOCK_FILE = ".training.lock"
 
 
 class RunLock:
-    """The run's folder, taken for this process: an exclusive lock on a
-    file in it, which the OS also drops when the process ends (a second
-    --overwrite deleted a live run's files under it, and a second --resume
-    wrote the same files). Raises :class:`RunInUseError` while another
-    process holds it. :meth:`close` lets it go and leaves the folder as
-    it found it: the lock file goes, and so does the folder if this made
-    it and nothing was written."""
+    """The run's folder, taken for this process: an exclusive lock (flock)
+    on a file in it, which the OS also drops when the process ends (a
+    second --overwrite deleted a live run's files under it, and a second
+    --resume wrote the same files). Raises :class:`RunInUseError` while
+    another process holds it. :meth:`close` lets it go, removing the lock
+    file, and the folder if this made it and nothing was written there.
+    Where the file system cannot lock (no flock, some network file
+    systems), it warns and goes on without."""
 
     def __init__(self, directory):
         self.directory = directory
         self._made = not os.path.isdir(directory)
-        os.makedirs(directory, exist_ok=True)
         self._path = os.path.join(directory, LOCK_FILE)
-        self._file = open(self._path, "a")
-        if fcntl is not None:
+        self._file, self._held = None, False
+        while self._file is None:
+            # Again when a holder closing removed the file (or the
+            # folder) between this open and this lock
+            os.makedirs(directory, exist_ok=True)
             try:
-                fcntl.flock(self._file.fileno(),
-                            fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                self._file.close()
-                raise RunInUseError(
-                    f"Another process is training in {directory}: wait "
-                    f"for it to end (then --resume or --overwrite), or "
-                    f"write elsewhere with --out or another --seed"
-                    ) from None
+                lock = open(self._path, "a")
+            except FileNotFoundError:
+                continue
+            self._held = self._lock(lock)
+            if self._held and not self._ours(lock):
+                lock.close()
+                continue
+            self._file = lock
+
+    def _lock(self, lock) -> bool:
+        """Whether ``lock`` is now held (False: no locking here)."""
+        if fcntl is None:
+            return False
+        try:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            raise RunInUseError(
+                f"Another process is training in {self.directory}: wait "
+                f"for it to end (then --resume or --overwrite), or write "
+                f"elsewhere with --out or another --seed") from None
+        except OSError as error:
+            warnings.warn(f"{self.directory}: cannot lock the run folder "
+                          f"({error}); make sure no other process trains "
+                          f"there", stacklevel=4)
+            return False
+        return True
+
+    def _ours(self, lock) -> bool:
+        """Whether the lock file at the path is the one ``lock`` holds."""
+        try:
+            return os.path.samestat(os.stat(self._path),
+                                    os.fstat(lock.fileno()))
+        except OSError:
+            return False
 
     @property
     def closed(self) -> bool:
@@ -74,11 +104,20 @@ class RunLock:
     def close(self):
         if self.closed:
             return
-        # Removed while still held: no other process holds it now
-        os.unlink(self._path)
-        self._file.close()
-        if self._made and not os.listdir(self.directory):
-            os.rmdir(self.directory)
+        try:
+            if self._held and self._ours(self._file):
+                # Still held: a process that opened it meanwhile finds it
+                # gone when it gets the lock, and opens the path again
+                os.unlink(self._path)
+        except OSError:
+            pass
+        finally:
+            self._file.close()
+        if self._made:
+            try:
+                os.rmdir(self.directory)    # only if nothing is there
+            except OSError:
+                pass
 
 
 class SeveralProcessesError(ValueError):

@@ -17,6 +17,7 @@ from .errors import NoGradientWarning
 from .evaluation import evaluate, get_delays, record_example, spike_counts
 from .experiment import build_model, compile_model
 from .io import remove_checkpoints, save_model
+from .io_files import checkpoint_names
 from .io_journal import atomic_save
 from .plots import plot_raster, plot_run
 from .pruning import DelayPruning
@@ -244,10 +245,14 @@ class TrainingRun:
                 examples_per_step=compiled.examples_per_step)
             state = (self._resumed_state() if self.resume
                      else self._fresh_state())
-            if state["best_epoch"] is not None:
+            best = state["best_epoch"]
+            if (best is not None
+                    and str(best) in checkpoint_names(self.directory)):
                 # A kill between saving a new best and the state leaves
                 # that model, newer than the state's best, to be loaded
-                remove_checkpoints(self.directory, keep=state["best_epoch"])
+                # (and one of earlier versions, which removed the old best
+                # before saving the state, may have left only the newer)
+                remove_checkpoints(self.directory, keep=best)
             augment_rng = np.random.default_rng()
             augment_rng.bit_generator.state = state["augment_rng"]
             x_valid = (None if splits.valid is None

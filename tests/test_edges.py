@@ -658,3 +658,60 @@ def test_a_run_folder_is_held_while_its_run_lives(tmp_path, capsys):
     _yy_run(tmp_path, resume=True, epochs=1).close()
     with pytest.raises(RuntimeError, match="runs once"):
         ran.run()
+
+
+# runner: the resume clean-up keeps the only model there is: a run of an
+# earlier version, killed after removing its old best and before saving
+# its state, holds only the newer epoch's files (review)
+def test_resume_keeps_a_newer_model_when_the_best_ones_files_are_gone(
+        tmp_path, monkeypatch):
+    import ml_genn_delays.runner as runner
+    save = runner.save_training_state
+
+    def killed_at_epoch_1(compiled, directory, state):
+        if state["epoch"] == 1:
+            raise KeyboardInterrupt
+        save(compiled, directory, state)
+    run = _yy_run(tmp_path, epochs=3)
+    make_row = run._row
+    monkeypatch.setattr(run, "_row", lambda epoch, *args: {
+        **make_row(epoch, *args), "valid_accuracy": epoch / 10})
+    monkeypatch.setattr(runner, "save_training_state", killed_at_epoch_1)
+    with pytest.raises(KeyboardInterrupt):
+        run.run()
+    monkeypatch.undo()
+    run_dir = tmp_path / "yy_ff_5" / "0"
+    for path in run_dir.glob("0-*.npy"):
+        path.unlink()
+    resumed = _yy_run(tmp_path, resume=True, epochs=2)
+    seen = []
+    train = resumed.compiled.train
+    monkeypatch.setattr(resumed.compiled, "train", lambda *a, **k: (
+        seen.append({p.name.split("-")[0] for p in run_dir.glob("*.npy")})
+        or train(*a, **k)))
+    resumed.run()
+    assert seen[0] == {"1"}
+    assert list(run_dir.glob("*.npy"))
+
+
+# run_folder.RunLock: a holder that lets go removes the lock file; a
+# process that opened the old file just before (and so locks a file no
+# longer there) must see that and not count as holding the folder (review)
+def test_a_lock_taken_on_a_removed_lock_file_does_not_count(tmp_path):
+    import fcntl
+    from ml_genn_delays.run_folder import LOCK_FILE, RunInUseError, RunLock
+    folder = tmp_path / "yy_ff_5" / "0"
+    first = RunLock(str(folder))
+    late = open(folder / LOCK_FILE, "a")      # opened before the close
+    first.close()
+    assert not folder.exists()                 # made by it, left empty
+    fcntl.flock(late.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    assert not RunLock(str(folder))._ours(late)
+    second = RunLock(str(folder))              # the path is free
+    with pytest.raises(RunInUseError):
+        RunLock(str(folder))
+    # A lock file removed under its holder: closing still lets go
+    os.unlink(folder / LOCK_FILE)
+    second.close()
+    assert second.closed
+    late.close()

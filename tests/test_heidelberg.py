@@ -127,10 +127,16 @@ def test_times_written_in_ms_are_refused(tmp_path):
     from ml_genn_delays.datasets.splits import HEIDELBERG_MAX_TIME
     in_ms = [([1.0, 10.5, 250.0], [3, 699, 0]), ([0.5, 500.0], [1, 2])]
     write_h5(tmp_path / "shd_train.h5", in_ms, [1, 0])
-    with pytest.raises(DataFileError, match=r"shd_train.h5: 80% of its "
-                       r"spikes lie at or after 1 s .* must be in seconds"):
+    with pytest.raises(DataFileError, match=r"shd_train.h5: 60% of its "
+                       r"spikes lie at or after 10 s.* must be in seconds"):
         load_heidelberg(tmp_path, "shd", "train", dt=1.0,
                         max_time=HEIDELBERG_MAX_TIME)
+    # Seconds, cropped shorter through the API: not taken for ms (review)
+    in_s = [([0.001, 0.0105, 0.25], [3, 699, 0]), ([0.5, 0.9], [1, 2])]
+    write_h5(tmp_path / "shd_train.h5", in_s, [1, 0])
+    kept, _ = load_heidelberg(tmp_path, "shd", "train", raw=True,
+                              max_time=300.0)
+    assert [len(t) for t, _ in kept] == [3, 0]
 
 
 def test_blend_takes_a_sample_emptied_by_the_crop():

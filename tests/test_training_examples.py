@@ -404,6 +404,21 @@ def test_bad_arguments_are_usage_errors(args, message, tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
+def test_a_yin_yang_run_recording_a_data_dir_resumes(tmp_path, capsys):
+    """Earlier versions took and recorded --data-dir for Yin-Yang; the new
+    refusal of it must not refuse their --resume (review)."""
+    example = load_script("examples", "train_yin_yang")
+    args = ["--hidden", "5", "--epochs", "1", "--max-examples", "8",
+            "--batch-size", "4", "--out", str(tmp_path), "--no-progress"]
+    example.main(args)
+    path = tmp_path / "yy_ff_5" / "0" / "run.json"
+    run = json.loads(path.read_text())
+    run["command_line"]["data_dir"] = "/somewhere"
+    path.write_text(json.dumps(run))
+    example.main([*args, "--epochs", "2", "--resume"])
+    assert "test accuracy" in capsys.readouterr().out
+
+
 def test_out_that_is_a_file_is_a_usage_error(tmp_path, capsys):
     (tmp_path / "afile").write_text("")
     with pytest.raises(SystemExit) as stop:
