@@ -1,5 +1,6 @@
-"""GeNN backends and the GeNN arguments a compiler is given: checked when
-the compiler is made, not when GeNN builds the model."""
+"""GeNN backends and the GeNN arguments a compiler is given (checked when
+the compiler is made, not when GeNN builds the model), and the whole
+memory of a GeNN variable."""
 import difflib
 import inspect
 import os
@@ -21,6 +22,19 @@ def with_cpu_optimisation(genn_kwargs):
     if backend_name(genn_kwargs) in CPU_BACKENDS:
         return {"optimize_code": True, **genn_kwargs}
     return dict(genn_kwargs)
+
+
+def whole_array(var):
+    """A pygenn variable's whole host array, to copy or reduce in place
+    (pull first): ``var.view``, which pygenn refuses for the variables of
+    sparse synapses, whose rows it pads to the longest (the padding is
+    copied or summed too, harmlessly: no synapse reads it)."""
+    from pygenn import SynapseMatrixConnectivity
+    from pygenn.model_preprocessor import SynapseVariable
+    if (isinstance(var, SynapseVariable) and var.group.synapse_group.matrix_type
+            & SynapseMatrixConnectivity.SPARSE):
+        return var._view     # (pygenn has no public name for it)
+    return var.view
 
 
 def one_example_at_a_time(compiler, genn_model, batch_sizes) -> int:

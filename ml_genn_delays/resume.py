@@ -6,6 +6,7 @@ import os
 
 import numpy as np
 
+from .backends import whole_array
 from .errors import ModelFileError
 from .io_journal import reading, save_all
 
@@ -54,7 +55,7 @@ def save_training_state(compiled, directory, state: dict):
     arrays = {}
     for key, var in _genn_vars(compiled).items():
         var.pull_from_device()
-        arrays[key] = np.array(var.view, copy=True)
+        arrays[key] = np.array(whole_array(var), copy=True)
     state = dict(state, alphas=[o.alpha for o, _ in compiled.optimisers],
                  arrays=sorted(arrays))
     os.makedirs(directory, exist_ok=True)
@@ -109,12 +110,13 @@ def _load_state(compiled, directory):
                 f"network ({sorted(state['arrays'])[:3]}...); resume with "
                 f"the same architecture")
         for key, var in genn_vars.items():
-            if arrays[key].shape != var.view.shape:
+            shape = whole_array(var).shape
+            if arrays[key].shape != shape:
                 raise ModelFileError(f"{directory}: {key} has shape "
                                      f"{arrays[key].shape}, expected "
-                                     f"{var.view.shape}")
+                                     f"{shape}")
         for key, var in genn_vars.items():
-            var.view[:] = arrays[key]
+            whole_array(var)[:] = arrays[key]
             var.push_to_device()
     for (optimiser, _), alpha in zip(compiled.optimisers, state["alphas"]):
         optimiser.alpha = alpha

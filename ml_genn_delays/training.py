@@ -6,6 +6,7 @@ import os
 import numpy as np
 from ml_genn.callbacks import Callback
 
+from .backends import whole_array
 from .io import save_model
 from .monitors import EpochOrder
 from .wholes import require_whole
@@ -98,7 +99,7 @@ class HostAllReduce:
     def __call__(self):
         for var in self.genn_vars:
             var.pull_from_device()
-            self._sum(var.view)
+            self._sum(whole_array(var))
             var.push_to_device()
 
     def check_same(self, value: int, what: str):

@@ -2,7 +2,7 @@
 
     mpirun -n R python tests/mpi_train.py OUT_DIR GLOBAL_BATCH [KIND]
     (KIND: synaptic, axonal, dendritic, mixed_adlif, initializers, uneven,
-    silent)
+    silent, sparse)
     python tests/mpi_train.py OUT_DIR GLOBAL_BATCH [KIND]   (one process)
 
 Global batch b holds examples b*B .. b*B+B-1; each rank takes its share.
@@ -87,6 +87,31 @@ def build_network(kind):
             lambda: LeakyIntegrateFire(tau_refrac=None),
             [np.zeros((5, 4)), np.full((4, 3), 0.5)],
             [Learnable(2.0, 10), None])
+    if kind == "sparse":
+        # Listed synapses (GeNN's SPARSE, as FixedProbability's) with
+        # learnable synaptic delays: pygenn's view refuses their
+        # variables, and the host all-reduce read them through it
+        from ml_genn import Network, Population
+        from ml_genn.compilers.event_prop_compiler import default_params
+        from ml_genn.connectivity import Dense, FixedProbability
+        from ml_genn.neurons import LeakyIntegrate, SpikeInput
+        from ml_genn.synapses import Exponential
+        from ml_genn_delays import Connection
+        rng = np.random.default_rng(3)
+        pre, post = np.divmod(np.sort(rng.choice(20, 14, replace=False)), 4)
+        network = Network(default_params)
+        with network:
+            inp = Population(SpikeInput(max_spikes=10000), 5)
+            hid = Population(LeakyIntegrateFire(tau_refrac=None), 4)
+            out = Population(LeakyIntegrate(readout="avg_var_exp_weight"),
+                             3)
+            listed = FixedProbability(0.5, rng.normal(1.2, 0.4, 14))
+            listed.pre_ind, listed.post_ind = pre, post
+            conns = [Connection(inp, hid, listed, Exponential(5.0),
+                                delay=Learnable(rng.uniform(1, 8, 14), 10)),
+                     Connection(hid, out, Dense(rng.normal(0.5, 0.5, (4, 3))),
+                                Exponential(5.0))]
+        return network, inp, hid, out, conns
     if kind == "initializers":
         return five_four_three(
             lambda: LeakyIntegrateFire(tau_refrac=None),

@@ -715,3 +715,26 @@ def test_a_lock_taken_on_a_removed_lock_file_does_not_count(tmp_path):
     second.close()
     assert second.closed
     late.close()
+
+
+# resume: the training state of sparse synapses (pygenn's view refuses
+# their variables: saving it failed)
+def test_training_state_of_sparse_synapses_round_trips(tmp_path):
+    from ml_genn_delays import EventPropCompiler, get_delays, set_delays
+    from ml_genn_delays.resume import (load_training_state,
+                                       save_training_state)
+    from mpi_train import build_network
+    from networks import random_spikes
+    network, inp, _, out, conns = build_network("sparse")
+    compiled = EventPropCompiler(
+        20, "sparse_categorical_crossentropy", max_spikes=100).compile(
+            network, name="sparse_state")
+    x = random_spikes(4, 5, 20, 0.3, seed=2)
+    with compiled:
+        compiled.train({inp: x}, {out: np.arange(4) % 3}, num_epochs=1)
+        save_training_state(compiled, tmp_path, {"epoch": 0})
+        trained = get_delays(compiled, conns[0]).copy()
+        set_delays(compiled, conns[0], 0.0)
+        assert load_training_state(compiled, tmp_path)["epoch"] == 0
+        np.testing.assert_array_equal(get_delays(compiled, conns[0]),
+                                      trained)

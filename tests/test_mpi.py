@@ -20,7 +20,7 @@ def run(args, cwd):
 
 
 @pytest.mark.parametrize("kind", ["synaptic", "axonal", "dendritic",
-                                  "mixed_adlif"])
+                                  "mixed_adlif", "sparse"])
 def test_two_ranks_equal_one_process_with_same_total_batch(kind, tmp_path):
     script = str(HERE / "mpi_train.py")
     run([sys.executable, script, str(tmp_path / "one"), "4", kind],
@@ -38,6 +38,8 @@ def test_two_ranks_equal_one_process_with_same_total_batch(kind, tmp_path):
     # Training moved the parameters (two optimiser steps of batch 4)
     if kind == "synaptic":
         moved = [("-d.npy", TinyNet("ours", recurrent=True).d_in.ravel())]
+    elif kind == "sparse":
+        moved = [("-d.npy", build_network(kind)[4][0].delay_spec.init)]
     else:
         conn = build_network(kind)[4][0]
         init = conn.delay_spec.init
