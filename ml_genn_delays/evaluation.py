@@ -246,6 +246,11 @@ def _learnable(compiled_net, connection):
                                   compiled_net.neuron_populations,
                                   compiled_net.connection_populations))
                for kind, _ in spec.parts]
+    for _, holder in holders:
+        if not _is_dense(holder):
+            # Sparse values are read and written through the host's copy
+            # of the synapses, which GeNN fills on a GPU only when asked
+            holder.pull_connectivity_from_device()
     return conn, spec, holders
 
 
