@@ -134,3 +134,19 @@ def test_cpu_memory_is_the_workers_own():
          str(ROOT / "benchmarks")],
         capture_output=True, text=True, check=True).stdout.split()[-1])
     assert held.sum() > 0 and child < parent - 150
+
+
+def test_spike_counting_tiny(tmp_path):
+    out = tmp_path / "counting.csv"
+    load_script("benchmarks", "spike_counting").main(
+        ["--inputs", "20", "--hidden", "8", "--timesteps", "50",
+         "--spikes", "3000", "--examples", "3", "--rounds", "2",
+         "--max-delay", "10", "--out", str(out)])
+    with open(out) as f:
+        rows = {r["way"]: r for r in csv.DictReader(f)}
+    assert sorted(rows) == ["counters", "recorder"]
+    # The same spikes counted both ways (it raises otherwise), and some
+    assert rows["recorder"]["spikes_per_epoch"] == \
+        rows["counters"]["spikes_per_epoch"]
+    assert float(rows["counters"]["spikes_per_epoch"]) > 0
+    assert float(rows["counters"]["ratio_to_counters"]) == 1.0
