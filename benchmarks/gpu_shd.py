@@ -77,6 +77,11 @@ def parse(argv=None):
     add("--worker", help=argparse.SUPPRESS)
     add("--max-delay", type=int, help=argparse.SUPPRESS)
     add("--compile-only", action="store_true", help=argparse.SUPPRESS)
+    add("--run-timeout", type=float, default=0,
+        help="seconds one variant may run (0: no limit)")
+    add("--append", action="store_true",
+        help="keep the rows of --out measured at the same hidden size and "
+        "batch (a session measures DCLS in a later call) and add these")
     add("--profile", action="store_true",
         help="GeNN variants with GeNN's kernel timers on (separately "
         "compiled models; the timers add synchronisation): the split of "
@@ -119,7 +124,11 @@ def _device_used_mib(backend):
     pynvml, handle = _nvml_device()
     if pynvml is None:
         return None
-    return pynvml.nvmlDeviceGetMemoryInfo(handle).used / 2 ** 20
+    try:
+        return pynvml.nvmlDeviceGetMemoryInfo(handle).used / 2 ** 20
+    except Exception as error:     # an NVMLError
+        print(f"NVML memory info failed ({error})", file=sys.stderr)
+        return None
 
 
 def _memory_mib(backend, baseline_mib=None):
@@ -136,13 +145,20 @@ def _memory_mib(backend, baseline_mib=None):
     pynvml, handle = _nvml_device()
     if pynvml is None:
         return float("nan"), "NVML unavailable"
-    used = [p.usedGpuMemory for p in
-            pynvml.nvmlDeviceGetComputeRunningProcesses(handle)
-            if p.pid == os.getpid() and p.usedGpuMemory]
+    try:
+        used = [p.usedGpuMemory for p in
+                pynvml.nvmlDeviceGetComputeRunningProcesses(handle)
+                if p.pid == os.getpid() and p.usedGpuMemory]
+    except Exception as error:     # an NVMLError (e.g. in a sandbox)
+        print(f"NVML process list failed ({error})", file=sys.stderr)
+        used = []
     if used:
         return used[0] / 2 ** 20, "NVML process"
-    return (_device_used_mib(backend) - (baseline_mib or 0.0),
-            "NVML device - baseline")
+    device = _device_used_mib(backend)
+    if device is None or baseline_mib is None:
+        # Times without memory, rather than a failed row
+        return float("nan"), "NVML unreadable"
+    return device - baseline_mib, "NVML device - baseline"
 
 
 def _device_name(backend):
@@ -266,12 +282,18 @@ def _variant_command(argv, variant, max_delay, *extra):
             "--worker", variant, "--max-delay", str(max_delay), *extra]
 
 
-def _json_result(stdout, stderr):
-    """The worker's last JSON line, or an error from its output."""
+def _json_result(stdout, stderr, returncode=0):
+    """The worker's last JSON line, or an error from its output (whose
+    last 30 lines go to stderr: a session's log is all that comes back)."""
     lines = [l for l in (stdout + stderr).splitlines() if l.startswith("{")]
     if not lines:
-        return {"error": " ".join((stderr or stdout).strip()
-                                  .splitlines()[-1:]) or "no output"}
+        tail = (stderr + "\n" + stdout).strip().splitlines()
+        print("\n".join(tail[-30:]), file=sys.stderr)
+        # The last line that says what failed (nvcc remarks and NVML
+        # notes may come after it)
+        errors = [l for l in tail if "rror" in l or "Traceback" in l]
+        return {"error": f"exit status {returncode}: "
+                + (errors or tail or ["no output"])[-1].strip()}
     return json.loads(lines[-1])
 
 
@@ -290,7 +312,8 @@ def compile_variants(args, argv):
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             for key in todo[start:start + jobs]}
         for key, process in running.items():
-            result = _json_result(*process.communicate())
+            result = _json_result(*process.communicate(),
+                                  process.returncode)
             if "error" in result:
                 errors[key] = result["error"]
     return errors
@@ -298,9 +321,13 @@ def compile_variants(args, argv):
 
 def run_variant(args, argv, variant, max_delay):
     """Run one variant in its own process; its JSON line, or an error."""
-    done = subprocess.run(_variant_command(argv, variant, max_delay),
-                          capture_output=True, text=True)
-    return _json_result(done.stdout, done.stderr)
+    try:
+        done = subprocess.run(_variant_command(argv, variant, max_delay),
+                              capture_output=True, text=True,
+                              timeout=args.run_timeout or None)
+    except subprocess.TimeoutExpired:
+        return {"error": f"over --run-timeout {args.run_timeout} s"}
+    return _json_result(done.stdout, done.stderr, done.returncode)
 
 
 def make_rows(args, device, max_delay, results):
@@ -316,6 +343,8 @@ def make_rows(args, device, max_delay, results):
     for name, num, den, what, target, sense in RATIOS:
         if what in results.get(num, {}) and what in results.get(den, {}):
             ratio = results[num][what] / max(results[den][what], 1e-12)
+            if not np.isfinite(ratio):      # e.g. memory NVML could not read
+                continue
             ok = ratio <= target if sense == "<=" else ratio >= target
             rows.append({**base, "row": name, "ratio": ratio,
                          "target": f"{sense} {target}",
@@ -374,6 +403,37 @@ def write_outputs(path, rows):
     plt.close(fig)
 
 
+def read_results(path, args):
+    """{(variant, max delay): result} of the variant rows of an earlier
+    CSV at the same hidden size and batch (``--append``)."""
+    if not os.path.exists(path):
+        return {}
+    import csv
+    names = {f"{v} {label}": v for v, label in VARIANTS.items()}
+    results = {}
+    with open(path) as f:
+        for r in csv.DictReader(f):
+            if (r["row"] not in names or int(r["hidden"]) != args.hidden
+                    or int(r["batch_size"]) != args.batch_size):
+                continue
+            key = names[r["row"]], int(r["max_delay"])
+            if r["s_per_batch"] == "":
+                results[key] = {"error": r["note"]}
+            else:
+                results[key] = {"s_per_batch": float(r["s_per_batch"]),
+                                "memory_mib": float(r["memory_mib"] or "nan"),
+                                "memory_source": r["note"]}
+    return results
+
+
+def table_rows(args, device, results):
+    """The rows of every max delay measured, in order, ratios included."""
+    delays = sorted({d for _, d in results})
+    return [row for d in delays for row in make_rows(
+        args, device, d, {v: r for (v, dd), r in sorted(results.items())
+                          if dd == d})]
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parse(argv)
@@ -388,19 +448,35 @@ def main(argv=None):
     out = args.out or os.path.join(HERE, "results",
                                    f"gpu_shd_{args.backend}.csv")
     failed = compile_variants(args, argv)
-    rows, profile_rows = [], []
-    for max_delay in args.max_delays:
-        results = {v: ({"error": failed[v, max_delay]}
-                       if (v, max_delay) in failed
-                       else run_variant(args, argv, v, max_delay))
-                   for v in tqdm(args.variants, desc=f"max delay {max_delay}")}
-        rows += make_rows(args, device, max_delay, results)
-        profile_rows += make_profile_rows(device, max_delay, results)
-        # After every max delay, so a run cut short keeps what it measured
+    if args.compile_only:       # a session builds these ahead of time
+        print(json.dumps({"compiled": sorted(args.variants),
+                          "failed": [f"{v} {d}: {e}"
+                                     for (v, d), e in failed.items()]}))
+        return []
+    results = read_results(out, args) if args.append else {}
+    profiles = {}
+    # GeNN's variants for every max delay first, then DCLS, by far the
+    # slowest: a session cut short keeps the most rows
+    order = ([(v, d) for d in args.max_delays for v in args.variants
+              if v != "d"]
+             + [("d", d) for d in args.max_delays if "d" in args.variants])
+    for v, d in tqdm(order, desc="variants"):
+        results[v, d] = (
+            {"error": failed[v, d]} if (v, d) in failed
+            else run_variant(args, argv, v, d))
+        # In the log at once, and the files after every variant
+        print(json.dumps({"variant": v, "max_delay": d, **results[v, d]}),
+              flush=True)
+        if results[v, d].get("profile"):
+            profiles[v, d] = results[v, d]
+        rows = table_rows(args, device, results)
         write_outputs(out, rows)
-        if profile_rows:
-            write_csv_atomic(profile_path(out), profile_rows,
-                             PROFILE_COLUMNS)
+        if profiles:
+            write_csv_atomic(profile_path(out), [
+                row for (pv, pd), r in profiles.items()
+                for row in make_profile_rows(device, pd, {pv: r})],
+                PROFILE_COLUMNS)
+    rows = table_rows(args, device, results)
     print(f"{'row':<26}{'max delay':>10}{'s/batch':>12}{'MiB':>10}"
           f"{'ratio':>9}{'target':>9}{'status':>8}  note")
     for r in rows:
@@ -409,9 +485,11 @@ def main(argv=None):
               f"{format(r['memory_mib'], '.0f') if r['memory_mib'] != '' else '':>10}"
               f"{format(r['ratio'], '.3f') if r['ratio'] != '' else '':>9}"
               f"{r['target']:>9}{r['status']:>8}  {r['note']}")
-    for r in profile_rows:
-        print(f"{r['variant']:<26}{r['max_delay']:>10}  {r['part']:<40}"
-              f"{r['ms_per_batch']:>10.2f} ms {100 * r['share']:>5.1f}%")
+    for (pv, pd), r in profiles.items():
+        for row in make_profile_rows(device, pd, {pv: r}):
+            print(f"{row['variant']:<26}{row['max_delay']:>10}  "
+                  f"{row['part']:<40}{row['ms_per_batch']:>10.2f} ms "
+                  f"{100 * row['share']:>5.1f}%")
     return rows
 
 

@@ -150,3 +150,31 @@ def test_spike_counting_tiny(tmp_path):
         rows["counters"]["spikes_per_epoch"]
     assert float(rows["counters"]["spikes_per_epoch"]) > 0
     assert float(rows["counters"]["ratio_to_counters"]) == 1.0
+
+
+def test_gpu_shd_keeps_every_row_and_appends(tmp_path, capsys):
+    """What a one-shot GPU session relies on: each variant's result is
+    printed and written as it comes (a call cut short keeps them), a
+    later call adds rows with --append (DCLS last), and a variant that
+    fails is a row with its error, not a lost table."""
+    script = load_script("benchmarks", "gpu_shd")
+    out = tmp_path / "t.csv"
+    common = ["--backend", "cpu", "--batch-size", "1", "--hidden", "8",
+              "--layers", "1", "--inputs", "20", "--timesteps", "50",
+              "--spikes", "200", "--batches", "2", "--warmup", "1",
+              "--out", str(out)]
+    script.main([*common, "--max-delays", "5", "--variants", "a", "b"])
+    printed = [line for line in capsys.readouterr().out.splitlines()
+               if line.startswith('{"variant"')]
+    assert len(printed) == 2
+    # The worker of c cannot run its model in 0.001 s: an error row
+    script.main([*common, "--max-delays", "5", "--variants", "c",
+                 "--append", "--run-timeout", "0.001"])
+    with open(out) as f:
+        rows = {r["row"]: r for r in csv.DictReader(f)}
+    assert float(rows["a no delays"]["s_per_batch"]) > 0
+    assert float(rows["b ours"]["s_per_batch"]) > 0
+    assert rows["b/a time"]["target"] == "<= 1.2"
+    assert rows["c mlGeNN delay path"]["s_per_batch"] == ""
+    assert "over --run-timeout" in rows["c mlGeNN delay path"]["note"]
+    assert "b/c time" not in rows
