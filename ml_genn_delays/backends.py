@@ -31,7 +31,8 @@ def whole_array(var):
     copied or summed too, harmlessly: no synapse reads it)."""
     from pygenn import SynapseMatrixConnectivity
     from pygenn.model_preprocessor import SynapseVariable
-    if (isinstance(var, SynapseVariable) and var.group.synapse_group.matrix_type
+    if (isinstance(var, SynapseVariable)
+            and var.group.synapse_group.matrix_type
             & SynapseMatrixConnectivity.SPARSE):
         return var._view     # (pygenn has no public name for it)
     return var.view

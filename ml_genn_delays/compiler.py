@@ -249,8 +249,8 @@ class EventPropCompiler(MLGeNNEventPropCompiler):
                                   compile_state):
         spec = compile_state.learnable_delays.get(conn)
         if spec is None:
-            if (connect_snippet.trainable
-                    and connect_snippet.matrix_type & SynapseMatrixWeight.KERNEL
+            kernel = connect_snippet.matrix_type & SynapseMatrixWeight.KERNEL
+            if (connect_snippet.trainable and kernel
                     and not (is_value_constant(connect_snippet.delay)
                              and connect_snippet.delay == 0)):
                 # mlGeNN says "EventProp compiler does not kernel
