@@ -24,16 +24,23 @@ def with_cpu_optimisation(genn_kwargs):
     return dict(genn_kwargs)
 
 
+def is_sparse(group) -> bool:
+    """Whether a pygenn group is a synapse group of sparse synapses (whose
+    values are read through the host's copy of its synapses, which GeNN
+    fills on a GPU only when asked); False for neuron groups."""
+    from pygenn import SynapseMatrixConnectivity
+    return bool(getattr(group, "matrix_type", 0)
+                & SynapseMatrixConnectivity.SPARSE)
+
+
 def whole_array(var):
     """A pygenn variable's whole host array, to copy or reduce in place
     (pull first): ``var.view``, which pygenn refuses for the variables of
     sparse synapses, whose rows it pads to the longest (the padding is
     copied or summed too, harmlessly: no synapse reads it)."""
-    from pygenn import SynapseMatrixConnectivity
     from pygenn.model_preprocessor import SynapseVariable
     if (isinstance(var, SynapseVariable)
-            and var.group.synapse_group.matrix_type
-            & SynapseMatrixConnectivity.SPARSE):
+            and is_sparse(var.group.synapse_group)):
         return var._view     # (pygenn has no public name for it)
     return var.view
 

@@ -10,8 +10,8 @@ from ml_genn.utils.callback_list import CallbackList
 from ml_genn.utils.data import batch_dataset, get_dataset_size
 from ml_genn.utils.module import get_object_mapping
 from ml_genn.utils.network import get_underlying_conn, get_underlying_pop
-from pygenn import SynapseMatrixConnectivity
 
+from .backends import is_sparse
 from .genn_models import SPIKE_COUNT_VAR
 from .io_params import param_state
 from .io_state import learnable_delays, require_loaded
@@ -256,9 +256,7 @@ def _learnable(compiled_net, connection):
 
 def _is_dense(holder):
     """Per-neuron delays and Dense synapse groups have the kind's shape."""
-    matrix_type = getattr(holder, "matrix_type", None)
-    return matrix_type is None or not (
-        matrix_type & SynapseMatrixConnectivity.SPARSE)
+    return not is_sparse(holder)
 
 
 def _get(conn, kind, holder):

@@ -31,8 +31,8 @@ from .io_state import (COMPILED_NETWORKS, LOADED_DT, WEIGHT_SUFFIX,
                        _connections, drawn_not_saved, dt_mismatch,
                        _delay_size, _holder, _is_compiled, _learnable,
                        _network_order, _sizes, _sparse_group, _state,
-                       _synapse_count,
-                       _synapses, check_same_fixed_delays, listed_synapses,
+                       _synapse_count, _synapses, check_same_fixed_delays,
+                       listed_synapses,
                        check_same_synapses, fixed_delays, mlgenn_delays,
                        require_loaded)
 
@@ -313,11 +313,12 @@ def _load_model(target, directory, checkpoint):
             check_same_synapses(target, conn, saved_entries[stem], directory)
             check_same_fixed_delays(conn, spec, saved_entries[stem],
                                     recorded_fixed, directory)
-        if _is_compiled(target) and _sparse_group(target, conn) is not None:
+        sparse = _sparse_group(target, conn) if _is_compiled(target) else None
+        if sparse is not None:
             # Its values go through the host's copy of its synapses, which
             # GeNN fills on a GPU only when asked (a manifest's synapse
             # check above pulls it; files without one did not)
-            _sparse_group(target, conn).pull_connectivity_from_device()
+            sparse.pull_connectivity_from_device()
         size = (target.connection_populations[conn].vars["g"].values.size
                 if _is_compiled(target) else _synapse_count(conn))
         suffixes = files.get(stem, {})

@@ -9,6 +9,7 @@ from numbers import Number
 
 import numpy as np
 
+from .backends import is_sparse
 from .errors import ModelFileError
 
 #: File suffix of a connection's weights
@@ -164,11 +165,8 @@ def _holder(target, conn, kind):
 def _sparse_group(target, conn):
     """A compiled connection's GeNN group if its synapses are sparse
     (its variables are then read through its pulled synapses), else None."""
-    # Only reached with a compiled network, so GeNN is there
-    from pygenn import SynapseMatrixConnectivity
     genn_pop = target.connection_populations[conn]
-    return (genn_pop if genn_pop.matrix_type & SynapseMatrixConnectivity.SPARSE
-            else None)
+    return genn_pop if is_sparse(genn_pop) else None
 
 
 def _genn_values(target, conn, var, kind=None):

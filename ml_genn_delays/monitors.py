@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 from ml_genn.callbacks import Callback
 
+from .backends import is_sparse
 from .errors import NoGradientWarning
 from .genn_models import DROPPED_SPIKES_VAR
 
@@ -60,8 +61,9 @@ class SpikeBufferMonitor(Callback):
 
     mlGeNN silently ignores spikes that do not fit in a neuron's ring
     buffer of ``max_spikes``, which holds two consecutive examples' (the
-    backward pass is then wrong, often giving no gradient at all). Every EventProp neuron counts the spikes it drops; this callback
-    warns once per ``train`` call or, when ``strict``, raises
+    backward pass is then wrong, often giving no gradient at all). Every
+    EventProp neuron counts the spikes it drops; this callback warns once
+    per ``train`` call or, when ``strict``, raises
     :class:`SpikeBufferOverflowError` at the end of the batch.
     """
 
@@ -261,9 +263,7 @@ class SparseSynapsePull(Callback):
     copy would read as no values)."""
 
     def __init__(self, groups):
-        from pygenn import SynapseMatrixConnectivity
-        self.groups = [g for g in groups if g.matrix_type
-                       & SynapseMatrixConnectivity.SPARSE]
+        self.groups = [g for g in groups if is_sparse(g)]
 
     def set_params(self, **kwargs):
         for group in self.groups:

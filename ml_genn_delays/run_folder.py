@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 import warnings
+import weakref
 import zlib
 
 try:
@@ -49,14 +50,14 @@ class RunLock:
     another process holds it. :meth:`close` lets it go, removing the lock
     file, and the folder if this made it and nothing was written there.
     Where the file system cannot lock (no flock, some network file
-    systems), it warns and goes on without."""
+    systems), it warns and goes on without (and leaves no file)."""
 
     def __init__(self, directory):
         self.directory = directory
         self._made = not os.path.isdir(directory)
         self._path = os.path.join(directory, LOCK_FILE)
-        self._file, self._held = None, False
-        while self._file is None:
+        self._file, self._closed = None, False
+        for _ in range(10):
             # Again when a holder closing removed the file (or the
             # folder) between this open and this lock
             os.makedirs(directory, exist_ok=True)
@@ -64,15 +65,27 @@ class RunLock:
                 lock = open(self._path, "a")
             except FileNotFoundError:
                 continue
-            self._held = self._lock(lock)
-            if self._held and not self._ours(lock):
+            if not self._lock(lock):
                 lock.close()
-                continue
-            self._file = lock
+                self._remove_file()
+                return
+            if self._ours(lock):
+                self._file = lock
+                # (closed with the object if close() is never called)
+                weakref.finalize(self, lock.close)
+                return
+            lock.close()
+        warnings.warn(f"{directory}: the run folder's lock file keeps "
+                      f"changing under this process; going on without a "
+                      f"lock: make sure no other process trains there",
+                      stacklevel=3)
 
     def _lock(self, lock) -> bool:
         """Whether ``lock`` is now held (False: no locking here)."""
         if fcntl is None:
+            warnings.warn(f"{self.directory}: no file locks on this system; "
+                          f"make sure no other process trains there",
+                          stacklevel=4)
             return False
         try:
             fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -97,22 +110,28 @@ class RunLock:
         except OSError:
             return False
 
-    @property
-    def closed(self) -> bool:
-        return self._file.closed
-
-    def close(self):
-        if self.closed:
-            return
+    def _remove_file(self):
         try:
-            if self._held and self._ours(self._file):
-                # Still held: a process that opened it meanwhile finds it
-                # gone when it gets the lock, and opens the path again
-                os.unlink(self._path)
+            os.unlink(self._path)
         except OSError:
             pass
-        finally:
-            self._file.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self):
+        if self._closed:
+            return
+        self._closed = True
+        if self._file is not None:
+            try:
+                if self._ours(self._file):
+                    # Still held: a process that opened it meanwhile finds
+                    # it gone once it gets the lock, and opens it again
+                    self._remove_file()
+            finally:
+                self._file.close()
         if self._made:
             try:
                 os.rmdir(self.directory)    # only if nothing is there
@@ -283,6 +302,7 @@ def check_directory(directory, description, resume, overwrite):
             f"continue with the version the run was started with, or "
             f"start afresh with --overwrite.")
     return saved
+
 
 def remove_earlier(directory):
     """Before a fresh run (--overwrite) writes its run.json: remove the

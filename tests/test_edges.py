@@ -202,6 +202,7 @@ def test_runs_in_other_folders_build_apart(tmp_path):
     assert model_name(str(tmp_path / "a" / "yy_ff_5" / "0") + "/") == names[0]
     run = _yy_run(tmp_path / "a")
     assert run.compiled.genn_model.name.startswith(names[0])
+    run.close()
 
 
 # runner: a tie is no improvement; patience P stops after P + 1 epochs
@@ -636,7 +637,7 @@ def test_a_sequential_network_learns_delays_through_delay_learn_conns(
                                   learned.ravel())
 
 
-# run_folder.lock_run: one process per run folder; a second --overwrite
+# run_folder.RunLock: one process per run folder; a second --overwrite
 # deleted a live run's files under it, a second --resume wrote the same
 # files (a trial). Two TrainingRuns of one process conflict the same way
 def test_a_run_folder_is_held_while_its_run_lives(tmp_path, capsys):
@@ -706,8 +707,8 @@ def test_a_lock_taken_on_a_removed_lock_file_does_not_count(tmp_path):
     first.close()
     assert not folder.exists()                 # made by it, left empty
     fcntl.flock(late.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    assert not RunLock(str(folder))._ours(late)
     second = RunLock(str(folder))              # the path is free
+    assert not second._ours(late) and second._ours(second._file)
     with pytest.raises(RunInUseError):
         RunLock(str(folder))
     # A lock file removed under its holder: closing still lets go
@@ -738,3 +739,17 @@ def test_training_state_of_sparse_synapses_round_trips(tmp_path):
         assert load_training_state(compiled, tmp_path)["epoch"] == 0
         np.testing.assert_array_equal(get_delays(compiled, conns[0]),
                                       trained)
+
+
+# run_folder.RunLock without file locks (no fcntl, or a file system that
+# refuses flock): it says so, and leaves no lock file behind (review)
+def test_a_run_folder_without_file_locks_warns_and_leaves_nothing(
+        tmp_path, monkeypatch):
+    import ml_genn_delays.run_folder as run_folder
+    monkeypatch.setattr(run_folder, "fcntl", None)
+    folder = tmp_path / "yy_ff_5" / "0"
+    with pytest.warns(UserWarning, match="no file locks on this system"):
+        lock = run_folder.RunLock(str(folder))
+    assert list(folder.iterdir()) == []
+    lock.close()
+    assert lock.closed and not folder.exists()

@@ -8,7 +8,7 @@ from ml_genn.neurons import LeakyIntegrate, LeakyIntegrateFire, SpikeInput
 from ml_genn.synapses import Exponential
 
 from ml_genn_delays import (SGD, Connection, EventPropCompiler, Learnable,
-                            evaluate, get_delays)
+                            evaluate, get_delays, set_delays)
 from networks import GradientProbe, TinyNet, random_spikes
 
 
@@ -163,7 +163,6 @@ def test_recurrent_delay_gradients_match_fitted_finite_differences(
     least-squares slope over shifts of -20..20 steps of 0.005 ms (a
     helper's audit: with +-1 step, recurrent per-neuron delays gave all
     differences 0; as the span grew, cosines rose to 0.98-1.0)."""
-    from ml_genn_delays import set_delays
     from networks import DelayProbe
     dt, fit = 0.005, 20
     timesteps = int(20 / dt)

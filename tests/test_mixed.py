@@ -333,7 +333,6 @@ def test_a_mixed_model_with_a_lost_part_names_the_lost_file(tmp_path):
         load_model(build(True, False)[0], tmp_path)
 
 
-
 @pytest.mark.parametrize("recurrent", [False, True], ids=["ff", "rec"])
 def test_per_neuron_delays_on_sparse_synapses_are_sums_of_synaptic(
         recurrent):

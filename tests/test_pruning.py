@@ -212,7 +212,6 @@ def test_an_epoch_given_again_as_start_epoch_is_meant():
         assert len(caught) == warned
 
 
-
 def test_pruned_delays_are_zero_after_every_batch_of_cpu_batches():
     """On the CPU a batch of 3 is 3 examples and one optimiser step;
     pruning zeroes the delays after the steps only (a read of every delay

@@ -33,8 +33,8 @@ class Splits:
     y_test: np.ndarray
     raw: bool = True
     augmentations: list = field(default_factory=list)
-    _unaugmented: list = field(default=None, init=False, repr=False,
-                               compare=False)
+    _unaugmented: tuple = field(default=None, init=False, repr=False,
+                                compare=False)
 
     def spikes(self, samples):
         return to_spikes(samples, self.num_input) if self.raw else samples
@@ -42,10 +42,12 @@ class Splits:
     def epoch_train(self, rng):
         """This epoch's (augmented) training spikes and labels."""
         if not self.augmentations:
-            # The same every epoch (Braille): converted once
-            if self._unaugmented is None:
-                self._unaugmented = self.spikes(self.train)
-            return self._unaugmented, np.asarray(self.y_train)
+            # The same every epoch (Braille): converted once (again if
+            # the training samples were replaced)
+            if self._unaugmented is None or self._unaugmented[0] is not \
+                    self.train:
+                self._unaugmented = (self.train, self.spikes(self.train))
+            return self._unaugmented[1], np.asarray(self.y_train)
         samples, labels = self.train, self.y_train
         for augmentation in self.augmentations:
             samples, labels = augmentation(samples, labels, rng)
