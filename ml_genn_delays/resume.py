@@ -3,6 +3,7 @@ equals an uninterrupted one: every weight, delay and learned neuron
 parameter, the optimisers' moments, and the caller's own state (epoch, RNG states, history...)."""
 import json
 import os
+import re
 
 import numpy as np
 
@@ -11,34 +12,37 @@ from .errors import ModelFileError
 from .io_journal import reading, save_all
 
 STATE_ARRAYS = "training_state.npz"
+#: Keys of gradients in states saved by earlier versions
+_GRADIENT = re.compile(r"/(Gradient|delay_gradient(/\w+)?|gradient)$")
 STATE_JSON = "training_state.json"
 
 
 def _genn_vars(compiled):
-    """{key: pygenn variable} of everything that learning changes."""
+    """{key: pygenn variable} of everything that learning changes and the
+    next epoch reads. Not the gradients: mlGeNN's ZeroGradient update
+    clears them at the end of every epoch's first batch, before any
+    optimiser step; on a GPU they hold one copy per example of the batch
+    (256 times the weights), and their shape would tie a run to its
+    backend."""
     out = {}
     specs = getattr(compiled, "learnable_delays", {})
     # By position: connection names differ between processes
     for i, (conn, genn_pop) in enumerate(
             compiled.connection_populations.items()):
-        for name in ("g", "Gradient"):
-            if name in genn_pop.vars:
-                out[f"conn{i}/{name}"] = genn_pop.vars[name]
+        if "g" in genn_pop.vars:
+            out[f"conn{i}/g"] = genn_pop.vars["g"]
         spec = specs.get(conn)
         parts = [] if spec is None else [k for k, _ in spec.parts]
         for kind in parts:
             # Mixed delays: one entry per part, named after its kind
             tag = "" if len(parts) == 1 else f"/{kind.name}"
-            for key, var in (("delay", kind.delay_var(conn)),
-                             ("delay_gradient", kind.gradient_var(conn))):
-                holder = kind.holder(conn, var, compiled.neuron_populations,
-                                     compiled.connection_populations)
-                out[f"conn{i}/{key}{tag}"] = kind.genn_var(holder, var)
-    for i, (pop, var, gradient_var, _) in enumerate(
+            var = kind.delay_var(conn)
+            holder = kind.holder(conn, var, compiled.neuron_populations,
+                                 compiled.connection_populations)
+            out[f"conn{i}/delay{tag}"] = kind.genn_var(holder, var)
+    for i, (pop, var, _, _) in enumerate(
             getattr(compiled, "learnable_params", [])):
-        genn_pop = compiled.neuron_populations[pop]
-        out[f"param{i}/{var}"] = genn_pop.vars[var]
-        out[f"param{i}/gradient"] = genn_pop.vars[gradient_var]
+        out[f"param{i}/{var}"] = compiled.neuron_populations[pop].vars[var]
     for i, (_, custom_updates) in enumerate(compiled.optimisers):
         for j, cu in enumerate(custom_updates):
             for name in cu.vars:
@@ -104,7 +108,9 @@ def _load_state(compiled, directory):
                 f"{directory}: {STATE_ARRAYS} and {STATE_JSON} are from "
                 f"different epochs (copied from different saves); cannot "
                 f"resume: start afresh with --overwrite")
-        if set(state["arrays"]) != set(genn_vars):
+        # States of earlier versions also hold the gradients (not needed)
+        saved = {k for k in state["arrays"] if not _GRADIENT.search(k)}
+        if saved != set(genn_vars):
             raise ModelFileError(
                 f"{directory}: the saved training state is of another "
                 f"network ({sorted(state['arrays'])[:3]}...); resume with "

@@ -275,6 +275,32 @@ def test_training_state_restores_rates_and_refuses_mismatches(tmp_path):
                 load_training_state(compiled, good)
 
 
+# resume: the state holds no gradients (cleared at every epoch's first
+# batch; on a GPU one copy per example, 256 times the weights, written
+# every epoch); a state of an earlier version, which held them, loads
+def test_training_state_holds_no_gradients_and_takes_older_ones(tmp_path):
+    import json
+    from ml_genn_delays.resume import (STATE_ARRAYS, STATE_JSON,
+                                       load_training_state,
+                                       save_training_state)
+    net = TinyNet("ours", recurrent=True)
+    compiled = net.compile(20, "ts_gradients")
+    with compiled:
+        save_training_state(compiled, tmp_path, {"epoch": 0})
+        with np.load(tmp_path / STATE_ARRAYS) as arrays:
+            saved = dict(arrays)
+        assert {"conn0/g", "conn0/delay", "conn1/delay"} <= set(saved)
+        assert not [k for k in saved if "radient" in k]
+        # As an earlier version wrote it
+        older = {**saved, "conn0/Gradient": np.zeros(20),
+                 "conn0/delay_gradient": np.zeros(20)}
+        np.savez(tmp_path / STATE_ARRAYS, **older)
+        state = json.loads((tmp_path / STATE_JSON).read_text())
+        state["arrays"] = sorted(k for k in older if k != "__epoch__")
+        (tmp_path / STATE_JSON).write_text(json.dumps(state))
+        assert load_training_state(compiled, tmp_path)["epoch"] == 0
+
+
 # learnable: GeNN's largest delay is allowed; a Fixed delay beyond its
 # max_delay_steps is refused
 def test_delay_bounds_at_their_edges():
