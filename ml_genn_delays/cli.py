@@ -163,12 +163,27 @@ def main(dataset: str, description: str, default_arch: str, argv=None):
         # one started under mpirun
         raise SystemExit(f"error: {error}") from None
     except KeyboardInterrupt:
-        # (saving is crash-safe: the folder holds whole files only)
-        print(f"interrupted: {run_directory(args.out, config, args.seed)} "
-              f"keeps the state after the last epoch that ended; continue "
-              f"with the same arguments and --resume (if no epoch had "
-              f"ended: start again with --overwrite)", file=sys.stderr)
+        print(f"interrupted: "
+              f"{_after_interrupt(run_directory(args.out, config, args.seed))}",
+              file=sys.stderr)
         raise SystemExit(130) from None
+
+
+def _after_interrupt(directory) -> str:
+    """What an interrupted run left (saving is crash-safe: whole files
+    only) and how to go on."""
+    from .resume import saved_epoch
+    try:
+        epoch = saved_epoch(os.path.join(directory, "resume"))
+    except (OSError, ValueError, KeyError):    # none, or unreadable
+        epoch = None
+    if epoch is not None:
+        return (f"{directory} keeps the state after epoch {epoch}; continue "
+                f"with the same arguments and --resume")
+    if os.path.isfile(os.path.join(directory, "run.json")):
+        return (f"no epoch had ended, nothing to resume; start again with "
+                f"--overwrite ({directory} holds its run.json)")
+    return "nothing was written; start again with the same arguments"
 
 
 #: Arguments that do not describe the run: never taken from run.json

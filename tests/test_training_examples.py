@@ -435,11 +435,22 @@ def test_ctrl_c_says_how_to_go_on(tmp_path, capsys, monkeypatch):
 
     def interrupted(self):
         raise KeyboardInterrupt
+    example = load_script("examples", "train_yin_yang")
+    args = ["--hidden", "5", "--max-examples", "8", "--batch-size", "4",
+            "--out", str(tmp_path), "--no-progress"]
+    train = runner.TrainingRun._run
     monkeypatch.setattr(runner.TrainingRun, "_run", interrupted)
     with pytest.raises(SystemExit) as stop:
-        load_script("examples", "train_yin_yang").main(
-            ["--hidden", "5", "--max-examples", "8", "--out", str(tmp_path),
-             "--no-progress"])
+        example.main(args)
     assert stop.value.code == 130
+    assert ("interrupted: nothing was written; start again with the same "
+            "arguments") in capsys.readouterr().err
+    # After an epoch: where the state is, and --resume
+    monkeypatch.setattr(runner.TrainingRun, "_run", train)
+    example.main([*args, "--epochs", "1"])
+    monkeypatch.setattr(runner.TrainingRun, "_run", interrupted)
+    with pytest.raises(SystemExit):
+        example.main([*args, "--epochs", "2", "--resume"])
     err = capsys.readouterr().err
-    assert "interrupted: " in err and "yy_ff_5" in err and "--resume" in err
+    assert "yy_ff_5" in err and "keeps the state after epoch 0" in err
+    assert "--resume" in err
