@@ -309,16 +309,17 @@ def _load_model(target, directory, checkpoint):
     loaded, report = [], {}
     for conn, stem in pairs.items():
         spec = _learnable(target, conn)
-        if stem in saved_entries:
-            check_same_synapses(target, conn, saved_entries[stem], directory)
-            check_same_fixed_delays(conn, spec, saved_entries[stem],
-                                    recorded_fixed, directory)
         sparse = _sparse_group(target, conn) if _is_compiled(target) else None
         if sparse is not None:
-            # Its values go through the host's copy of its synapses, which
-            # GeNN fills on a GPU only when asked (a manifest's synapse
-            # check above pulls it; files without one did not)
+            # Its values (and the synapse check) go through the host's
+            # copy of its synapses, which GeNN fills on a GPU only when
+            # asked: pulled once here
             sparse.pull_connectivity_from_device()
+        if stem in saved_entries:
+            check_same_synapses(target, conn, saved_entries[stem], directory,
+                                pulled=True)
+            check_same_fixed_delays(conn, spec, saved_entries[stem],
+                                    recorded_fixed, directory)
         size = (target.connection_populations[conn].vars["g"].values.size
                 if _is_compiled(target) else _synapse_count(conn))
         suffixes = files.get(stem, {})

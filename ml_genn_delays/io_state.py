@@ -267,10 +267,11 @@ def _synapses(target, conn, pulled=False):
                         genn_pop.get_sparse_post_inds())
 
 
-def check_same_synapses(target, conn, entry, directory):
+def check_same_synapses(target, conn, entry, directory, pulled=False):
     """Refuse a model whose manifest ``entry`` describes other synapses
     than ``conn`` has (another shape; Dense against sparse; another draw
-    or listing): its values would land on other synapses."""
+    or listing): its values would land on other synapses. ``pulled``: a
+    compiled network's synapses were just pulled."""
     shape, here = entry.get("shape"), list(_sizes(conn))
     if shape is not None and list(shape) != here:
         raise ModelFileError(
@@ -279,7 +280,7 @@ def check_same_synapses(target, conn, entry, directory):
             f"{entry.get('target')}); this one is {here[0]} x {here[1]}")
     if "synapses" not in entry:
         return      # written before manifests recorded synapses
-    recorded, current = entry["synapses"], _synapses(target, conn)
+    recorded, current = entry["synapses"], _synapses(target, conn, pulled)
     if recorded == current:
         return
     kind = type(conn.connectivity).__name__

@@ -180,6 +180,11 @@ class DelayPruning(Callback):
         for conn, mask in zip(conns, saved):
             self.pruned[conn] = array(mask)
 
+    @property
+    def last_stage(self) -> int:
+        """The epoch at whose end it prunes for the last time."""
+        return self.start + (self.stages - 1) * self.every
+
     def kept_fraction(self, conn) -> float:
         """Fraction of ``conn``'s delays not pruned (all kinds together
         for mixed delays)."""

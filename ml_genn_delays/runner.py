@@ -55,11 +55,6 @@ def pruning_schedule(epochs: int) -> dict:
     return {"every": step, "start": step - 1, "stages": max(1, min(5, epochs))}
 
 
-def _last_stage(pruning) -> int:
-    """The epoch at whose end DelayPruning prunes for the last time."""
-    return pruning.start + (pruning.stages - 1) * pruning.every
-
-
 def _numpy_rng():
     """numpy's global RNG state (mlGeNN shuffles with it) as JSON values."""
     kind, keys, pos, has_gauss, cached = np.random.get_state()
@@ -159,7 +154,7 @@ class TrainingRun:
                     or pruning_schedule(first["config"]["epochs"]))
         self.description["pruning"] = schedule
         pruning = DelayPruning(keep_delays, **schedule)
-        last = _last_stage(pruning)
+        last = pruning.last_stage
         if self.config.epochs <= last:
             # (a fresh run's stages always end within its epochs)
             raise ResumeMismatchError(
@@ -372,4 +367,4 @@ class TrainingRun:
     def _first_selectable(self) -> int:
         """The first epoch whose model may be selected: 0, or with delay
         pruning the epoch of its last stage."""
-        return 0 if self.pruning is None else _last_stage(self.pruning)
+        return 0 if self.pruning is None else self.pruning.last_stage
